@@ -1,0 +1,92 @@
+"""Ambassador: employee advocacy inside the company intranet.
+
+``create_app()`` builds the standalone application; ``init_app(host_app,
+url_prefix=...)`` mounts it inside an existing Flask intranet.
+"""
+
+import os
+
+from flask import Flask
+from htmx_flask import Htmx
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from . import db, i18n, security
+from .clicks import ClickJournal
+from .config import load_config
+from .sharing import TargetCache
+
+htmx = Htmx()
+
+
+def create_app(config=None):
+    """Application factory: defaults, then settings, then extensions and
+    blueprints, in that order.
+
+    ``config`` overrides the ``AMBASSADOR_*`` environment (tests, host
+    intranets); every value goes through the same validation.
+    """
+    app = Flask(__name__, instance_path=os.environ.get("AMBASSADOR_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    settings = load_config(app.instance_path, overrides=config)
+    app.config.update(settings)
+    production = app.config["ENV"] == "production"
+    app.config.update(
+        SESSION_COOKIE_NAME="ambassador_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=production or app.config["COOKIE_SAMESITE"] == "None",
+        SESSION_COOKIE_SAMESITE=app.config["COOKIE_SAMESITE"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=production,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead
+        WTF_CSRF_HEADERS=["X-CSRFToken"],
+        MAX_CONTENT_LENGTH=1 << 20,
+        PREFERRED_URL_SCHEME="https" if production else "http",
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    htmx.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    journal_dir = app.config["CLICK_JOURNAL_DIR"]
+    app.extensions["ambassador.journal"] = ClickJournal(journal_dir) if journal_dir != "off" else None
+    app.extensions["ambassador.targets"] = TargetCache()
+
+    from sso import init_app as init_sso
+
+    init_sso(app)
+
+    from .views import assets, links, share, system
+
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(links.bp)
+    app.register_blueprint(share.bp)
+    app.register_blueprint(system.bp)
+
+    from .cli import register
+
+    register(app)
+    return app
+
+
+def init_app(host_app, url_prefix="/ambassador", config=None):
+    """Mount Ambassador inside an existing Flask intranet at ``url_prefix``.
+
+    Ambassador runs as its own WSGI application under the prefix rather than
+    as blueprints merged into the host: its login, session cookie, CSRF,
+    error pages and security headers then cannot collide with the host's,
+    and every URL it builds carries the prefix (SCRIPT_NAME). Returns the
+    Ambassador application.
+    """
+    if not url_prefix.startswith("/") or url_prefix.endswith("/"):
+        raise ValueError("url_prefix must start with '/' and not end with one, e.g. '/ambassador'")
+    config = dict(config or {})
+    config.setdefault("SECRET_KEY", host_app.config.get("SECRET_KEY") or None)
+    if config["SECRET_KEY"] is None:
+        del config["SECRET_KEY"]
+    ambassador = create_app(config)
+    ambassador.config["SESSION_COOKIE_PATH"] = url_prefix
+    host_app.wsgi_app = DispatcherMiddleware(host_app.wsgi_app, {url_prefix: ambassador.wsgi_app})
+    host_app.extensions["ambassador"] = ambassador
+    return ambassador

@@ -1,0 +1,322 @@
+"""Recording visits of tracked links: classification, visitor hashing, and
+the click journal that makes recording both fast and loss-free.
+
+Why a journal: a redirect must not wait for a database commit (that halves
+throughput), yet no click may be lost. So each click is appended as one line
+to a per-process journal file with a single ``write()`` before the redirect
+is sent. Once ``write()`` returns, the line is in the kernel's page cache and
+survives a crash of the worker process. A thread in each worker moves new
+lines into the database in batches; lines carry an id that is unique in the
+``click`` table, so moving a line twice is harmless. A worker holds an
+``flock`` on its own journal for its lifetime; a journal whose lock is free
+belongs to a dead worker, and any process recovers it.
+"""
+
+import atexit
+import datetime
+import fcntl
+import functools
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from crawlerdetect import CrawlerDetect
+from peewee import fn
+
+from .models import Click, ShareEvent, TrackedLink, VisitorSalt, db, utcnow
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.25  # seconds between two moves of journal lines
+BATCH = 2000  # lines per database transaction
+ROTATE_BYTES = 4 << 20  # start a new journal file past this size
+
+_detector = CrawlerDetect()
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_crawler(user_agent):
+    return _detector.isCrawler(user_agent)
+
+
+def classify(method, user_agent):
+    """The kind of a request on a tracked link: only "human" counts as a click.
+
+    Link-preview fetchers (LinkedInBot, facebookexternalhit, Twitterbot,
+    Slackbot, WhatsApp, ...) and mail-security scanners are recognised by the
+    maintained crawler-detect patterns.
+    """
+    if method == "HEAD":
+        return "head"
+    user_agent = (user_agent or "").strip()
+    if not user_agent:
+        return "empty"
+    if _is_crawler(user_agent[:512]):
+        return "crawler"
+    return "human"
+
+
+def truncate_ip(address):
+    """The network an address belongs to (/24 for IPv4, /48 for IPv6): the
+    precise address never enters a hash, let alone the database."""
+    try:
+        ip = ipaddress.ip_address(address or "0.0.0.0")
+    except ValueError:
+        return "invalid"
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def referrer_host(referrer):
+    if not referrer:
+        return ""
+    try:
+        return (urlsplit(referrer).hostname or "")[:255]
+    except ValueError:
+        return ""
+
+
+class VisitorHasher:
+    """Keyed hash of (truncated address, user agent) with a random key per day.
+
+    Keys live in the database so that every worker and server computes the
+    same hash on the same day; keys older than yesterday are deleted, after
+    which no hash can be linked to an address again.
+    """
+
+    def __init__(self):
+        self._day = None
+        self._key = None
+        self._lock = threading.Lock()
+
+    def key_for(self, day):
+        with self._lock:
+            if self._day != day:
+                self._key = self._load(day)
+                self._day = day
+            return self._key
+
+    @staticmethod
+    def _load(day):
+        with db.atomic():
+            (VisitorSalt.insert(day=day, salt=secrets.token_hex(32))
+             .on_conflict_ignore().execute())
+            VisitorSalt.delete().where(VisitorSalt.day < day - datetime.timedelta(days=1)).execute()
+        return bytes.fromhex(VisitorSalt.get_by_id(day).salt)
+
+    def hash(self, day, address, user_agent):
+        message = f"{truncate_ip(address)}\n{user_agent or ''}".encode()
+        return hmac.new(self.key_for(day), message, hashlib.sha256).hexdigest()[:32]
+
+
+visitors = VisitorHasher()
+
+
+class ClickJournal:
+    """This process's append-only click journal and the thread that empties it."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self._pid = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._fd = None
+        self._path = None
+        self._file_id = None
+        self._seq = 0
+        self._thread = None
+
+    # -- writing (request path) ------------------------------------------
+
+    def append(self, link_id, kind, visitor, referrer, is_self, at):
+        with self._lock:
+            self._ensure_open()
+            self._seq += 1
+            line = json.dumps(
+                [f"{self._file_id}-{self._seq}", link_id, at.isoformat(), kind, visitor, referrer,
+                 is_self],
+                separators=(",", ":"),
+            ) + "\n"
+            os.write(self._fd, line.encode())
+
+    def _ensure_open(self):
+        if self._pid == os.getpid() and self._fd is not None:
+            return
+        # First use in this process (a forked worker must not share its
+        # parent's file or lock).
+        os.makedirs(self.directory, exist_ok=True)
+        self._pid = os.getpid()
+        self._open_new_file()
+        self._thread = threading.Thread(target=self._run, name="click-journal", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def _open_new_file(self):
+        self._file_id = uuid.uuid4().hex[:16]
+        self._seq = 0
+        self._path = os.path.join(self.directory, f"{self._file_id}.jsonl")
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._offset = 0
+
+    # -- moving lines into the database ----------------------------------
+
+    def _run(self):
+        last_recovery = 0.0
+        while True:
+            self._wake.wait(FLUSH_INTERVAL)
+            self._wake.clear()
+            try:
+                self.flush()
+                if time.monotonic() - last_recovery > 10:
+                    recover(self.directory, skip=self._path)
+                    last_recovery = time.monotonic()
+            except Exception:  # keep the thread alive; lines stay in the file
+                log.exception("moving clicks from the journal failed; will retry")
+                time.sleep(1)
+            finally:
+                if not db.is_closed():
+                    db.close()
+
+    def flush(self):
+        """Move this process's new journal lines into the database."""
+        if self._path is None or self._pid != os.getpid():
+            return 0
+        with self._lock:
+            path, offset = self._path, self._offset
+        moved, new_offset = ingest_file(path, offset)
+        rotate = False
+        with self._lock:
+            if path == self._path:
+                self._offset = new_offset
+                rotate = new_offset >= ROTATE_BYTES
+            if rotate:
+                old_fd, old_path = self._fd, self._path
+                self._open_new_file()
+        if rotate:
+            # Lines written after our read are still in the old file: move
+            # them before deleting it.
+            ingest_file(old_path, new_offset)
+            os.close(old_fd)
+            os.unlink(old_path)
+        return moved
+
+    def close(self):
+        if self._pid != os.getpid() or self._fd is None:
+            return
+        try:
+            self.flush()
+        except Exception:
+            log.exception("could not move the last clicks; they will be recovered")
+            return
+        with self._lock:
+            os.close(self._fd)
+            os.unlink(self._path)
+            self._fd = self._path = None
+
+
+def ingest_file(path, offset=0):
+    """Insert the complete lines of a journal file from ``offset``.
+
+    Returns (lines moved, offset after the last complete line). A partial
+    last line (a write in progress) is left for the next call.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1
+    if not end:
+        return 0, offset
+    rows = []
+    for raw in data[:end].splitlines():
+        try:
+            event_id, link_id, at, kind, visitor, referrer, is_self = json.loads(raw)
+        except ValueError:
+            log.error("skipping an unreadable journal line in %s: %r", path, raw[:200])
+            continue
+        at = datetime.datetime.fromisoformat(at)
+        rows.append({"event_id": event_id, "link": link_id, "at": at, "day": at.date(),
+                     "kind": kind, "visitor": visitor, "referrer_host": referrer,
+                     "is_self": is_self})
+    for start in range(0, len(rows), BATCH):
+        store(rows[start:start + BATCH])
+    return len(rows), offset + end
+
+
+def store(rows):
+    """Insert click rows (idempotent on event_id) and mark self-clicks."""
+    if not rows:
+        return
+    with db.atomic():
+        Click.insert_many(rows).on_conflict_ignore().execute()
+        # A click is the sharer's own when it comes from the browser and
+        # network they shared from that day (same keyed visitor hash).
+        own = (ShareEvent.select(ShareEvent.id)
+               .join(TrackedLink, on=(ShareEvent.person == TrackedLink.person))
+               .where((TrackedLink.id == Click.link)
+                      & (ShareEvent.visitor == Click.visitor)
+                      & (ShareEvent.day == Click.day)))
+        (Click.update(is_self=True)
+         .where(Click.event_id.in_([r["event_id"] for r in rows]) & fn.EXISTS(own))
+         .execute())
+
+
+def recover(directory, skip=None):
+    """Move and delete the journals of workers that are gone."""
+    if not os.path.isdir(directory):
+        return 0
+    moved = 0
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.endswith(".jsonl") or path == skip:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its worker is alive and moves it itself
+            count, _ = ingest_file(path)
+            moved += count
+            os.unlink(path)
+            log.info("recovered %d clicks from %s", count, name)
+        finally:
+            os.close(fd)
+    return moved
+
+
+def record(journal, link, method, user_agent, address, referrer, signed_in_user_id=None):
+    """Record one request on a tracked link (the request path).
+
+    ``link`` is a ``links.Target``; with no journal (tests that want the row
+    at once) the click is stored directly.
+    """
+    now = utcnow()
+    row = {
+        "link": link.link_id,
+        "at": now,
+        "kind": classify(method, user_agent),
+        "visitor": visitors.hash(now.date(), address, user_agent),
+        "referrer_host": referrer_host(referrer),
+        # The sharer following their own link while signed in; other
+        # self-clicks are found by visitor hash when the click is stored.
+        "is_self": signed_in_user_id is not None and str(signed_in_user_id) == str(link.person_id),
+    }
+    if journal is None:
+        store([dict(row, event_id=uuid.uuid4().hex, day=now.date())])
+    else:
+        journal.append(row["link"], row["kind"], row["visitor"], row["referrer_host"],
+                       row["is_self"], now)

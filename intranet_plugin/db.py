@@ -1,0 +1,82 @@
+"""Binding the models to a database, per-request connections, migrations."""
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+from peewee import PostgresqlDatabase, SqliteDatabase
+from playhouse.migrations import Runner
+
+from .models import db
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    # NORMAL in WAL mode survives any application crash; only a power loss
+    # can cost the last transactions, which the click journal also covers.
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": 10_000,
+    "cache_size": -16_000,
+}
+
+
+def make_database(url):
+    """A peewee database for an ``AMBASSADOR_DATABASE_URL``."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///"):])
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # Immediate write transactions: a writer takes the lock at BEGIN, so
+        # two writers queue on the busy timeout instead of one failing with
+        # "database is locked" halfway through.
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
+                              check_same_thread=False)
+    return PostgresqlDatabase(
+        unquote(parts.path.lstrip("/")),
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        connect_timeout=10,
+        application_name="ambassador",
+    )
+
+
+def bind(url):
+    """Bind the models to the database at ``url`` and return it."""
+    database = make_database(url)
+    db.initialize(database)
+    return database
+
+
+def upgrade(target=None):
+    """Apply pending migrations in order; returns the names applied."""
+    return Runner(db.obj, MIGRATIONS).up(target)
+
+
+def pending():
+    """Names of migrations not yet applied."""
+    return [m.name for m in Runner(db.obj, MIGRATIONS).status() if not m.applied]
+
+
+def init_app(app):
+    bind(app.config["DATABASE_URL"])
+
+    # peewee connects lazily on the first query, so a request that needs no
+    # database (static files, a cached redirect) never opens a connection.
+    @app.teardown_appcontext
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()
+
+
+def is_postgres():
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def database_label():
+    url = current_app.config["DATABASE_URL"]
+    return "postgresql" if not url.startswith("sqlite") else "sqlite"

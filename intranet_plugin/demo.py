@@ -1,0 +1,199 @@
+"""Demo content for ``make run``: a fictitious Dutch energy company,
+Noordwind Energie, with people, news, vacancies, blog posts, two campaigns
+and some share and click history.
+"""
+
+import datetime
+import random
+
+from flask import current_app, url_for
+
+from .clicks import store
+from .models import Campaign, Click, Item, Person, ShareEvent, TrackedLink, db, new_code, utcnow
+
+SITE = "https://www.noordwind.example"
+
+PEOPLE = [
+    # username, name, department, role, locale, on leaderboard
+    ("anouk", "Anouk Bakker", "Communicatie", "admin", "nl", True),
+    ("joris", "Joris van Dijk", "Recruitment", "editor", "nl", True),
+    ("emma", "Emma de Vries", "Engineering", "employee", "en", True),
+    ("sanne", "Sanne Jansen", "Engineering", "employee", "nl", False),
+    ("mohammed", "Mohammed El Amrani", "Operations", "employee", "nl", True),
+    ("lisa", "Lisa Visser", "Sales", "employee", "en", True),
+    ("thomas", "Thomas Smit", "Finance", "employee", None, False),
+    ("fatma", "Fatma Yılmaz", "Operations", "employee", "nl", True),
+    ("daan", "Daan Mulder", "Engineering", "employee", "en", False),
+    ("sophie", "Sophie de Boer", "HR", "editor", "en", True),
+]
+
+CAMPAIGNS = [
+    ("werken-bij-noordwind", "Werken bij Noordwind", "#WerkenBijNoordwind",
+     "Recruitment drive for engineers and technicians in the north.", "100 applicants via colleagues"),
+    ("offshore-2027", "Offshore 2027", "#Offshore2027",
+     "Our new wind farm north of the Wadden Islands, from first pile to first power.", "20,000 clicks"),
+]
+
+# kind, language, campaign (index or None), pinned, days ago, expires in days,
+# image, title, summary, caption, hashtags
+ITEMS = [
+    ("news", "nl", 1, True, 1, None, "windfarm",
+     "Eerste turbine van windpark Noordzee-Oost staat",
+     "Na drie jaar voorbereiding draait de eerste van 48 turbines. Genoeg stroom voor 60.000 huishoudens zodra het park volledig in bedrijf is.",
+     "Trots! De eerste turbine van ons windpark Noordzee-Oost draait. Dit is waar we het voor doen.",
+     "#windenergie #Offshore2027"),
+    ("vacancy", "nl", 0, True, 2, 30, "engineer",
+     "Vacature: Elektrotechnisch engineer hoogspanning (Groningen)",
+     "Ontwerp mee aan de netaansluiting van onze windparken. 32-40 uur, hybride, goede opleidingsmogelijkheden.",
+     "Wij zoeken een collega! Ken jij een elektrotechnisch engineer die mee wil bouwen aan de energietransitie?",
+     "#vacature #WerkenBijNoordwind #engineering"),
+    ("news", "en", None, False, 3, None, "report",
+     "Noordwind publishes its 2026 sustainability report",
+     "CO₂ emissions per MWh down 18%, a third of our fleet electric, and every supplier audited on human rights.",
+     "Our 2026 sustainability report is out: real numbers, including where we still fall short.",
+     "#sustainability #ESG"),
+    ("blog", "nl", None, False, 4, None, "team",
+     "Een dag op zee met het onderhoudsteam",
+     "Om vijf uur 's ochtends vertrekt de boot. Monteur Sanne neemt je mee op een werkdag tussen de turbines.",
+     "Ooit afgevraagd hoe onderhoud op zee werkt? Sanne neemt je mee.",
+     "#achterdeschermen #offshore"),
+    ("vacancy", "en", 0, False, 5, 21, "data",
+     "Vacancy: Data engineer, forecasting team (Amsterdam)",
+     "Build the models that predict tomorrow's wind. Python, time series, and a team that ships.",
+     "We are hiring a data engineer for our forecasting team. Know someone who loves weather and Python?",
+     "#hiring #dataengineering #WerkenBijNoordwind"),
+    ("news", "nl", None, False, 6, None, "community",
+     "Noordwind steunt 40 lokale energiecoöperaties",
+     "Met een fonds van 2 miljoen euro helpen we buurtinitiatieven op weg met zonnedaken en buurtbatterijen.",
+     "Energie van en voor de buurt: we steunen 40 lokale coöperaties.",
+     "#energietransitie #lokaal"),
+    ("blog", "en", 1, False, 8, None, "windfarm",
+     "How we protect seabirds during construction",
+     "Radar-controlled stops, quieter piling and a bird observatory: what we learned from two years of monitoring.",
+     "Building offshore wind and protecting seabirds go together. Here is how we do it.",
+     "#biodiversity #Offshore2027"),
+    ("vacancy", "nl", 0, False, 9, 14, "technician",
+     "Vacature: Servicemonteur windturbines (Eemshaven)",
+     "Werk op hoogte, in een hecht team, met een volledige opleiding tot GWO-gecertificeerd monteur.",
+     "Hoogtevrees? Nee? Dan zoeken wij jou als servicemonteur in de Eemshaven!",
+     "#vacature #techniek #WerkenBijNoordwind"),
+    ("news", "en", None, False, 11, None, "report",
+     "Noordwind signs 15-year power deal with Dutch railways",
+     "From 2028, one in five trains in the Netherlands will run on wind power from our parks.",
+     "One in five Dutch trains will soon run on our wind power.",
+     "#renewables #rail"),
+    ("blog", "nl", None, False, 13, None, "team",
+     "Vijf vragen aan onze nieuwe CTO",
+     "Over slimme netten, opslag en waarom ze na twintig jaar in de olie-industrie overstapte.",
+     "Maak kennis met onze nieuwe CTO, die na twintig jaar overstapte naar duurzame energie.",
+     "#leiderschap"),
+    ("vacancy", "en", 0, False, 15, 45, "engineer",
+     "Vacancy: Graduate programme 2027, engineering",
+     "Two years, four rotations, one mentor: start your career in renewable energy.",
+     "Our 2027 graduate programme is open. Perfect for engineers who want to work on the energy transition.",
+     "#graduates #WerkenBijNoordwind"),
+    ("news", "nl", None, False, 18, None, "community",
+     "Open dag in de Eemshaven trekt 3.000 bezoekers",
+     "Bezoekers klommen in een turbinevoet, spraken met monteurs en bekeken het controlecentrum.",
+     "Wat een dag! 3.000 bezoekers op onze open dag in de Eemshaven.",
+     "#opendag"),
+    ("blog", "en", None, False, 21, None, "data",
+     "Forecasting wind with machine learning: lessons from three winters",
+     "Our forecast error went down by a quarter. The surprising part: the biggest gain was not the model.",
+     "What three winters of wind forecasting taught our data team.",
+     "#machinelearning #energy"),
+    ("news", "en", None, False, 25, None, "windfarm",
+     "Permit granted for offshore wind farm Noordzee-Oost",
+     "The final permit is in: construction starts in spring, with first power expected next autumn.",
+     "Big step for clean energy: the permit for Noordzee-Oost is granted.",
+     "#Offshore2027"),
+]
+
+IMAGES = ["windfarm", "engineer", "report", "team", "data", "community", "technician"]
+
+
+def _slug(title):
+    import re
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60]
+
+
+def build(reset=False, seed=7):
+    """Create the demo (idempotent unless ``reset``); returns counts."""
+    rng = random.Random(seed)
+    now = utcnow()
+    with db.atomic():
+        if reset:
+            for model in (Click, ShareEvent, TrackedLink, Item, Campaign, Person):
+                model.delete().execute()
+        people = []
+        for username, name, dept, role, locale, board in PEOPLE:
+            person = Person.get_or_none(username=username) or Person.create(
+                username=username, display_name=name, email=f"{username}@noordwind.example",
+                department=dept, role=role, locale=locale, show_on_leaderboard=board,
+                joined_at=now - datetime.timedelta(days=rng.randint(20, 200)))
+            people.append(person)
+        campaigns = []
+        for slug, name, tag, description, goal in CAMPAIGNS:
+            campaign = Campaign.get_or_none(slug=slug) or Campaign.create(
+                slug=slug, name=name, hashtag=tag, description=description, goal=goal,
+                starts_at=now - datetime.timedelta(days=30), ends_at=now + datetime.timedelta(days=60))
+            campaigns.append(campaign)
+        items = []
+        for kind, lang, camp, pinned, ago, expires, image, title, summary, caption, tags in ITEMS:
+            slug = _slug(title)
+            item = Item.get_or_none(slug=slug)
+            if item is None:
+                published = now - datetime.timedelta(days=ago, hours=rng.randint(0, 8))
+                path = {"news": "nieuws", "vacancy": "vacatures", "blog": "blog"}[kind]
+                item = Item.create(
+                    kind=kind, slug=slug, title=title, summary=summary, language=lang,
+                    url=f"{SITE}/{path}/{slug}?ref=intranet#top" if kind == "vacancy" else f"{SITE}/{path}/{slug}",
+                    image_url=_image_url(image), caption=caption,
+                    captions={"x": [caption[:200]]}, hashtags=tags,
+                    campaign=campaigns[camp] if camp is not None else None, pinned=pinned,
+                    publish_at=published, created_at=published, updated_at=published,
+                    expires_at=now + datetime.timedelta(days=expires) if expires else None)
+            items.append(item)
+        if not ShareEvent.select().exists():
+            _history(rng, people, items, now)
+    return {"people": Person.select().count(), "items": Item.select().count(),
+            "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
+            "clicks": Click.select().count()}
+
+
+def _image_url(name):
+    base = current_app.config["BASE_URL"]
+    with current_app.test_request_context(base_url=base):
+        return url_for("static", filename=f"demo/{name}.svg", _external=True)
+
+
+def _history(rng, people, items, now):
+    """Shares over the last weeks, and the visits they brought (humans,
+    link-preview bots, repeat visitors)."""
+    networks = ["linkedin", "linkedin", "linkedin", "x", "facebook", "xing", "whatsapp", "email"]
+    rows = []
+    for person in people:
+        for item in rng.sample(items, rng.randint(1, 6)):
+            network = rng.choice(networks)
+            when = max(item.publish_at, now - datetime.timedelta(days=rng.randint(0, 20)))
+            link = TrackedLink.get_or_none(person=person, item=item, network=network) or \
+                TrackedLink.create(code=new_code(), person=person, item=item, network=network, created_at=when)
+            ShareEvent.create(person=person, item=item, link=link, network=network, source="web",
+                              day=when.date(), created_at=when)
+            rows.append({"event_id": new_code(12), "link": link.id, "at": when, "day": when.date(),
+                         "kind": "crawler", "visitor": new_code(12)[:32], "referrer_host": "",
+                         "is_self": False})
+            for _ in range(rng.randint(0, 25)):
+                at = when + datetime.timedelta(hours=rng.randint(1, 24 * 5))
+                if at > now:
+                    continue
+                rows.append({"event_id": new_code(12), "link": link.id, "at": at, "day": at.date(),
+                             "kind": "human", "visitor": f"demo-visitor-{rng.randint(1, 400)}",
+                             "referrer_host": {"linkedin": "www.linkedin.com", "x": "t.co",
+                                               "facebook": "l.facebook.com"}.get(network, ""),
+                             "is_self": False})
+    for start in range(0, len(rows), 500):
+        store(rows[start:start + 500])

@@ -1,0 +1,25 @@
+"""Languages: English and Dutch ship; the person's setting wins, then the
+browser's preference."""
+
+from flask import current_app, request
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+LANGUAGES = {"en": "English", "nl": "Nederlands"}
+
+babel = Babel()
+
+
+def select_locale():
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def select_timezone():
+    return current_app.config["TIMEZONE"]
+
+
+def init_app(app):
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)

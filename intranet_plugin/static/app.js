@@ -1,0 +1,80 @@
+// Ambassador's own script: small enhancements on top of plain links and
+// forms. Everything works without it; no inline script anywhere (CSP).
+(function () {
+  "use strict";
+
+  var X_LINK = 23; // X counts every link as 23 characters
+
+  function toast(message) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.classList.add("show");
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.classList.remove("show"); }, 3500);
+  }
+
+  function postLength(network, text) {
+    if (network === "x") return text.length + (text.length ? 1 : 0) + X_LINK;
+    return text.length;
+  }
+
+  function updateCounters(textarea) {
+    var card = textarea.closest("[data-item]");
+    card.querySelectorAll("[data-counter]").forEach(function (counter) {
+      var used = postLength(counter.dataset.counter, textarea.value);
+      counter.querySelector("b").textContent = used;
+      counter.classList.toggle("over", used > Number(counter.dataset.limit));
+    });
+  }
+
+  function markShared(card) {
+    var state = card.querySelector(".state");
+    // Ask the server: the badge shows only a share it has recorded.
+    if (state && window.htmx) setTimeout(function () { htmx.trigger(state, "ambassador:shared"); }, 1200);
+  }
+
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    return Promise.reject(new Error("no clipboard"));
+  }
+
+  document.addEventListener("input", function (ev) {
+    if (ev.target.matches("textarea[data-caption]")) updateCounters(ev.target);
+  });
+
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches("select[data-autosubmit]")) ev.target.form.requestSubmit();
+  });
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("a[data-share-network]");
+    if (!button) return;
+    var card = button.closest("[data-item]");
+    var textarea = card && card.querySelector("textarea[data-caption]");
+    var caption = textarea ? textarea.value.trim() : "";
+    var network = button.dataset.shareNetwork;
+    var texts = document.body.dataset;
+
+    if (network === "link") {
+      ev.preventDefault();
+      fetch(button.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (url) { return copy(url).then(function () { toast(texts.msgLinkCopied); }, function () { window.prompt(texts.msgCopyThis, url); }); })
+        .then(function () { markShared(card); })
+        .catch(function () { window.location = button.href; });
+      return;
+    }
+    var href = new URL(button.href, window.location.href);
+    if (button.dataset.takesText === "true" && textarea && caption !== textarea.defaultValue.trim()) {
+      href.searchParams.set("text", caption);
+      button.href = href.toString();
+    }
+    if (button.dataset.takesText === "false" && caption) {
+      // LinkedIn, Facebook and XING take only the link: the text goes to the
+      // clipboard so the person can paste it into the post.
+      copy(caption).then(function () { toast(texts.msgCaptionCopied); }, function () {});
+    }
+    markShared(card);
+  });
+})();

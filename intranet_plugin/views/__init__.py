@@ -1,0 +1,1 @@
+"""One module per user-facing area, each defining ``bp``."""

@@ -1,0 +1,156 @@
+"""The share page, its fragments, the share action and the intranet widget."""
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
+
+from ..clicks import visitors
+from ..i18n import LANGUAGES
+from ..models import KINDS, Campaign, Item, Person, ShareEvent, TrackedLink, db, utcnow
+from ..sharing import (COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token,
+                       share_token, share_url, tracked_url)
+
+bp = Blueprint("share", __name__)
+
+WEB_TOKEN_AGE = 7 * 24 * 3600  # a share page left open for a week still works
+EMAIL_TOKEN_AGE = 30 * 24 * 3600
+
+
+def _filters():
+    kind = request.args.get("kind", "")
+    kind = kind if kind in KINDS else ""
+    q = request.args.get("q", "").strip()[:100]
+    campaign = request.args.get("campaign", "").strip()[:100]
+    try:
+        page = max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        page = 1
+    return kind, q, campaign, page
+
+
+def _cards(items):
+    """Template data for item cards: shared-state in one query for the page."""
+    shared = current_user.shared_item_ids([i.id for i in items])
+    return [{"item": i, "shared": i.id in shared} for i in items]
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Shareable content: tabs, live search, paging; htmx gets fragments."""
+    kind, q, campaign, page = _filters()
+    size = current_app.config["PAGE_SIZE"]
+    query = Item.for_share_page(kind or None, q or None, campaign or None)
+    # One row more than a page tells whether there is a next page without a
+    # COUNT(*) over the whole table.
+    rows = list(query.offset((page - 1) * size).limit(size + 1))
+    has_more = len(rows) > size
+    context = {
+        "cards": _cards(rows[:size]),
+        "kind": kind, "q": q, "campaign": campaign, "page": page, "has_more": has_more,
+        "campaigns": list(Campaign.select(Campaign.slug, Campaign.name).order_by(Campaign.name)),
+        "networks": NETWORKS,
+    }
+    template = "share/index.html"
+    if request.htmx and not request.htmx.boosted:
+        # Same URL, same template: only the region htmx swaps is rendered.
+        block = "more" if request.htmx.target and request.htmx.target.startswith("more") else "results"
+        response = current_app.make_response(render_block(template, block, **context))
+    else:
+        response = current_app.make_response(render_template(template, **context))
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+@bp.route("/items/<int:item_id>/card")
+@login_required
+def card(item_id):
+    """One item card (htmx refreshes it after a share)."""
+    item = Item.shareable().where(Item.id == item_id).first()
+    if item is None:
+        abort(404)
+    return render_template("share/_card.html", c=_cards([item])[0], networks=NETWORKS)
+
+
+@bp.route("/share/<token>")
+def share(token):
+    """Record a share and open the network's share dialog with the person's
+    tracked link.
+
+    The signed token names the person, item and network: it is the CSRF
+    guard of this GET, and lets a button in the digest e-mail work without
+    signing in first. Tampered, expired or foreign tokens record nothing.
+    """
+    if request.method == "HEAD":
+        return "", 204  # link checkers and scanners: nothing is recorded
+    email = request.args.get("via") == "email"
+    data = read_share_token(token, EMAIL_TOKEN_AGE if email else WEB_TOKEN_AGE)
+    if data is None:
+        return _refused(_("This share link is invalid or has expired. Open the share page to get a fresh one."))
+    person_id, item_id, network, source = data
+    if source == "web" and (not current_user.is_authenticated or current_user.id != person_id):
+        # A web token is only good in its owner's signed-in browser.
+        return _refused(_("This share link belongs to someone else. Open the share page to share it yourself."))
+    person = Person.get_or_none((Person.id == person_id) & (Person.is_active == True))  # noqa: E712
+    item = Item.shareable().where(Item.id == item_id).first()
+    if person is None or item is None:
+        return _refused(_("This item can no longer be shared."), 410)
+
+    now = utcnow()
+    with db.atomic():
+        link = TrackedLink.for_share(person, item, network)
+        ShareEvent.create(person=person, item=item, link=link, network=network, source=source,
+                          visitor=visitors.hash(now.date(), request.remote_addr,
+                                                request.headers.get("User-Agent", "")),
+                          day=now.date(), created_at=now)
+    url = tracked_url(link.code)
+    if network == COPY:
+        if request.htmx:
+            return current_app.response_class(url, mimetype="text/plain")
+        return render_template("share/copy.html", url=url, item=item)
+    caption = (request.args.get("text") or item.caption_for(network))[:MAX_CAPTION]
+    if network == "x":
+        caption = " ".join(filter(None, [caption, *[t for t in item.hashtag_list if t not in caption]]))
+    response = redirect(share_url(network, url, caption, item.title), code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(message, status=400):
+    return render_template("share/refused.html", message=message), status
+
+
+@bp.route("/widget/latest")
+@login_required
+def widget_latest():
+    """A small list of the newest shareable items for an intranet home page
+    (``<div hx-get=".../widget/latest" hx-trigger="load">``)."""
+    items = list(Item.for_share_page().limit(5))
+    return render_template("share/widget.html", items=items)
+
+
+@bp.route("/language", methods=["POST"])
+@login_required
+def set_language():
+    """Remember the person's language."""
+    code = request.form.get("language", "")
+    if code not in LANGUAGES:
+        abort(400)
+    Person.update(locale=code).where(Person.id == current_user.id).execute()
+    return redirect(request.referrer if _same_origin(request.referrer) else url_for("share.index"))
+
+
+def _same_origin(url):
+    return bool(url) and url.startswith(request.host_url)
+
+
+@bp.app_template_global()
+def share_href(item, network):
+    """The URL behind a share button (signed, personal)."""
+    return url_for("share.share", token=share_token(current_user.id, item.id, network))
+
+
+@bp.app_template_global()
+def post_length(network, caption):
+    return caption_length(network, caption)

@@ -1,0 +1,3 @@
+from intranet_plugin import create_app
+
+app = create_app()
