@@ -1,9 +1,8 @@
 """Binding the models to a database, per-request connections, migrations."""
 
 import os
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from flask import current_app
 from peewee import PostgresqlDatabase, SqliteDatabase
 from playhouse.migrations import Runner
 
@@ -34,6 +33,8 @@ def make_database(url):
         # "database is locked" halfway through.
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
                               check_same_thread=False)
+    # Query parameters are passed to libpq: ?sslmode=verify-full&options=...
+    extra = dict(parse_qsl(parts.query))
     return PostgresqlDatabase(
         unquote(parts.path.lstrip("/")),
         host=parts.hostname,
@@ -42,6 +43,7 @@ def make_database(url):
         password=unquote(parts.password) if parts.password else None,
         connect_timeout=10,
         application_name="ambassador",
+        **extra,
     )
 
 
@@ -75,8 +77,3 @@ def init_app(app):
 
 def is_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
-
-
-def database_label():
-    url = current_app.config["DATABASE_URL"]
-    return "postgresql" if not url.startswith("sqlite") else "sqlite"

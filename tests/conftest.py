@@ -1,0 +1,121 @@
+"""Fixtures: a fresh database per test, on SQLite or PostgreSQL.
+
+``AMBASSADOR_TEST_DATABASE`` picks the engine: ``sqlite`` (default) or a
+PostgreSQL URL. On PostgreSQL each test session works in its own schema, so
+parallel runs on one server never see each other's rows.
+"""
+
+import os
+import re
+import uuid
+
+import psycopg2
+import pytest
+
+from intranet_plugin import create_app
+from intranet_plugin import db as database
+from intranet_plugin.models import MODELS, Campaign, Item, Person, db, utcnow
+
+TEST_DATABASE = os.environ.get("AMBASSADOR_TEST_DATABASE", "sqlite")
+
+
+def postgres_url(base, schema):
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def database_url_factory(tmp_path_factory):
+    """Returns a function giving a clean database URL for one test."""
+    if TEST_DATABASE == "sqlite":
+        def sqlite_url():
+            return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ambassador.db")
+        yield sqlite_url
+        return
+    schema = "test_" + uuid.uuid4().hex[:10]
+    dsn = re.sub(r"^postgres(ql)?://", "postgresql://", TEST_DATABASE)
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE SCHEMA {schema}")
+    url = postgres_url(TEST_DATABASE, schema)
+
+    def postgres():
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema}")
+        return url
+
+    yield postgres
+    conn.cursor().execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    conn.close()
+
+
+@pytest.fixture
+def make_app(database_url_factory, tmp_path):
+    """Build an app with a fresh, migrated database and given settings."""
+
+    def build(**config):
+        settings = {
+            "TESTING": True,
+            "DATABASE_URL": database_url_factory(),
+            "SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "PUBLIC_URL": "https://go.example.com",
+            "BASE_URL": "https://intranet.example.com/ambassador",
+            "CLICK_JOURNAL_DIR": "off",
+            "WTF_CSRF_ENABLED": False,
+        }
+        settings.update(config)
+        app = create_app(settings)
+        with app.app_context():
+            database.upgrade()
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+        if not db.is_closed():
+            db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_person(username="emma", **fields):
+    fields.setdefault("display_name", username.title())
+    fields.setdefault("email", f"{username}@example.com")
+    fields.setdefault("joined_at", utcnow())
+    return Person.create(username=username, **fields)
+
+
+def make_item(title="Windpark open", kind="news", **fields):
+    fields.setdefault("slug", re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + "-" + uuid.uuid4().hex[:4])
+    fields.setdefault("url", "https://www.example.com/news/" + fields["slug"])
+    fields.setdefault("summary", "A summary of " + title)
+    fields.setdefault("caption", "Look at this: " + title)
+    return Item.create(title=title, kind=kind, **fields)
+
+
+def make_campaign(slug="spring", **fields):
+    fields.setdefault("name", slug.title())
+    return Campaign.create(slug=slug, **fields)
+
+
+def login(client, username):
+    """Sign in through the demo login (AUTH=dev), as a user would."""
+    response = client.post("/login", data={"username": username})
+    assert response.status_code == 302, response.data
+    return response
+
+
+__all__ = ["MODELS"]
