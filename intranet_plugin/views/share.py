@@ -109,9 +109,13 @@ def share(token):
         if request.htmx:
             return current_app.response_class(url, mimetype="text/plain")
         return render_template("share/copy.html", url=url, item=item)
-    caption = (request.args.get("text") or item.caption_for(network))[:MAX_CAPTION]
-    if network == "x":
-        caption = " ".join(filter(None, [caption, *[t for t in item.hashtag_list if t not in caption]]))
+    caption = request.args.get("text", "").strip()[:MAX_CAPTION]
+    if not caption:
+        # The suggestion, with the item's hashtags where the post has room
+        # for them; a caption the person wrote is used as written.
+        caption = item.caption_for(network)
+        if network == "x":
+            caption = " ".join([caption, *[t for t in item.hashtag_list if t not in caption]]).strip()
     response = redirect(share_url(network, url, caption, item.title), code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -149,6 +153,13 @@ def _same_origin(url):
 def share_href(item, network):
     """The URL behind a share button (signed, personal)."""
     return url_for("share.share", token=share_token(current_user.id, item.id, network))
+
+
+@bp.app_template_global()
+def share_page_url(kind="", q="", campaign="", page=1):
+    """The share page with these filters (empty ones left out)."""
+    return url_for("share.index", kind=kind or None, q=q or None, campaign=campaign or None,
+                   page=page if page > 1 else None)
 
 
 @bp.app_template_global()

@@ -1,0 +1,106 @@
+"""Helpers for the browser tests: the app as a real HTTP server on a loopback
+port, Debian's Chromium through Playwright, stand-ins for the outside web,
+and a record of what the browser console said.
+"""
+
+import threading
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# Chromium's headless user agent says "HeadlessChrome", which crawler
+# detection rightly takes for a bot: people get ordinary browsers.
+DESKTOP_CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/130.0.0.0 Safari/537.36")
+VISITOR_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+SHARE_DIALOG_HOSTS = ("www.linkedin.com", "x.com", "www.facebook.com", "www.xing.com", "wa.me")
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class _Handler:
+    """The server's WSGI callable; the app is set once the port is known
+    (PUBLIC_URL and BASE_URL need it)."""
+
+    app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def serve(build_app):
+    """Serve ``build_app(base_url)`` on a free loopback port; yields
+    ``(base_url, app)``."""
+    handler = _Handler()
+    server = make_server("127.0.0.1", 0, handler, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    handler.app = build_app(base)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield base, handler.app
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class OutsideWeb:
+    """Answers every request that leaves the app with a small stub page and
+    remembers it: there is no internet, and the test wants to see where the
+    browser was sent."""
+
+    def __init__(self, base):
+        self.base = base
+        self.requests = []
+
+    def install(self, context):
+        context.route(lambda url: not url.startswith(self.base + "/"), self._fulfil)
+        return self
+
+    def _fulfil(self, route):
+        request = route.request
+        self.requests.append(request)
+        host = urlsplit(request.url).hostname
+        title = "Share dialog" if host in SHARE_DIALOG_HOSTS else "Company website"
+        route.fulfill(status=200, content_type="text/html; charset=utf-8",
+                      body=f"<!doctype html><title>{title}</title><h1>{title} ({host})</h1>")
+
+    def urls(self, host):
+        return [r.url for r in self.requests if urlsplit(r.url).hostname == host]
+
+
+class ConsoleLog:
+    """Console errors and warnings and uncaught exceptions of every page in a
+    context. Chromium reports Content-Security-Policy violations as console
+    errors; the listener installed on every document records them as well."""
+
+    CSP_LISTENER = """
+        window.__cspViolations = [];
+        document.addEventListener("securitypolicyviolation", function (e) {
+            window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+        });
+    """
+
+    def __init__(self, context):
+        self.messages = []
+        context.on("console", self._console)
+        context.on("weberror", lambda error: self.messages.append(f"uncaught: {error.error}"))
+        context.add_init_script(self.CSP_LISTENER)
+
+    def _console(self, message):
+        if message.type in ("error", "warning"):
+            self.messages.append(f"{message.type}: {message.text} ({message.location.get('url')})")
+
+    @staticmethod
+    def csp_violations(page):
+        return page.evaluate("window.__cspViolations || []")

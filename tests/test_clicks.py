@@ -1,0 +1,125 @@
+"""The click journal: fast appends, batched moves, nothing lost on a crash."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import make_item, make_person
+
+from intranet_plugin import clicks
+from intranet_plugin.models import Click, TrackedLink
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
+
+
+@pytest.fixture
+def journal_app(make_app, tmp_path):
+    app = make_app(CLICK_JOURNAL_DIR=str(tmp_path / "journal"))
+    with app.app_context():
+        yield app
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_clicks_reach_the_database_through_the_journal(journal_app):
+    link = TrackedLink.for_share(make_person(), make_item(), "linkedin")
+    client = journal_app.test_client()
+    for _ in range(20):
+        assert client.get(f"/s/{link.code}", headers={"User-Agent": BROWSER}).status_code == 302
+    assert wait_for(lambda: Click.select().count() == 20)
+    assert Click.counted().count() == 20
+
+
+def test_ingesting_twice_stores_once(journal_app, tmp_path):
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    path = tmp_path / "old.jsonl"
+    lines = [json.dumps([f"f-{n}", link.id, "2026-11-20T10:00:00", "human", "v", "", False]) for n in range(5)]
+    path.write_text("\n".join(lines) + "\n" + '["f-5", ' + str(link.id))  # last line half-written
+    moved, offset = clicks.ingest_file(str(path))
+    assert moved == 5 and offset == len(("\n".join(lines) + "\n").encode())
+    clicks.ingest_file(str(path))
+    assert Click.select().count() == 5
+
+
+CRASHING_WORKER = textwrap.dedent("""
+    import os, signal, sys
+    from intranet_plugin import clicks, create_app
+    clicks.FLUSH_INTERVAL = 3600  # never flush: the crash comes first
+    app = create_app({"DATABASE_URL": sys.argv[1], "CLICK_JOURNAL_DIR": sys.argv[2],
+                      "PUBLIC_URL": "https://go.example.com"})
+    client = app.test_client()
+    for _ in range(int(sys.argv[4])):
+        assert client.get("/s/" + sys.argv[3], headers={"User-Agent": "Mozilla/5.0 Firefox/130"}).status_code == 302
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_clicks_of_a_killed_worker_are_recovered(journal_app, tmp_path):
+    link = TrackedLink.for_share(make_person(), make_item(), "linkedin")
+    journal_dir = journal_app.config["CLICK_JOURNAL_DIR"]
+    worker = subprocess.run(
+        [sys.executable, "-c", CRASHING_WORKER, journal_app.config["DATABASE_URL"], journal_dir, link.code, "37"],
+        capture_output=True, text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert worker.returncode == -signal.SIGKILL, worker.stderr
+    assert Click.select().count() == 0  # the worker died before moving anything
+    assert len(os.listdir(journal_dir)) == 1
+
+    assert clicks.recover(journal_dir) == 37
+    assert Click.counted().count() == 37
+    assert os.listdir(journal_dir) == []
+
+
+def test_recovery_leaves_a_live_workers_journal_alone(journal_app):
+    link = TrackedLink.for_share(make_person(), make_item(), "linkedin")
+    journal = journal_app.extensions["ambassador.journal"]
+    journal.append(link.id, "human", "v", "", False, clicks.utcnow())
+    assert clicks.recover(journal.directory) == 0  # locked by this live process
+    assert wait_for(lambda: Click.select().count() == 1)
+
+
+def test_the_recover_command(journal_app, tmp_path):
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    journal_dir = journal_app.config["CLICK_JOURNAL_DIR"]
+    os.makedirs(journal_dir, exist_ok=True)
+    with open(os.path.join(journal_dir, "dead.jsonl"), "w") as fh:
+        fh.write(json.dumps(["dead-1", link.id, "2026-11-20T10:00:00", "human", "v", "", False]) + "\n")
+    result = journal_app.test_cli_runner().invoke(args=["recover-clicks"])
+    assert "Recovered 1 clicks" in result.output
+    assert Click.get().event_id == "dead-1"
+
+
+@pytest.mark.parametrize("address,network", [
+    ("203.0.113.77", "203.0.113.0/24"),
+    ("2001:db8:1234:5678::1", "2001:db8:1234::/48"),
+    ("::ffff:203.0.113.77", "203.0.113.0/24"),
+    ("not-an-ip", "invalid"),
+])
+def test_addresses_are_truncated_before_hashing(address, network):
+    assert clicks.truncate_ip(address) == network
+
+
+def test_visitor_keys_rotate_daily_and_old_keys_are_deleted(app):
+    import datetime
+
+    from intranet_plugin.models import VisitorSalt
+
+    hasher = clicks.VisitorHasher()
+    day = datetime.date(2026, 11, 20)
+    first = hasher.hash(day, "203.0.113.7", BROWSER)
+    assert hasher.hash(day, "203.0.113.9", BROWSER) == first
+    assert clicks.VisitorHasher().hash(day, "203.0.113.7", BROWSER) == first  # shared by workers
+    later = hasher.hash(day + datetime.timedelta(days=3), "203.0.113.7", BROWSER)
+    assert later != first
+    assert [s.day for s in VisitorSalt.select()] == [day + datetime.timedelta(days=3)]
