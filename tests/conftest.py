@@ -74,16 +74,25 @@ def make_app(database_url_factory, tmp_path):
 
 @pytest.fixture
 def app(make_app):
+    """The app, without a pushed context: each test request gets its own
+    application context (and so its own ``g``), as in production. The
+    models need no context, so tests use them directly."""
     app = make_app()
-    with app.app_context():
-        yield app
-        if not db.is_closed():
-            db.close()
+    yield app
+    if not db.is_closed():
+        db.close()
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A browser: the same user agent on every request, as a real one sends
+    (the session is bound to it)."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER
+    return client
 
 
 @pytest.fixture

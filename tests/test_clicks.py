@@ -9,19 +9,16 @@ import textwrap
 import time
 
 import pytest
-from conftest import make_item, make_person
+from conftest import BROWSER, make_item, make_person
 
 from intranet_plugin import clicks
 from intranet_plugin.models import Click, TrackedLink
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 
 
 @pytest.fixture
 def journal_app(make_app, tmp_path):
-    app = make_app(CLICK_JOURNAL_DIR=str(tmp_path / "journal"))
-    with app.app_context():
-        yield app
+    return make_app(CLICK_JOURNAL_DIR=str(tmp_path / "journal"))
 
 
 def wait_for(predicate, timeout=10):

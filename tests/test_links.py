@@ -4,12 +4,11 @@ unique visitors and self-clicks."""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import make_campaign, make_item, make_person
+from conftest import BROWSER, make_campaign, make_item, make_person
 
 from intranet_plugin.models import Click, Person, TrackedLink
 from intranet_plugin.sharing import with_utm
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
@@ -147,13 +146,13 @@ def test_own_click_from_the_sharing_browser_does_not_count(client, app):
     browser session on the same device: recognised by the visitor hash."""
     from intranet_plugin.sharing import share_token
 
-    make_person("emma")
+    emma = make_person("emma")
     item = make_item()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     client.post("/login", data={"username": "emma"})
     with app.test_request_context():
-        token = share_token(1, item.id, "linkedin")
-    share = client.get(f"/share/{token}", headers={"User-Agent": BROWSER},
-                       environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        token = share_token(emma.id, item.id, "linkedin")
+    share = client.get(f"/share/{token}")
     assert share.status_code == 303
     link = TrackedLink.get()
     outsider = app.test_client()

@@ -5,12 +5,11 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from conftest import login, make_campaign, make_item, make_person
+from conftest import BROWSER, login, make_campaign, make_item, make_person
 
 from intranet_plugin.models import Item, ShareEvent, TrackedLink, utcnow
 from intranet_plugin.sharing import caption_length, share_token
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
 
 
 @pytest.fixture
