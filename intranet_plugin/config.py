@@ -18,8 +18,6 @@ PREFIX = "AMBASSADOR_"
 # production.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
 
-NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email")
-
 
 class ConfigError(ValueError):
     """A setting is missing or has a value Ambassador cannot use."""
@@ -111,7 +109,9 @@ def _timezone(value):
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{PREFIX}TIMEZONE must be an IANA time zone such as Europe/Amsterdam, got {value!r}") from None
+        raise ConfigError(
+            f"{PREFIX}TIMEZONE must be an IANA time zone such as Europe/Amsterdam, got {value!r}"
+        ) from None
     return value
 
 

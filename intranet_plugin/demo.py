@@ -39,7 +39,8 @@ CAMPAIGNS = [
 ITEMS = [
     ("news", "nl", 1, True, 1, None, "windfarm",
      "Eerste turbine van windpark Noordzee-Oost staat",
-     "Na drie jaar voorbereiding draait de eerste van 48 turbines. Genoeg stroom voor 60.000 huishoudens zodra het park volledig in bedrijf is.",
+     "Na drie jaar voorbereiding draait de eerste van 48 turbines. "
+     "Genoeg stroom voor 60.000 huishoudens zodra het park volledig in bedrijf is.",
      "Trots! De eerste turbine van ons windpark Noordzee-Oost draait. Dit is waar we het voor doen.",
      "#windenergie #Offshore2027"),
     ("vacancy", "nl", 0, True, 2, 30, "engineer",

@@ -16,7 +16,6 @@ from peewee import (
     DateField,
     DateTimeField,
     ForeignKeyField,
-    IntegerField,
     Model,
     TextField,
     fn,

@@ -9,11 +9,10 @@ import textwrap
 import time
 
 import pytest
-from conftest import BROWSER, make_item, make_person
 
+from conftest import BROWSER, make_item, make_person
 from intranet_plugin import clicks
 from intranet_plugin.models import Click, TrackedLink
-
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ unique visitors and self-clicks."""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import BROWSER, make_campaign, make_item, make_person
 
+from conftest import BROWSER, make_campaign, make_item, make_person
 from intranet_plugin.models import Click, Person, TrackedLink
 from intranet_plugin.sharing import with_utm
 

@@ -1,7 +1,6 @@
 """Schema changes go through migrations, and an upgrade keeps every row."""
 
 from conftest import make_item, make_person
-
 from intranet_plugin import create_app
 from intranet_plugin import db as database
 from intranet_plugin.models import Click, Item, Person, ShareEvent, TrackedLink, db

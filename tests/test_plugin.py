@@ -2,10 +2,10 @@
 
 import re
 
-from conftest import make_item, make_person
 from flask import Flask
 
 import intranet_plugin
+from conftest import make_item, make_person
 from intranet_plugin import db as database
 from intranet_plugin.models import db
 

@@ -2,7 +2,7 @@
 
 Frozen copies of the models as they were, independent of models.py.
 """
-from peewee import *
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, Model, TextField
 
 
 def up(migrator, db):

@@ -8,8 +8,7 @@ from jinja2_fragments.flask import render_block
 from ..clicks import visitors
 from ..i18n import LANGUAGES
 from ..models import KINDS, Campaign, Item, Person, ShareEvent, TrackedLink, db, utcnow
-from ..sharing import (COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token,
-                       share_token, share_url, tracked_url)
+from ..sharing import COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token, share_token, share_url, tracked_url
 
 bp = Blueprint("share", __name__)
 
