@@ -16,16 +16,21 @@ from peewee import (
     DateField,
     DateTimeField,
     ForeignKeyField,
+    IntegerField,
     Model,
     TextField,
     fn,
 )
 
+from .urls import normalize_url
+
 db = DatabaseProxy()
 
 KINDS = ("news", "vacancy", "blog")
 ROLES = ("employee", "editor", "admin")
-STATUSES = ("draft", "published", "archived")
+# "review": imported from a feed that needs an editor's approval.
+STATUSES = ("draft", "review", "published", "archived")
+DIGEST_CHOICES = ("weekly", "off")
 # The networks a share button exists for; "link" is the copy-link button.
 SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email", "link")
 CLICK_KINDS = ("human", "crawler", "head", "empty")
@@ -66,7 +71,15 @@ class Person(BaseModel):
     locale = CharField(null=True)
     is_active = BooleanField(default=True)
     joined_at = DateTimeField(null=True)
+    left_at = DateTimeField(null=True)
     show_on_leaderboard = BooleanField(default=False)
+    # Preferences chosen when joining: networks shown and kinds followed in
+    # the digest (an empty list means all), digest frequency, instant alerts
+    # for urgent items.
+    networks = JSONField(default=list)
+    kinds = JSONField(default=list)
+    digest = CharField(default="weekly", choices=[(d, d) for d in DIGEST_CHOICES])
+    instant_alerts = BooleanField(default=False)
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.
@@ -87,6 +100,16 @@ class Person(BaseModel):
     @property
     def is_admin(self):
         return self.role == "admin"
+
+    @property
+    def has_joined(self):
+        return self.joined_at is not None
+
+    @classmethod
+    def members(cls):
+        """Active people who joined the programme: the only ones Ambassador
+        ever e-mails."""
+        return cls.active().where(cls.joined_at.is_null(False))
 
     @classmethod
     def active(cls):
@@ -122,6 +145,24 @@ class Campaign(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class Feed(BaseModel):
+    """An RSS or Atom source polled for new items."""
+
+    url = TextField(unique=True)
+    title = CharField(default="")
+    kind = CharField(choices=[(k, k) for k in KINDS])
+    campaign = ForeignKeyField(Campaign, null=True, backref="feeds", on_delete="SET NULL")
+    needs_review = BooleanField(default=False)
+    active = BooleanField(default=True)
+    # Conditional requests: what the server sent last time.
+    etag = CharField(null=True)
+    last_modified = CharField(null=True)
+    last_polled_at = DateTimeField(null=True)
+    last_success_at = DateTimeField(null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
 class Item(BaseModel):
     kind = CharField(choices=[(k, k) for k in KINDS], index=True)
     slug = CharField(unique=True)
@@ -138,10 +179,22 @@ class Item(BaseModel):
     campaign = ForeignKeyField(Campaign, null=True, backref="items", on_delete="SET NULL")
     status = CharField(default="published", choices=[(s, s) for s in STATUSES], index=True)
     pinned = BooleanField(default=False)
+    # Where it came from, for dedupe and for expiring vacancies that leave
+    # their feed. normalized_url: see intranet_plugin.urls.normalize_url.
+    normalized_url = TextField(default="", index=True)
+    feed = ForeignKeyField(Feed, null=True, backref="items", on_delete="SET NULL")
+    guid = CharField(null=True, index=True)
+    suggested_by = ForeignKeyField(Person, null=True, backref="suggested_items", on_delete="SET NULL")
+    created_by = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="created_items")
+    updated_by = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="updated_items")
     publish_at = DateTimeField(default=utcnow, index=True)
     expires_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        self.normalized_url = normalize_url(self.url)
+        return super().save(*args, **kwargs)
 
     @property
     def hashtag_list(self):
@@ -255,4 +308,63 @@ class VisitorSalt(BaseModel):
     salt = CharField()
 
 
-MODELS = [Person, Campaign, Item, TrackedLink, ShareEvent, Click, VisitorSalt]
+class Suggestion(BaseModel):
+    """A colleague's proposal of a link to share, reviewed by an editor."""
+
+    person = ForeignKeyField(Person, backref="suggestions", on_delete="CASCADE")
+    url = TextField()
+    title = CharField(default="")
+    caption = TextField(default="")
+    kind = CharField(default="news", choices=[(k, k) for k in KINDS])
+    note = TextField(default="")
+    status = CharField(default="pending", index=True,
+                       choices=[(s, s) for s in ("pending", "approved", "rejected")])
+    item = ForeignKeyField(Item, null=True, backref="suggestions", on_delete="SET NULL")
+    reviewer = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="reviewed_suggestions")
+    review_note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    reviewed_at = DateTimeField(null=True)
+    # When the suggester saw the outcome (they are told once).
+    seen_at = DateTimeField(null=True)
+
+
+class AuditLog(BaseModel):
+    """Who created, changed, published or archived what, and when."""
+
+    at = DateTimeField(default=utcnow, index=True)
+    actor = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="audit_entries")
+    action = CharField()
+    target_type = CharField()
+    target_id = IntegerField(null=True)
+    summary = TextField(default="")
+    detail = JSONField(default=dict)
+
+    @classmethod
+    def record(cls, actor, action, target, summary="", **detail):
+        return cls.create(actor=actor, action=action, target_type=type(target).__name__.lower(),
+                          target_id=getattr(target, "id", None), summary=summary, detail=detail)
+
+
+class Setting(BaseModel):
+    """Programme-wide settings edited by admins (guidelines text, contact)."""
+
+    key = CharField(primary_key=True)
+    value = TextField(default="")
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+
+    @classmethod
+    def get_value(cls, key, default=""):
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row else default
+
+    @classmethod
+    def set_value(cls, key, value, by=None):
+        (cls.insert(key=key, value=value, updated_at=utcnow(), updated_by=by)
+         .on_conflict(conflict_target=[cls.key],
+                      update={cls.value: value, cls.updated_at: utcnow(), cls.updated_by: by})
+         .execute())
+
+
+MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
+          Suggestion, AuditLog, Setting]

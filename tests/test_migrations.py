@@ -1,9 +1,12 @@
 """Schema changes go through migrations, and an upgrade keeps every row."""
 
-from conftest import make_item, make_person
+import datetime
+
+from peewee import Table
+
 from intranet_plugin import create_app
 from intranet_plugin import db as database
-from intranet_plugin.models import Click, Item, Person, ShareEvent, TrackedLink, db
+from intranet_plugin.models import Click, Item, Person, ShareEvent, db
 from intranet_plugin.sharing import resolve
 
 
@@ -13,24 +16,38 @@ def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_pat
     with app.app_context():
         assert database.upgrade("0001_initial") == ["0001_initial"]
         assert database.pending() != []
-        # rows written while only the first schema existed
-        person = make_person("emma", department="Engineering")
-        item = make_item("Wind farm opens", url="https://www.example.com/a?b=1#c")
-        link = TrackedLink.for_share(person, item, "linkedin")
-        ShareEvent.create(person=person, item=item, link=link, network="linkedin", day=item.publish_at.date())
-        Click.insert(event_id="e1", link=link, at=item.publish_at, day=item.publish_at.date(),
-                     kind="human", visitor="v1").execute()
+        # rows written by the first release, in the columns it had
+        now = datetime.datetime(2026, 11, 1, 9, 30)
+        table = lambda name: Table(name).bind(db)  # noqa: E731
+        # explicit ids: what an insert returns differs between the engines
+        person, item, link = 1, 1, 1
+        table("person").insert(
+            id=person, username="emma", display_name="Emma", email="e@example.com", department="Engineering",
+            role="employee", is_active=True, show_on_leaderboard=False, ref="ref12345", created_at=now).execute()
+        table("item").insert(
+            id=item, kind="news", slug="wind", title="Wind farm opens", summary="", url="https://WWW.example.com/a/?b=1#c",
+            image_url="", caption="", captions="{}", hashtags="", language="en", status="published",
+            pinned=False, publish_at=now, created_at=now, updated_at=now).execute()
+        table("tracked_link").insert(id=link, code="abcdefghijkl", person_id=person, item_id=item,
+                                            network="linkedin", created_at=now).execute()
+        table("share_event").insert(person_id=person, item_id=item, link_id=link, network="linkedin", source="web",
+                                    day=now.date(), created_at=now).execute()
+        table("click").insert(event_id="e1", link_id=link, at=now, day=now.date(), kind="human", visitor="v1",
+                              referrer_host="", is_self=False).execute()
 
         applied = database.upgrade()
-        assert "0002_click_and_share_indexes" in applied
+        assert applied[0] == "0002_click_and_share_indexes" and "0004_content_management" in applied
         assert database.pending() == []
 
-        assert Person.get(username="emma").department == "Engineering"
-        assert Item.get().url == "https://www.example.com/a?b=1#c"
+        emma = Person.get(username="emma")
+        assert (emma.department, emma.digest, emma.networks, emma.left_at) == ("Engineering", "weekly", [], None)
+        wind = Item.get()
+        assert wind.url == "https://WWW.example.com/a/?b=1#c"
+        assert wind.normalized_url == "https://example.com/a?b=1"  # backfilled by 0004
         assert Click.get().event_id == "e1"
         assert ShareEvent.select().count() == 1
         with app.test_request_context():
-            assert resolve(link.code).url.startswith("https://www.example.com/a?b=1&utm_source=linkedin")
+            assert resolve("abcdefghijkl").url.startswith("https://WWW.example.com/a/?b=1&utm_source=linkedin")
         indexes = {i.name for i in db.get_indexes("click")}
         assert "click_link_id_day" in indexes
         db.close()
