@@ -179,6 +179,9 @@ class Item(BaseModel):
     campaign = ForeignKeyField(Campaign, null=True, backref="items", on_delete="SET NULL")
     status = CharField(default="published", choices=[(s, s) for s in STATUSES], index=True)
     pinned = BooleanField(default=False)
+    # "Share now": an urgent item; people who asked for instant alerts get
+    # one e-mail about it (once, see AlertLedger).
+    share_now_at = DateTimeField(null=True)
     # Where it came from, for dedupe and for expiring vacancies that leave
     # their feed. normalized_url: see intranet_plugin.urls.normalize_url.
     normalized_url = TextField(default="", index=True)
@@ -366,5 +369,52 @@ class Setting(BaseModel):
          .execute())
 
 
+class DigestLedger(BaseModel):
+    """One row per person and ISO week: the guarantee of one digest each.
+
+    The unique (person, week) pair is claimed before sending, so a second
+    sender (another scheduler, a manual run) finds the claim and skips.
+    """
+
+    person = ForeignKeyField(Person, backref="digests", on_delete="CASCADE")
+    week = CharField(max_length=8)  # ISO week, e.g. "2026-W47"
+    status = CharField(default="claimed", index=True)  # claimed, sent, skipped, failed
+    attempts = IntegerField(default=0)
+    error = TextField(default="")
+    claimed_at = DateTimeField(default=utcnow)
+    claimed_by = CharField(default="")
+    sent_at = DateTimeField(null=True)
+    message_id = CharField(default="")
+
+    class Meta:
+        indexes = ((("person", "week"), True),)
+
+
+class AlertLedger(BaseModel):
+    """One instant alert per person and item, whatever happens."""
+
+    person = ForeignKeyField(Person, backref="alerts", on_delete="CASCADE")
+    item = ForeignKeyField(Item, backref="alerts", on_delete="CASCADE")
+    status = CharField(default="claimed")
+    error = TextField(default="")
+    claimed_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("person", "item"), True),)
+
+
+class JobLease(BaseModel):
+    """A timed job's lease: the scheduler holding it runs the job; a lease
+    that expires (its holder died) can be taken over."""
+
+    name = CharField(primary_key=True)
+    holder = CharField(default="")
+    expires_at = DateTimeField()
+    last_started_at = DateTimeField(null=True)
+    last_finished_at = DateTimeField(null=True)
+    last_error = TextField(default="")
+
+
 MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
-          Suggestion, AuditLog, Setting]
+          Suggestion, AuditLog, Setting, DigestLedger, AlertLedger, JobLease]

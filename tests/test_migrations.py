@@ -73,3 +73,13 @@ def test_demo_command_builds_realistic_content(runner):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and Person.select().count() == len(set(p.username for p in Person.select()))
     assert "10 people, 14 items" in again.output
+
+
+def test_migrations_build_exactly_the_models_schema(app):
+    """models.py and the migrations never drift apart."""
+    from playhouse.schema_diff import diff_models
+
+    from intranet_plugin.models import MODELS
+
+    diff = diff_models(db.obj, MODELS)
+    assert not diff, diff
