@@ -130,6 +130,7 @@ class ClickJournal:
         self._pid = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._stop = threading.Event()
         self._fd = None
         self._path = None
         self._file_id = None
@@ -173,9 +174,11 @@ class ClickJournal:
 
     def _run(self):
         last_recovery = 0.0
-        while True:
+        while not self._stop.is_set():
             self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
                 self.flush()
                 if time.monotonic() - last_recovery > 10:
@@ -212,8 +215,13 @@ class ClickJournal:
         return moved
 
     def close(self):
+        """Stop the thread, move the last lines, delete the journal."""
         if self._pid != os.getpid() or self._fd is None:
             return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         try:
             self.flush()
         except Exception:

@@ -15,8 +15,10 @@
   }
 
   function postLength(network, text) {
-    if (network === "x") return text.length + (text.length ? 1 : 0) + X_LINK;
-    return text.length;
+    // Characters as the server counts them (code points, not UTF-16 units).
+    var length = Array.from(text).length;
+    if (network === "x") return length + (length ? 1 : 0) + X_LINK;
+    return length;
   }
 
   function updateCounters(textarea) {
@@ -38,6 +40,13 @@
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     return Promise.reject(new Error("no clipboard"));
   }
+
+  // Leave empty filters out of htmx requests, so pushed URLs stay clean.
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var params = ev.detail.parameters;
+    if (ev.detail.verb !== "get" || !params) return;
+    Object.keys(params).forEach(function (key) { if (params[key] === "") delete params[key]; });
+  });
 
   document.addEventListener("input", function (ev) {
     if (ev.target.matches("textarea[data-caption]")) updateCounters(ev.target);
