@@ -195,6 +195,9 @@ class Item(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
 
+    class Meta:
+        indexes = ((("status", "pinned", "publish_at", "id"), False),)
+
     def save(self, *args, **kwargs):
         self.normalized_url = normalize_url(self.url)
         return super().save(*args, **kwargs)
@@ -369,6 +372,64 @@ class Setting(BaseModel):
          .execute())
 
 
+class ClickDaily(BaseModel):
+    """Daily totals of clicks per link, kind and self-flag: raw click rows
+    older than the retention period are rolled up into these and deleted.
+    ``visitors`` is the number of distinct visitor hashes of that day on
+    that link (hashes rotate daily, so a visitor is unique per link and day).
+    """
+
+    day = DateField()
+    link = ForeignKeyField(TrackedLink, backref="daily", on_delete="CASCADE")
+    kind = CharField(choices=[(k, k) for k in CLICK_KINDS])
+    is_self = BooleanField(default=False)
+    clicks = IntegerField(default=0)
+    visitors = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("link", "day", "kind", "is_self"), True), (("day",), False))
+
+
+class Conversion(BaseModel):
+    """An application or lead reported by the careers site or applicant
+    tracking system for a visitor who came through a tracked link."""
+
+    link = ForeignKeyField(TrackedLink, backref="conversions", on_delete="CASCADE")
+    kind = CharField(default="application")  # application, lead
+    external_id = CharField()  # the reporter's own id: reporting twice counts once
+    at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("external_id", "kind"), True),)
+
+
+class ApiKey(BaseModel):
+    """A key for machine clients (the careers site reporting conversions).
+    Only a hash is stored; the key itself is shown once."""
+
+    name = CharField()
+    key_hash = CharField(unique=True)
+    scope = CharField(default="conversions")
+    created_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class PrizeDraw(BaseModel):
+    """An auditable prize draw among a campaign's sharers: the seed and the
+    participant list are recorded with the result, so anyone can redo it."""
+
+    campaign = ForeignKeyField(Campaign, backref="draws", on_delete="CASCADE")
+    seed = CharField()
+    participants = JSONField(default=list)  # person ids in the order drawn from
+    winners = JSONField(default=list)
+    method = TextField(default="")
+    drawn_by = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    drawn_at = DateTimeField(default=utcnow)
+
+
 class DigestLedger(BaseModel):
     """One row per person and ISO week: the guarantee of one digest each.
 
@@ -417,4 +478,5 @@ class JobLease(BaseModel):
 
 
 MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
-          Suggestion, AuditLog, Setting, DigestLedger, AlertLedger, JobLease]
+          Suggestion, AuditLog, Setting, DigestLedger, AlertLedger, JobLease,
+          ClickDaily, Conversion, ApiKey, PrizeDraw]
