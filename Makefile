@@ -20,14 +20,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/ambassador db upgrade
 	$(BIN)/ambassador demo
-	@echo "Ambassador demo on http://$(HOST):$(PORT)  (demo login: pick a person)"
+	-$(BIN)/ambassador digest send
+	@echo "Ambassador demo on http://$(HOST):$(PORT)  (demo login: pick a person; sent mail: /admin/outbox)"
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# Debian packages the tests drive for real: Chromium (Playwright).
+# Debian packages the tests drive for real: Chromium (Playwright), and
+# OpenLDAP's slapd with ldap-utils and openssl (the SSO tests start their own
+# slapd on a loopback port, with a throw-away TLS certificate).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ test -x /usr/sbin/slapd && command -v ldapsearch >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; } || { \
+	  echo "Installing Debian's slapd, ldap-utils and openssl for the LDAP tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl >/dev/null; }
 
 test: $(VENV)/.installed system-deps
 	$(MAKE) --no-print-directory test-sqlite
@@ -39,9 +45,11 @@ test-sqlite: $(VENV)/.installed
 test-postgres: $(VENV)/.installed
 	AMBASSADOR_TEST_DATABASE=$(TEST_POSTGRES_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
 
+# Every benchmark runs; the target fails if any of them missed its bar.
+BENCHES := bench/redirect.py bench/share_page_queries.py bench/dashboard.py bench/digest.py
 bench: $(VENV)/.installed
-	$(BIN)/python bench/redirect.py
-	$(BIN)/python bench/share_page_queries.py
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@failed=0; for b in $(BENCHES); do $(BIN)/python -P $$b || failed=1; done; exit $$failed
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o intranet_plugin/translations/messages.pot .

@@ -67,15 +67,25 @@ function done(summary, latency, requests)
   for status, n in pairs(merged) do
     table.insert(parts, string.format('"%d": %d', status, n))
   end
+  -- Latency quantiles (every 1 % up to 98 %, then every 0.05 %), so that runs
+  -- can be merged into one distribution by the caller.
+  local q = {}
+  local p = 1
+  while p <= 100.0001 do
+    table.insert(q, string.format("[%.2f, %d]", p, latency:percentile(p)))
+    if p < 98 then p = p + 1 else p = p + 0.05 end
+  end
   local e = summary.errors
   io.write(string.format(
     'BENCHJSON {"requests": %d, "duration_us": %d, "bytes": %d, '
     .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, '
     .. '"statuses": {%s}, '
-    .. '"latency_us": {"mean": %.1f, "max": %d, "p50": %d, "p90": %d, "p99": %d}}\n',
+    .. '"latency_us": {"mean": %.1f, "max": %d, "p50": %d, "p90": %d, "p99": %d}, '
+    .. '"quantiles": [%s]}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     table.concat(parts, ", "),
     latency.mean, latency.max,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    table.concat(q, ", ")))
 end

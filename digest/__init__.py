@@ -1,5 +1,8 @@
-"""The weekly digest e-mail: building, rendering (MJML) and sending.
+"""The weekly digest e-mail and instant alerts: building, rendering (MJML)
+and sending, with the unsubscribe pages, the admin preview and the demo
+outbox.
 
-Reserved by the design's layout; the digest itself is built in its own
-issue (see the README's roadmap).
+Entry points for the scheduler and the command line:
+``digest.send.send_weekly(app, week=None, dry_run=False) -> Report`` and
+``digest.alerts.send_pending_alerts(app) -> Report``.
 """

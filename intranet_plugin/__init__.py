@@ -47,22 +47,49 @@ def create_app(config=None):
     db.init_app(app)
     htmx.init_app(app)
     i18n.init_app(app)
-    security.init_app(app)
 
     journal_dir = app.config["CLICK_JOURNAL_DIR"]
     app.extensions["ambassador.journal"] = ClickJournal(journal_dir) if journal_dir != "off" else None
     app.extensions["ambassador.targets"] = TargetCache()
+    from .views.links import TrackedRedirects
 
+    # Inside the proxy fix (added by security), so REMOTE_ADDR is the client's.
+    app.wsgi_app = TrackedRedirects(app, app.wsgi_app)
+    security.init_app(app)
+
+    from digest import views as digest_views
     from sso import init_app as init_sso
 
     init_sso(app)
 
-    from .views import assets, links, share, system
+    from .views import (
+        api,
+        assets,
+        campaigns,
+        conversions,
+        dashboard,
+        editor,
+        feeds,
+        impact,
+        links,
+        programme,
+        share,
+        system,
+    )
 
     app.register_blueprint(assets.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(share.bp)
     app.register_blueprint(system.bp)
+    app.register_blueprint(programme.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(editor.bp)
+    app.register_blueprint(campaigns.bp)
+    app.register_blueprint(digest_views.bp)
+    app.register_blueprint(conversions.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(impact.bp)
+    app.register_blueprint(api.bp)
 
     from .cli import register
 

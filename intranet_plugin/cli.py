@@ -54,8 +54,31 @@ def recover_clicks_command():
     click.echo(f"Recovered {moved} clicks.")
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the timed jobs (digest, alerts, feeds, directory sync, retention).
+
+    Run one per installation (a second one waits as a stand-by).
+    """
+    from .scheduler import Scheduler
+
+    app = current_app._get_current_object()
+    scheduler = Scheduler(app)
+    click.echo(f"Scheduler {scheduler.holder} started; jobs: "
+               + ", ".join(job.id for job in scheduler.aps.get_jobs()))
+    scheduler.start()
+
+
 def register(app):
-    for command in (db_group, demo_command, recover_clicks_command):
+    from digest.cli import digest_group
+    from sso.cli import sync_users_command
+
+    from .feeds_cli import feeds_group, import_feeds_command
+    from .report import report_group
+
+    for command in (db_group, demo_command, recover_clicks_command, scheduler_command, sync_users_command,
+                    feeds_group, import_feeds_command, digest_group, report_group):
         app.cli.add_command(command)
 
 

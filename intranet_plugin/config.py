@@ -9,6 +9,7 @@ the start-up with a message instead of failing later in a request.
 import ipaddress
 import os
 import re
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +48,15 @@ def _int(name, value, minimum=0):
     if number < minimum:
         raise ConfigError(f"{PREFIX}{name} must be at least {minimum}, got {number}")
     return number
+
+
+def _bool(name, value):
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {value!r}")
 
 
 def _words(value):
@@ -89,20 +99,133 @@ def _settings(instance_path):
         "LDAP_ADMIN_GROUP": ("", str),
         "LDAP_EDITOR_GROUP": ("", str),
         "LDAP_CA_FILE": ("", str),
+        "LDAP_STARTTLS": ("false", lambda v: _bool("LDAP_STARTTLS", v)),
+        "LDAP_CONNECT_TIMEOUT": ("5", lambda v: _int("LDAP_CONNECT_TIMEOUT", v, 1)),
+        "LDAP_TIMEOUT": ("10", lambda v: _int("LDAP_TIMEOUT", v, 1)),
+        # Attribute names, tried in order (the first one an entry has wins):
+        # defaults that fit both OpenLDAP (inetOrgPerson) and Active Directory.
+        "LDAP_ATTR_USERNAME": ("uid sAMAccountName", _words),
+        "LDAP_ATTR_DISPLAY_NAME": ("displayName cn", _words),
+        "LDAP_ATTR_EMAIL": ("mail", _words),
+        "LDAP_ATTR_DEPARTMENT": ("department departmentNumber ou", _words),
+        "LDAP_NESTED_GROUPS": ("false", lambda v: _bool("LDAP_NESTED_GROUPS", v)),
+        "LOGIN_THROTTLE_ACCOUNT": ("5", lambda v: _int("LOGIN_THROTTLE_ACCOUNT", v, 1)),
+        "LOGIN_THROTTLE_ADDRESS": ("20", lambda v: _int("LOGIN_THROTTLE_ADDRESS", v, 1)),
+        "LOGIN_THROTTLE_MINUTES": ("15", lambda v: _int("LOGIN_THROTTLE_MINUTES", v, 1)),
         "SSO_HEADER": ("X-Remote-User", str),
         "TRUSTED_PROXIES": ("", lambda v: _networks("TRUSTED_PROXIES", v)),
-        "SMTP_URL": ("", str),
+        "SMTP_URL": ("", _smtp_url),
         "MAIL_FROM": ("Ambassador <ambassador@localhost>", str),
-        "DIGEST_SCHEDULE": ("mon 08:00", str),
+        # The demo outbox: mail goes to an SMTP server inside the process
+        # that keeps every message as a file, browsable at /admin/outbox.
+        # "" = on (at <instance>/outbox) only for the demo login without an
+        # SMTP_URL; "off"; or a directory.
+        "MAIL_OUTBOX": ("", str),
+        "DIGEST_MAX_ITEMS": ("8", lambda v: _int("DIGEST_MAX_ITEMS", v, 1)),
+        "COST_PER_CLICK": ("", _cost_per_click),
+        "DIGEST_SCHEDULE": ("mon 08:00", _digest_schedule),
+        "FEED_POLL_MINUTES": ("30", lambda v: _int("FEED_POLL_MINUTES", v, 1)),
         "TIMEZONE": ("Europe/Amsterdam", _timezone),
-        "FRAME_ANCESTORS": ("'self'", str),
+        "FRAME_ANCESTORS": ("'self'", _frame_ancestors),
         "UTM_MEDIUM": ("employee_advocacy", _utm_medium),
         "ALLOWED_TARGET_HOSTS": ("", lambda v: [h.lower() for h in _words(v)]),
         "PAGE_SIZE": ("12", lambda v: _int("PAGE_SIZE", v, 1)),
         "COOKIE_SAMESITE": ("Lax", lambda v: _choice("COOKIE_SAMESITE", v, ("Lax", "Strict", "None"))),
         "CLICK_JOURNAL_DIR": ("", lambda v: v or os.path.join(instance_path, "click-journal")),
         "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, ("en", "nl"))),
+        # Fetching feeds and pages from outside (intranet_plugin.fetch).
+        # Private and loopback addresses are refused unless allowed, so no
+        # URL an editor or a feed supplies can reach the internal network.
+        "FETCH_ALLOW_PRIVATE": ("false", lambda v: _bool("FETCH_ALLOW_PRIVATE", v)),
+        "FETCH_ALLOWED_HOSTS": ("", lambda v: [h.lower().lstrip(".") for h in _words(v)]),
+        "FETCH_TIMEOUT": ("10", lambda v: _int("FETCH_TIMEOUT", v, 1)),
+        "FETCH_MAX_BYTES": ("5000000", lambda v: _int("FETCH_MAX_BYTES", v, 1024)),
+        "FETCH_CA_FILE": ("", str),
+        # Raw click rows older than this many days are rolled up into daily
+        # totals and deleted (intranet_plugin.rollup).
+        "CLICK_RETENTION_DAYS": ("400", lambda v: _int("CLICK_RETENTION_DAYS", v, 1)),
+        # The monthly management report: who gets it, and on which day of
+        # the month the scheduler sends last month's.
+        "REPORT_RECIPIENTS": ("", _addresses),
+        "REPORT_DAY": ("1", _report_day),
     }
+
+
+def _addresses(value):
+    addresses = _words(value)
+    for address in addresses:
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", address):
+            raise ConfigError(f"{PREFIX}REPORT_RECIPIENTS must be e-mail addresses separated by commas, "
+                              f"got {address!r}")
+    return addresses
+
+
+def _report_day(value):
+    day = _int("REPORT_DAY", value, 1)
+    if day > 28:
+        # Every month has the day, so no month is skipped.
+        raise ConfigError(f"{PREFIX}REPORT_DAY must be a day of the month from 1 to 28, got {day}")
+    return day
+
+
+def _smtp_url(value):
+    if value:
+        _url("SMTP_URL", value, ("smtp", "smtps"))
+    return value
+
+
+# Earned media value: what a click would cost as a paid ad on the network,
+# in EUR. Rough cost-per-click of paid social in the Netherlands and DACH:
+# LinkedIn (B2B, the dearest), XING (B2B, smaller), X and Facebook (consumer).
+# WhatsApp, e-mail and copied links have no ad market; they count low.
+DEFAULT_COST_PER_CLICK = {"linkedin": "3.00", "xing": "2.00", "x": "1.00", "facebook": "1.00",
+                          "whatsapp": "0.50", "email": "0.50", "link": "0.50"}
+
+
+def _cost_per_click(value):
+    """``linkedin=3 x=1.20``: the networks named override the defaults."""
+    costs = {network: Decimal(cost) for network, cost in DEFAULT_COST_PER_CLICK.items()}
+    for word in _words(value):
+        network, _, cost = word.partition("=")
+        if network not in costs:
+            raise ConfigError(f"{PREFIX}COST_PER_CLICK: unknown network {network!r}; "
+                              f"use {', '.join(costs)} (e.g. linkedin=3 x=1.20)")
+        try:
+            costs[network] = Decimal(cost)
+        except InvalidOperation:
+            raise ConfigError(f"{PREFIX}COST_PER_CLICK: {word!r} needs an amount, e.g. linkedin=3.50") from None
+        if not costs[network].is_finite() or costs[network] < 0:
+            raise ConfigError(f"{PREFIX}COST_PER_CLICK: {word!r} needs an amount of 0 or more")
+    return costs
+
+
+def _mail_outbox(config, instance_path):
+    """The directory of the demo outbox, or "" when there is none."""
+    value = str(config["MAIL_OUTBOX"] or "").strip()
+    if value == "off":
+        return ""
+    if value:
+        return value
+    demo = (config["AUTH"] == "dev" and not config["SMTP_URL"] and config["ENV"] == "development"
+            and not config.get("TESTING"))
+    return os.path.join(instance_path, "outbox") if demo else ""
+
+
+def _frame_ancestors(value):
+    # Goes into the CSP header as written: a ';' or a line break would add
+    # directives of its own.
+    if not value.strip() or re.search(r"[;,\r\n]", value):
+        raise ConfigError(f"{PREFIX}FRAME_ANCESTORS must be CSP sources separated by spaces, "
+                          f"e.g. \"'self' https://intranet.example.com\", got {value!r}")
+    return value.strip()
+
+
+def _digest_schedule(value):
+    match = re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun)[a-z]* +([01]?\d|2[0-3]):([0-5]\d)", value.strip().lower())
+    if not match:
+        raise ConfigError(f"{PREFIX}DIGEST_SCHEDULE must be a weekday and a time such as 'mon 08:00', "
+                          f"got {value!r}")
+    return value.strip().lower()
 
 
 def _timezone(value):
@@ -134,6 +257,7 @@ def load_config(instance_path, environ=None, overrides=None):
         raw = overrides.pop(name, environ.get(PREFIX + name, default))
         config[name] = parse(raw) if isinstance(raw, str) else raw
     config.update(overrides)  # Flask/extension keys such as TESTING pass through
+    config["MAIL_OUTBOX"] = _mail_outbox(config, instance_path)
     _check_production(config)
     return config
 
@@ -152,3 +276,10 @@ def _check_production(config):
         )
     if not config["PUBLIC_URL"].startswith("https://"):
         raise ConfigError(f"{PREFIX}PUBLIC_URL must use https:// in production")
+    if config["AUTH"] in ("ldap", "header"):
+        url = config["LDAP_URL"].strip().lower()
+        if url.startswith("ldap://") and not config["LDAP_STARTTLS"]:
+            raise ConfigError(
+                f"{PREFIX}LDAP_URL uses plain ldap:// without STARTTLS, which sends passwords "
+                f"unencrypted: refused in production. Use ldaps:// or set {PREFIX}LDAP_STARTTLS=true"
+            )

@@ -1,7 +1,7 @@
 """Languages: English and Dutch ship; the person's setting wins, then the
 browser's preference."""
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
@@ -11,6 +11,9 @@ babel = Babel()
 
 
 def select_locale():
+    if not has_request_context():
+        # The scheduler and the command line have no visitor to ask.
+        return current_app.config["DEFAULT_LANGUAGE"]
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return current_user.locale
     return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]

@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import JOIN
 
-from .models import Campaign, Item, Person, TrackedLink
+from .models import Campaign, Item, Person, TrackedLink, db
 
 # Networks in button order, with the limits of their post text.
 NETWORKS = {
@@ -94,7 +94,12 @@ def tracked_url(code):
 # -- share tokens ------------------------------------------------------------
 
 def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ambassador.share")
+    # Built once per app: a page renders dozens of share buttons.
+    serializer = current_app.extensions.get("ambassador.share_tokens")
+    if serializer is None:
+        serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ambassador.share")
+        current_app.extensions["ambassador.share_tokens"] = serializer
+    return serializer
 
 
 def share_token(person_id, item_id, network, source="web"):
@@ -143,6 +148,8 @@ class TargetCache:
                 self._data.move_to_end(code)
                 return hit[1]
         value = load(code)
+        if value is None:
+            return None  # unknown codes are not cached: they cannot crowd out real ones
         with self._lock:
             self._data[code] = (now + self.ttl, value)
             if len(self._data) > self.size:
@@ -154,20 +161,32 @@ class TargetCache:
             self._data.clear()
 
 
-def resolve(code):
+_statements = {}
+
+
+def _resolve_statement(database):
+    """The lookup's SQL, built once per database: peewee takes longer to
+    build it than the database takes to run it."""
+    if id(database) not in _statements:
+        query = (TrackedLink
+                 .select(TrackedLink.id, TrackedLink.person, TrackedLink.network, Item.url,
+                         Item.slug, Campaign.slug, Person.ref)
+                 .join(Item).join(Campaign, JOIN.LEFT_OUTER)
+                 .switch(TrackedLink).join(Person)
+                 .where(TrackedLink.code == "code").limit(1))
+        _statements[id(database)] = query.sql()[0]
+    return _statements[id(database)]
+
+
+def resolve(code, config=None):
     """The destination of a tracked link, or None when there is none to give."""
-    row = (TrackedLink
-           .select(TrackedLink.id, TrackedLink.person, TrackedLink.network, Item.url,
-                   Item.slug.alias("item_slug"), Campaign.slug.alias("campaign_slug"), Person.ref)
-           .join(Item).join(Campaign, JOIN.LEFT_OUTER)
-           .switch(TrackedLink).join(Person)
-           .where(TrackedLink.code == code).dicts().first())
+    config = config or current_app.config
+    row = db.execute_sql(_resolve_statement(db.obj), (code, 1)).fetchone()
     if row is None:
         return None
-    cfg = current_app.config
-    if not target_allowed(row["url"], cfg["ALLOWED_TARGET_HOSTS"]):
+    link_id, person_id, network, url, item_slug, campaign_slug, ref = row
+    if not target_allowed(url, config["ALLOWED_TARGET_HOSTS"]):
         return None
-    source = "copy" if row["network"] == COPY else row["network"]
-    url = with_utm(row["url"], source, cfg["UTM_MEDIUM"],
-                   row["campaign_slug"] or row["item_slug"], row["ref"])
-    return Target(row["id"], row["person"], url)
+    source = "copy" if network == COPY else network
+    return Target(link_id, person_id,
+                  with_utm(url, source, config["UTM_MEDIUM"], campaign_slug or item_slug, ref))

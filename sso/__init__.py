@@ -1,9 +1,17 @@
 """Signing in: the login manager, the login and logout views, and the
-directory behind them (LDAP, a trusted proxy header, or the demo picker)."""
+directory behind them (LDAP, a trusted proxy header, or the demo picker).
+
+For other blueprints: ``from sso import role_required`` guards editor and
+admin views on the server (403 for people without the role).
+"""
 
 from flask_login import LoginManager
 
 from intranet_plugin.models import Person
+
+from .roles import has_role, role_required
+
+__all__ = ["init_app", "login_manager", "role_required", "has_role"]
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -21,9 +29,14 @@ def load_person(person_id):
 def init_app(app):
     from flask_babel import lazy_gettext as _l
 
+    from .directory import check_config
+
+    check_config(app.config)
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.init_app(app)
 
-    from .views import bp
+    from .views import bp, sign_in_from_header
 
+    if app.config["AUTH"] == "header":
+        app.before_request(sign_in_from_header)
     app.register_blueprint(bp)

@@ -119,3 +119,15 @@ def test_visitor_keys_rotate_daily_and_old_keys_are_deleted(app):
     later = hasher.hash(day + datetime.timedelta(days=3), "203.0.113.7", BROWSER)
     assert later != first
     assert [s.day for s in VisitorSalt.select()] == [day + datetime.timedelta(days=3)]
+
+
+def test_a_click_on_a_deleted_link_does_not_block_the_journal(journal_app, tmp_path):
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    gone = TrackedLink.for_share(make_person("joris"), make_item("Other"), "x")
+    gone_id = gone.id
+    gone.delete_instance()
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps([f"m-{n}", link_id, "2026-11-20T10:00:00", "human", "v", "", False]) + "\n"
+                            for n, link_id in enumerate([link.id, gone_id, link.id])))
+    assert clicks.ingest_file(str(path))[0] == 3
+    assert sorted(c.event_id for c in Click.select()) == ["m-0", "m-2"]

@@ -42,6 +42,8 @@ def test_environment_is_read(tmp_path):
     ("PAGE_SIZE", "many", "AMBASSADOR_PAGE_SIZE must be a whole number"),
     ("TRUSTED_PROXIES", "10.0.0.300", "AMBASSADOR_TRUSTED_PROXIES"),
     ("UTM_MEDIUM", "a b", "AMBASSADOR_UTM_MEDIUM"),
+    ("FRAME_ANCESTORS", "'self'; script-src *", "AMBASSADOR_FRAME_ANCESTORS"),
+    ("DIGEST_SCHEDULE", "someday", "AMBASSADOR_DIGEST_SCHEDULE"),
 ])
 def test_bad_values_are_named(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=message):

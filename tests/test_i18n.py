@@ -25,7 +25,7 @@ def test_catalog_covers_every_string_in_the_source(tmp_path):
         source = {m.id for m in read_po(fh) if m.id}
     translated = {m.id for m in dutch() if m.id}
     missing = source - translated
-    assert not missing, f"run `make translations` and translate: {sorted(missing)}"
+    assert not missing, f"run `make translations` and translate: {sorted(map(str, missing))}"
 
 
 def test_every_dutch_translation_is_filled_in():

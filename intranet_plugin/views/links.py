@@ -1,8 +1,16 @@
-"""The tracked redirect, /s/<code>: the only public route."""
+"""The tracked redirect, /s/<code>: the only public route.
+
+Every public click goes through here, so the happy path is served by a thin
+WSGI layer in front of Flask (``TrackedRedirects``): one cached lookup, one
+``write()`` to the click journal, one 302. Anything else (a malformed or
+unknown code, another method) falls through to Flask and its error pages.
+"""
 
 import re
 
-from flask import Blueprint, abort, current_app, redirect, request, session
+from flask import Blueprint, abort
+from werkzeug.http import parse_cookie
+from werkzeug.urls import iri_to_uri
 
 from ..clicks import record
 from ..sharing import resolve
@@ -14,27 +22,62 @@ CODE = re.compile(r"[A-Za-z0-9_-]{8,16}")
 
 @bp.route("/s/<code>", methods=["GET"])
 def follow(code):
-    """Record the visit, then 302 to the item with our UTM parameters.
+    """Reached only when ``TrackedRedirects`` found nothing to redirect to."""
+    abort(404)
+
+
+class TrackedRedirects:
+    """WSGI middleware: record the visit, then 302 to the item with our UTM
+    parameters.
 
     Always 302, never 301: a cached permanent redirect would hide every
     later click. Nothing in the request influences the destination.
     """
-    if not CODE.fullmatch(code):
-        abort(404)
-    target = current_app.extensions["ambassador.targets"].get(code, resolve)
-    if target is None:
-        abort(404)
-    record(
-        current_app.extensions["ambassador.journal"],
-        target,
-        request.method,
-        request.headers.get("User-Agent", ""),
-        request.remote_addr,
-        request.headers.get("Referer", ""),
-        # Reading the cookie, not loading the person: no query needed.
-        session.get("_user_id") if request.cookies else None,
-    )
-    response = redirect(target.url, code=302)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.config = app.config
+        self.targets = app.extensions["ambassador.targets"]
+        self.journal = app.extensions["ambassador.journal"]
+        self.cookie_name = app.config["SESSION_COOKIE_NAME"]
+        self._sessions = None
+        self.headers = [
+            ("Cache-Control", "no-store"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("Content-Length", "0"),
+        ]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD")
+        if path.startswith("/s/") and method in ("GET", "HEAD") and CODE.fullmatch(path[3:]):
+            target = self.targets.get(path[3:], self._load)
+            if target is not None:
+                record(self.journal, target, method, environ.get("HTTP_USER_AGENT", ""),
+                       environ.get("REMOTE_ADDR"), environ.get("HTTP_REFERER", ""),
+                       self._signed_in_user(environ))
+                start_response("302 Found", [("Location", target.url), *self.headers])
+                return [b""]
+        return self.wsgi_app(environ, start_response)
+
+    def _load(self, code):
+        target = resolve(code, self.config)
+        return target._replace(url=iri_to_uri(target.url)) if target else None
+
+    def _signed_in_user(self, environ):
+        """The signed-in person's id from the session cookie, if any: the
+        sharer following their own link does not count for themselves."""
+        cookie = environ.get("HTTP_COOKIE")
+        if not cookie or self.cookie_name not in cookie:
+            return None
+        value = parse_cookie(cookie).get(self.cookie_name)
+        if self._sessions is None:
+            self._sessions = self.app.session_interface.get_signing_serializer(self.app)
+        try:
+            data = self._sessions.loads(value, max_age=int(self.app.permanent_session_lifetime.total_seconds()))
+        except Exception:  # tampered or expired: simply not signed in
+            return None
+        return data.get("_user_id")

@@ -9,6 +9,7 @@ from ..clicks import visitors
 from ..i18n import LANGUAGES
 from ..models import KINDS, Campaign, Item, Person, ShareEvent, TrackedLink, db, utcnow
 from ..sharing import COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token, share_token, share_url, tracked_url
+from .programme import suggester_names, suggestion_outcomes
 
 bp = Blueprint("share", __name__)
 
@@ -29,9 +30,19 @@ def _filters():
 
 
 def _cards(items):
-    """Template data for item cards: shared-state in one query for the page."""
+    """Template data for item cards: shared-state and suggesters in one query
+    each for the page; people who have not joined get a join prompt instead
+    of share buttons."""
     shared = current_user.shared_item_ids([i.id for i in items])
-    return [{"item": i, "shared": i.id in shared} for i in items]
+    suggesters = suggester_names(items)
+    join_first = not current_user.has_joined
+    return [{"item": i, "shared": i.id in shared, "suggested_by": suggesters.get(i.suggested_by_id),
+             "join_first": join_first} for i in items]
+
+
+def _networks(person):
+    """The networks whose buttons the person sees: their choice, else all."""
+    return {n: spec for n, spec in NETWORKS.items() if n in (person.networks or ())} or NETWORKS
 
 
 @bp.route("/")
@@ -49,7 +60,7 @@ def index():
         "cards": _cards(rows[:size]),
         "kind": kind, "q": q, "campaign": campaign, "page": page, "has_more": has_more,
         "campaigns": list(Campaign.select(Campaign.slug, Campaign.name).order_by(Campaign.name)),
-        "networks": NETWORKS,
+        "networks": _networks(current_user),
     }
     template = "share/index.html"
     if request.htmx and not request.htmx.boosted:
@@ -57,6 +68,9 @@ def index():
         block = "more" if request.htmx.target and request.htmx.target.startswith("more") else "results"
         response = current_app.make_response(render_block(template, block, **context))
     else:
+        # Only a whole page shows the outcomes of suggestions, so only it
+        # marks them as seen.
+        context["outcomes"] = suggestion_outcomes(current_user)
         response = current_app.make_response(render_template(template, **context))
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
@@ -69,7 +83,7 @@ def card(item_id):
     item = Item.shareable().where(Item.id == item_id).first()
     if item is None:
         abort(404)
-    return render_template("share/_card.html", c=_cards([item])[0], networks=NETWORKS)
+    return render_template("share/_card.html", c=_cards([item])[0], networks=_networks(current_user))
 
 
 @bp.route("/share/<token>")
@@ -95,6 +109,9 @@ def share(token):
     item = Item.shareable().where(Item.id == item_id).first()
     if person is None or item is None:
         return _refused(_("This item can no longer be shared."), 410)
+    if not person.has_joined:
+        return _refused(_("Sharing is for members of the ambassador programme. Joining takes a minute, "
+                          "and you can leave at any time."), 403, join=True)
 
     now = utcnow()
     with db.atomic():
@@ -120,8 +137,8 @@ def share(token):
     return response
 
 
-def _refused(message, status=400):
-    return render_template("share/refused.html", message=message), status
+def _refused(message, status=400, join=False):
+    return render_template("share/refused.html", message=message, join=join), status
 
 
 @bp.route("/widget/latest")

@@ -1,0 +1,285 @@
+"""Turning a digest or an alert into an e-mail.
+
+Each MJML template is compiled to HTML once per application, with its Jinja
+tags passing through the compiler untouched; the result is a Jinja template
+filled per person with autoescaped values. The MJML compiler therefore never
+sees a title, caption or name: nothing in them can add markup or an
+``<mj-include>``.
+"""
+
+import functools
+from types import SimpleNamespace as Namespace
+
+from babel import numbers as babel_numbers
+from flask import current_app
+from flask_babel import force_locale, format_date, get_translations, ngettext
+from flask_babel import gettext as _
+from jinja2 import pass_context
+from markupsafe import Markup
+from mjml import mjml2html
+
+from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.sharing import NETWORKS, is_http_url
+
+from .mail import build_message, sender_domain
+
+SUMMARY_LIMIT = 320
+BAR_HEIGHT = 60  # pixels of the tallest bar
+NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1877f2", "xing": "#026466",
+                   "whatsapp": "#128c7e", "email": "#5b6478"}
+
+
+def _no_include(path):
+    raise ValueError("mj-include is not used in Ambassador's templates")
+
+
+def compile_mjml(env, name):
+    """MJML template ``name`` as a Jinja template (autoescaped: from_string
+    has no file name, which Flask's environment escapes)."""
+    source, _filename, _uptodate = env.loader.get_source(env, name)
+    return env.from_string(mjml2html(source, include_loader=_no_include))
+
+
+class Templates:
+    def __init__(self, app):
+        env = app.jinja_env
+        self.weekly_html = compile_mjml(env, "digest/mail/weekly.mjml")
+        self.weekly_text = env.get_template("digest/mail/weekly.txt")
+        self.alert_html = compile_mjml(env, "digest/mail/alert.mjml")
+        self.alert_text = env.get_template("digest/mail/alert.txt")
+
+
+def templates(app):
+    """The compiled templates of ``app``, compiled on first use."""
+    compiled = app.extensions.get("digest.templates")
+    if compiled is None:
+        compiled = app.extensions["digest.templates"] = Templates(app)
+    return compiled
+
+
+def locale_of(person):
+    return person.locale if person.locale in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+
+
+def networks_of(person):
+    """The networks whose buttons the person sees: their choice, else all."""
+    chosen = [n for n in NETWORKS if n in (person.networks or ())]
+    return chosen or list(NETWORKS)
+
+
+def _shorten(text, limit):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+class Labels:
+    """The words a message repeats per item and button, translated once per
+    message rather than once per use."""
+
+    def __init__(self, networks):
+        self.networks = networks
+        self.share_on = {n: _("Share on %(network)s", network=NETWORKS[n]["label"]) for n in networks}
+        self.kinds = {"news": _("News"), "vacancy": _("Vacancy"), "blog": _("Blog")}
+
+
+def item_context(item, person, links, labels):
+    # Namespaces rather than dicts: Jinja reads ``item.title`` as an
+    # attribute first, and a digest does so some three hundred times.
+    return Namespace(
+        title=item.title,
+        summary=_shorten(item.summary, SUMMARY_LIMIT),
+        caption=item.caption,
+        hashtags=" ".join(item.hashtag_list),
+        image=item.image_url if is_http_url(item.image_url) else "",
+        url=item.url if is_http_url(item.url) else "",
+        kind_label=labels.kinds.get(item.kind, item.kind),
+        pinned=item.pinned,
+        campaign=item.campaign.name if item.campaign_id else "",
+        buttons=[Namespace(network=n, label=NETWORKS[n]["label"], title=labels.share_on[n],
+                           colour=NETWORK_COLOURS[n], href=links.share(person.id, item.id, n))
+                 for n in labels.networks],
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(value, locale):
+    return babel_numbers.format_decimal(value, locale=locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _money(value, locale):
+    return babel_numbers.format_currency(value, "EUR", locale=locale)
+
+
+def _change(now, before):
+    """The change of clicks against the week before, in words."""
+    delta = now - before
+    if delta > 0:
+        return "up", ngettext("%(num)d more click than the week before",
+                              "%(num)d more clicks than the week before", delta)
+    if delta < 0:
+        return "down", ngettext("%(num)d click fewer than the week before",
+                                "%(num)d fewer clicks than the week before", -delta)
+    return "same", _("As many clicks as the week before")
+
+
+def template_gettext():
+    """``gettext`` and ``ngettext`` for the templates, bound to the current
+    locale's catalogue, with Jinja's newstyle behaviour (autoescaped
+    placeholders). flask-babel's own look the catalogue up on every call,
+    some forty times a digest."""
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string, **variables):
+        rv = translations.ugettext(string)
+        return (Markup(rv) if context.eval_ctx.autoescape else rv) % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        rv = translations.ungettext(singular, plural, num)
+        return (Markup(rv) if context.eval_ctx.autoescape else rv) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
+
+
+class Week:
+    """What every digest of a run says alike (dates, the chart's labels,
+    button labels), worked out once per language."""
+
+    def __init__(self, windows):
+        self.windows = windows
+        self._words = {}
+        self._labels = {}
+
+    def words(self, locale):
+        words = self._words.get(locale)
+        if words is None:
+            w = self.windows
+            words = self._words[locale] = {
+                "subject": _("Your Ambassador week of %(date)s", date=format_date(w.now, "d MMMM")),
+                "period": _("%(start)s to %(end)s", start=format_date(w.week.start, "d MMMM"),
+                            end=format_date(w.week.end, "d MMMM")),
+                "bars": [format_date(start, "d MMM") for start in w.starts],
+                "rows": (_("Shares"), _("Clicks"), _("Unique visitors"), _("Earned media value")),
+                "templates": template_gettext(),
+            }
+        return words
+
+    def labels(self, locale, networks):
+        key = (locale, tuple(networks))
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = self._labels[key] = Labels(networks)
+        return labels
+
+
+def impact_context(impact, words, locale):
+    n = functools.partial(_number, locale=locale)
+    top = max(impact.bars) or 1
+    trend, change = _change(impact.clicks_week, impact.clicks_prev)
+    shares_label, clicks_label, visitors_label, value_label = words["rows"]
+    return Namespace(
+        ever=bool(impact.shares_all or impact.clicks_all),
+        rows=[
+            (shares_label, n(impact.shares_week), n(impact.shares_all)),
+            (clicks_label, n(impact.clicks_week), n(impact.clicks_all)),
+            (visitors_label, n(impact.visitors_week), n(impact.visitors_all)),
+            (value_label, _money(impact.value_week, locale), _money(impact.value_all, locale)),
+        ],
+        trend=trend,
+        change=change,
+        best_title=impact.best_title,
+        best_visitors=(ngettext("%(num)d visitor this week", "%(num)d visitors this week", impact.best_visitors)
+                       if impact.best_this_week else
+                       ngettext("%(num)d visitor in all", "%(num)d visitors in all", impact.best_visitors)),
+        rank=impact.rank,
+        ranked=impact.ranked,
+        chart=[Namespace(clicks=n(clicks), height=max(2, round(BAR_HEIGHT * clicks / top)),
+                         colour="#1f5fd1" if clicks else "#dde2ec", label=label)
+               for clicks, label in zip(impact.bars, words["bars"], strict=True)],
+    )
+
+
+def digest_headers(person, links, message_id, list_name="digest"):
+    return {
+        "List-Unsubscribe": f"<{links.unsubscribe(person.id, list_name)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"Ambassador {list_name} <{list_name}.ambassador.{message_id.rpartition('@')[2].rstrip('>')}>",
+        "Auto-Submitted": "auto-generated",
+    }
+
+
+def digest_message_id(person_id, week, config):
+    """The same for a person and week however often it is built, so that a
+    message sent twice after all (a connection lost at the worst moment)
+    can be recognised as one."""
+    return f"<digest.{week}.{person_id}@{sender_domain(config['MAIL_FROM'])}>"
+
+
+def alert_message_id(person_id, item_id, config):
+    return f"<alert.{item_id}.{person_id}@{sender_domain(config['MAIL_FROM'])}>"
+
+
+def render_digest(digest, week, links, compiled):
+    """(subject, html, text) of a person's digest, in their language;
+    ``week`` is the run's Week."""
+    person = digest.person
+    locale = locale_of(person)
+    with force_locale(locale):
+        words = week.words(locale)
+        count = len(digest.items) + digest.more
+        preheader = (ngettext("%(num)d new item to share, and what your shares brought in.",
+                              "%(num)d new items to share, and what your shares brought in.", count)
+                     if count else _("What your shares brought in this week."))
+        labels = week.labels(locale, networks_of(person))
+        context = {
+            **words["templates"],
+            "lang": locale,
+            "subject": words["subject"],
+            "preheader": preheader,
+            "name": person.display_name,
+            "items": [item_context(item, person, links, labels) for item in digest.items],
+            "more": digest.more,
+            "impact": impact_context(digest.impact, words, locale),
+            "period": words["period"],
+            "share_page": links.share_page,
+            "preferences": links.preferences,
+            "unsubscribe": links.unsubscribe(person.id, "digest"),
+        }
+        return words["subject"], compiled.weekly_html.render(context), compiled.weekly_text.render(context)
+
+
+def digest_message(digest, iso_week, week, links, compiled, config):
+    """The e-mail of a person's digest for ISO week ``iso_week``."""
+    subject, html, text = render_digest(digest, week, links, compiled)
+    message_id = digest_message_id(digest.person.id, iso_week, config)
+    return build_message(config["MAIL_FROM"], (digest.person.display_name, digest.person.email), subject,
+                         text, html, digest_headers(digest.person, links, message_id), message_id)
+
+
+def render_alert(item, person, links, compiled):
+    """(subject, html, text) of an instant alert about ``item``."""
+    locale = locale_of(person)
+    with force_locale(locale):
+        subject = _("Share now: %(title)s", title=" ".join(item.title.split()))
+        entry = item_context(item, person, links, Labels(networks_of(person)))
+        context = {
+            "lang": locale,
+            "subject": subject,
+            "preheader": _("Your colleagues in communications ask you to share this today."),
+            "name": person.display_name,
+            "item": entry,
+            "share_page": links.share_page,
+            "preferences": links.preferences,
+            "unsubscribe": links.unsubscribe(person.id, "alerts"),
+        }
+        return subject, compiled.alert_html.render(context), compiled.alert_text.render(context)
+
+
+def alert_message(item, person, links, compiled, config):
+    subject, html, text = render_alert(item, person, links, compiled)
+    message_id = alert_message_id(person.id, item.id, config)
+    return build_message(config["MAIL_FROM"], (person.display_name, person.email), subject, text, html,
+                         digest_headers(person, links, message_id, "alerts"), message_id)

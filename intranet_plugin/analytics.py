@@ -1,0 +1,678 @@
+"""Impact figures: the one place where clicks, shares and conversions are
+counted. Every page, API route, export and report uses these functions and
+nothing else, so the same question always gets the same number.
+
+Definitions
+-----------
+
+*click*
+    A ``Click`` with ``kind == "human"`` and ``is_self`` false: a person
+    followed the link, and it was not the sharer themself.
+*unique visitors*
+    The number of distinct (link, day, visitor) among counted clicks.
+    Visitor hashes rotate daily, so one visitor can only honestly be
+    recognised on one link within one day; this is also exactly what the
+    daily roll-up keeps (``ClickDaily.visitors``).
+*bot hits*
+    Every ``Click`` whose kind is not ``human`` (link-preview crawlers,
+    mail scanners, HEAD and empty requests). Recorded, never counted.
+*self clicks*
+    Human clicks by the sharer themself: recorded, never counted.
+*shares*
+    ``ShareEvent`` rows: presses on a share button. They prove intent only.
+*points*
+    Unique visitors. A share earns points only once its link is clicked, so
+    pressing buttons earns nothing.
+*earned media value (EMV)*
+    Counted clicks × the cost per click of the link's network, in EUR, from
+    ``app.config["COST_PER_CLICK"]`` (network -> EUR; ``{"linkedin": 3.0}``
+    when not configured; 0 for a network not listed).
+*conversions*
+    ``Conversion`` rows (applications and leads reported by the careers
+    site) on the links in question.
+
+Sources and periods
+-------------------
+
+Every click figure reads raw ``Click`` rows and rolled-up ``ClickDaily``
+rows alike: raw rows are grouped per (link, day, kind, is_self) and put in
+a ``UNION ALL`` with the daily rows, and all sums run over that. A
+``Period`` is a range of whole UTC days, both ends inclusive, either end
+open (``None``). Clicks and daily totals are selected by their day, shares
+by when they were made, conversions by when they happened.
+
+Every function runs a constant number of aggregate queries, whatever the
+number of people, items or clicks; Python only loops over already
+aggregated rows (one per person, week, network...). A person's figures
+read only that person's rows (the link filter goes inside the UNION), but a
+figure over everyone (leaderboards, teams, the programme) still reads every
+click row of its period: its time grows with the clicks until totals are
+kept per link and month, which is not built yet. Everything returned is
+plain data (dicts, lists, numbers, ISO date strings), ready for JSON;
+``Totals`` has ``as_dict()``.
+
+Privacy
+-------
+
+Leaderboard rows carry a name only for people who chose to appear
+(``show_on_leaderboard``, still active) and only while people leaderboards
+are switched on (``Setting`` ``leaderboard_people_enabled``). Hidden people
+are counted in team and programme figures only. ``team_totals`` folds
+teams with fewer than ``TEAM_MIN_MEMBERS`` members into one "other teams"
+row (department ``None``), since a team of one is a person by another name.
+"""
+
+import dataclasses
+import datetime
+import functools
+import operator
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from peewee import JOIN, Case, Select, Value, fn
+
+from .models import (
+    CLICK_KINDS,
+    SHARE_NETWORKS,
+    Campaign,
+    Click,
+    ClickDaily,
+    Conversion,
+    Item,
+    Person,
+    Setting,
+    ShareEvent,
+    TrackedLink,
+)
+
+DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
+LEADERBOARD_SETTING = "leaderboard_people_enabled"
+TEAM_MIN_MEMBERS = 3
+
+
+# -- periods --------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Period:
+    """Whole days from ``start`` to ``end``, both inclusive; ``None`` is open."""
+
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+
+    def __post_init__(self):
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("a period cannot end before it starts")
+
+    @property
+    def is_all_time(self):
+        return self.start is None and self.end is None
+
+    def days(self, field):
+        """Condition on a date column, or None when the period is open."""
+        parts = []
+        if self.start:
+            parts.append(field >= self.start)
+        if self.end:
+            parts.append(field <= self.end)
+        return _and(parts)
+
+    def moments(self, field):
+        """Condition on a (naive UTC) timestamp column."""
+        parts = []
+        if self.start:
+            parts.append(field >= datetime.datetime.combine(self.start, datetime.time()))
+        if self.end:
+            parts.append(field < datetime.datetime.combine(self.end + datetime.timedelta(days=1),
+                                                           datetime.time()))
+        return _and(parts)
+
+    def as_dict(self):
+        return {"from": self.start.isoformat() if self.start else None,
+                "to": self.end.isoformat() if self.end else None}
+
+
+def this_month(today):
+    """From the first of ``today``'s month up to and including ``today``."""
+    return Period(today.replace(day=1), today)
+
+
+def all_time():
+    return Period(None, None)
+
+
+def last_weeks(n, today):
+    """The ``n`` ISO weeks up to and including ``today``'s (Monday start)."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    return Period(monday - datetime.timedelta(weeks=n - 1), today)
+
+
+def today_utc():
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+# -- results ----------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Totals:
+    shares: int = 0
+    clicks: int = 0
+    visitors: int = 0
+    emv: float = 0.0
+    conversions: int = 0
+
+    @property
+    def points(self):
+        return self.visitors
+
+    def as_dict(self):
+        return dict(dataclasses.asdict(self), points=self.points)
+
+    def add(self, other):
+        return Totals(self.shares + other.shares, self.clicks + other.clicks,
+                      self.visitors + other.visitors, round(self.emv + other.emv, 2),
+                      self.conversions + other.conversions)
+
+
+class TeamRow(NamedTuple):
+    department: str | None  # None: the teams too small to show on their own
+    totals: Totals
+    members: int
+
+
+# -- building blocks ----------------------------------------------------------------
+
+def _and(parts):
+    return functools.reduce(operator.and_, parts) if parts else None
+
+
+def _where(query, *conditions):
+    condition = _and([c for c in conditions if c is not None])
+    return query.where(condition) if condition is not None else query
+
+
+def cost_per_click():
+    """EUR per counted click for each network."""
+    costs = current_app.config.get("COST_PER_CLICK") if has_app_context() else None
+    return dict(DEFAULT_COST_PER_CLICK if costs is None else costs)
+
+
+def _cost_of(network_column):
+    costs = {n: float(c) for n, c in cost_per_click().items() if c}
+    if not costs:
+        return Value(0.0)
+    return Case(network_column, [(n, c) for n, c in sorted(costs.items())], 0.0)
+
+
+def _links(person_id=None, campaign_id=None, item_id=None, among=None):
+    """Ids of the tracked links in question, as a subquery; None for all.
+    ``among``: a subquery of person ids."""
+    conditions = []
+    if person_id is not None:
+        conditions.append(TrackedLink.person == person_id)
+    if among is not None:
+        conditions.append(TrackedLink.person.in_(among))
+    if item_id is not None:
+        conditions.append(TrackedLink.item == item_id)
+    if campaign_id is not None:
+        conditions.append(TrackedLink.item.in_(Item.select(Item.id).where(Item.campaign == campaign_id)))
+    if not conditions:
+        return None
+    return _where(TrackedLink.select(TrackedLink.id), *conditions)
+
+
+def click_source(period, links=None):
+    """Raw and rolled-up clicks as one relation of
+    (link_id, day, kind, is_self, clicks, visitors).
+
+    The link filter goes inside both halves, so a person's page reads only
+    that person's rows (through the (link, day) indexes).
+    """
+    raw = (Click.select(Click.link.alias("link_id"), Click.day.alias("day"), Click.kind.alias("kind"),
+                        Click.is_self.alias("is_self"), fn.COUNT(Click.id).alias("clicks"),
+                        fn.COUNT(fn.DISTINCT(Click.visitor)).alias("visitors"))
+           .group_by(Click.link, Click.day, Click.kind, Click.is_self))
+    # Click.day is the UTC date of Click.at. For some links the (link, day)
+    # index finds the rows; for all of them the index on the timestamp does.
+    if links is not None:
+        raw = raw.where(Click.link.in_(links))
+        raw = _where(raw, period.days(Click.day))
+    else:
+        raw = _where(raw, period.moments(Click.at))
+    daily = ClickDaily.select(ClickDaily.link.alias("link_id"), ClickDaily.day.alias("day"),
+                              ClickDaily.kind.alias("kind"), ClickDaily.is_self.alias("is_self"),
+                              ClickDaily.clicks.alias("clicks"), ClickDaily.visitors.alias("visitors"))
+    daily = _where(daily, period.days(ClickDaily.day),
+                   ClickDaily.link.in_(links) if links is not None else None)
+    return (raw + daily).alias("c")
+
+
+def _measures(src):
+    """Aggregate expressions over ``click_source`` rows joined to TrackedLink."""
+    c = src.c
+    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
+    return {
+        "clicks": fn.COALESCE(fn.SUM(Case(None, [(counted, c.clicks)], 0)), 0),
+        "visitors": fn.COALESCE(fn.SUM(Case(None, [(counted, c.visitors)], 0)), 0),
+        "self_clicks": fn.COALESCE(fn.SUM(Case(None, [((c.kind == "human") & (c.is_self == True), c.clicks)], 0)), 0),  # noqa: E712
+        "bot_hits": fn.COALESCE(fn.SUM(Case(None, [(c.kind != "human", c.clicks)], 0)), 0),
+        "emv": fn.COALESCE(fn.SUM(Case(None, [(counted, c.clicks * _cost_of(TrackedLink.network))], 0)), 0),
+    }
+
+
+def _click_query(period, links, group, *extra_joins):
+    """Click measures grouped by ``group`` (expressions over TrackedLink and
+    the ``extra_joins`` models)."""
+    src = click_source(period, links)
+    m = _measures(src)
+    query = TrackedLink.select(*[g.alias(f"g{i}") for i, g in enumerate(group)],
+                               *[expr.alias(name) for name, expr in m.items()])
+    query = query.join(src, on=(src.c.link_id == TrackedLink.id))
+    for model in extra_joins:
+        query = query.switch(TrackedLink).join(model)
+    return query.group_by(*group) if group else query
+
+
+def _num(row, name):
+    return int(row.get(name) or 0)
+
+
+def _money(value):
+    return round(float(value or 0), 2)
+
+
+def _click_figures(row):
+    return {"clicks": _num(row, "clicks"), "visitors": _num(row, "visitors"),
+            "self_clicks": _num(row, "self_clicks"), "bot_hits": _num(row, "bot_hits"),
+            "emv": _money(row.get("emv"))}
+
+
+def _share_query(period, person_id=None, campaign_id=None):
+    query = ShareEvent.select()
+    return _where(query, period.moments(ShareEvent.created_at),
+                  (ShareEvent.person == person_id) if person_id is not None else None,
+                  ShareEvent.item.in_(Item.select(Item.id).where(Item.campaign == campaign_id))
+                  if campaign_id is not None else None)
+
+
+def _conversion_query(period, links=None):
+    query = Conversion.select()
+    return _where(query, period.moments(Conversion.at),
+                  Conversion.link.in_(links) if links is not None else None)
+
+
+# -- people and teams ------------------------------------------------------------------
+
+def person_totals(person_ids, period):
+    """{person_id: Totals}. With a list of ids, every one of them is in the
+    answer (zeros when inactive); with None, everyone with any share, click
+    or conversion in the period. Three queries."""
+    ids = None if person_ids is None else list(person_ids)
+    if ids is not None and not ids:
+        return {}
+    links = None if ids is None else TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids))
+    result = {pid: Totals() for pid in ids} if ids is not None else {}
+
+    shares = _where(_share_query(period).select(ShareEvent.person, fn.COUNT(ShareEvent.id).alias("n"))
+                    .group_by(ShareEvent.person),
+                    ShareEvent.person.in_(ids) if ids is not None else None)
+    for row in shares.dicts():
+        result.setdefault(row["person"], Totals()).shares = int(row["n"])
+
+    for row in _click_query(period, links, [TrackedLink.person]).dicts():
+        t = result.setdefault(row["g0"], Totals())
+        t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
+
+    conversions = (_conversion_query(period, links)
+                   .select(TrackedLink.person, fn.COUNT(Conversion.id).alias("n"))
+                   .join(TrackedLink).group_by(TrackedLink.person))
+    for row in conversions.dicts():
+        result.setdefault(row["person"], Totals()).conversions = int(row["n"])
+
+    if ids is None:
+        result = {pid: t for pid, t in result.items() if t.shares or t.clicks or t.conversions}
+    return result
+
+
+def team_totals(period, min_members=TEAM_MIN_MEMBERS):
+    """[TeamRow(department, Totals, members)] best first (points, clicks,
+    name). ``members``: active people of that department who joined. Teams
+    with fewer than ``min_members`` members are folded into one row with
+    department None, placed last. Four queries."""
+    teams = {}
+
+    def team(dept):
+        return teams.setdefault(dept, Totals())
+
+    shares = (_share_query(period).select(Person.department, fn.COUNT(ShareEvent.id).alias("n"))
+              .join(Person).group_by(Person.department))
+    for row in shares.dicts():
+        team(row["department"]).shares = int(row["n"])
+    for row in _click_query(period, None, [Person.department], Person).dicts():
+        t = team(row["g0"])
+        t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
+    conversions = (_conversion_query(period).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
+                   .join(TrackedLink).join(Person).group_by(Person.department))
+    for row in conversions.dicts():
+        team(row["department"]).conversions = int(row["n"])
+    members = dict(Person.members().select(Person.department, fn.COUNT(Person.id))
+                   .group_by(Person.department).tuples())
+
+    rows, other, other_members = [], None, 0
+    for dept in set(teams) | set(members):
+        totals, n = teams.get(dept, Totals()), members.get(dept, 0)
+        if n < min_members:
+            other = totals if other is None else other.add(totals)
+            other_members += n
+        else:
+            rows.append(TeamRow(dept, totals, n))
+    rows.sort(key=lambda r: (-r.totals.points, -r.totals.clicks, r.department.lower()))
+    if other is not None and (other.shares or other.clicks or other.conversions or other_members):
+        rows.append(TeamRow(None, other, other_members))
+    return rows
+
+
+def leaderboard_people_enabled():
+    """Whether people (not only teams) may be ranked by name: an admin setting."""
+    return Setting.get_value(LEADERBOARD_SETTING, "1") != "0"
+
+
+def leaderboard(period, limit=None, include_hidden=False, campaign_id=None):
+    """People ranked by points, then clicks, then name: a list of dicts
+    (rank, person_id, name, department, visible, points, clicks, visitors,
+    shares, emv, conversions).
+
+    Only people with a share or a counted click in the period take part
+    (with ``campaign_id``: only people who shared an item of that campaign
+    in the period, and only its items count). ``visible`` is true for people
+    who chose to appear (and are active) while people leaderboards are on;
+    without ``include_hidden`` only they are listed, ranked among
+    themselves; hidden people never carry a name. Two queries.
+    """
+    enabled = leaderboard_people_enabled()
+    if not include_hidden and not enabled:
+        return []
+    visible = (Person.show_on_leaderboard == True) & (Person.is_active == True)  # noqa: E712
+    # Without the hidden people, only the visible people's links are summed.
+    among = None if include_hidden else Person.select(Person.id).where(visible)
+    links = _links(campaign_id=campaign_id, among=among)
+    shares = _where(_share_query(period, campaign_id=campaign_id)
+                    .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
+                    .group_by(ShareEvent.person),
+                    ShareEvent.person.in_(among) if among is not None else None).alias("s")
+    clicks = _click_query(period, links, [TrackedLink.person]).alias("k")
+    conversions = (_conversion_query(period, links)
+                   .select(TrackedLink.person.alias("person_id"), fn.COUNT(Conversion.id).alias("conversions"))
+                   .join(TrackedLink).group_by(TrackedLink.person).alias("v"))
+    points = fn.COALESCE(clicks.c.visitors, 0)
+    n_clicks = fn.COALESCE(clicks.c.clicks, 0)
+    n_shares = fn.COALESCE(shares.c.shares, 0)
+    query = (Person.select(Person.id, Person.display_name, Person.department,
+                           Person.show_on_leaderboard, Person.is_active,
+                           points.alias("points"), n_clicks.alias("clicks"), n_shares.alias("shares"),
+                           fn.COALESCE(clicks.c.emv, 0).alias("emv"),
+                           fn.COALESCE(conversions.c.conversions, 0).alias("conversions"))
+             .join(shares, JOIN.LEFT_OUTER, on=(shares.c.person_id == Person.id))
+             .join(clicks, JOIN.LEFT_OUTER, on=(clicks.c.g0 == Person.id))
+             .join(conversions, JOIN.LEFT_OUTER, on=(conversions.c.person_id == Person.id))
+             .order_by(points.desc(), n_clicks.desc(), Person.display_name, Person.id))
+    if campaign_id is not None:
+        query = query.where(n_shares > 0)
+    else:
+        query = query.where((n_shares > 0) | (n_clicks > 0))
+    if not include_hidden:
+        query = query.where(visible)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = []
+    for rank, row in enumerate(query.dicts(), start=1):
+        shown = enabled and bool(row["show_on_leaderboard"]) and bool(row["is_active"])
+        rows.append({"rank": rank, "person_id": row["id"],
+                     "name": row["display_name"] if shown else None,
+                     "department": row["department"] if shown else None,
+                     "visible": shown, "points": int(row["points"]), "clicks": int(row["clicks"]),
+                     "visitors": int(row["points"]), "shares": int(row["shares"]),
+                     "emv": _money(row["emv"]), "conversions": int(row["conversions"])})
+    return rows
+
+
+def rank_of(person_id, period):
+    """The person's place on the public leaderboard, or None when they are
+    not on it (hidden, boards off, or nothing in the period)."""
+    for row in leaderboard(period):
+        if row["person_id"] == person_id:
+            return row["rank"]
+    return None
+
+
+def streak(person_id, today):
+    """Consecutive ISO weeks with at least one share, ending this week (or
+    last week, when nothing was shared yet this week). One query."""
+    days = (ShareEvent.select(ShareEvent.day).distinct()
+            .where(ShareEvent.person == person_id).order_by(ShareEvent.day.desc()).tuples())
+    weeks = {_monday(day) for (day,) in days}
+    week = _monday(today)
+    if week not in weeks:
+        week -= datetime.timedelta(weeks=1)
+    count = 0
+    while week in weeks:
+        count += 1
+        week -= datetime.timedelta(weeks=1)
+    return count
+
+
+def _monday(day):
+    return day - datetime.timedelta(days=day.weekday())
+
+
+# -- breakdowns ----------------------------------------------------------------------
+
+def by_network(period, person_id=None):
+    """Per network with any share or click: shares, clicks, visitors,
+    bot hits, self clicks, EMV and the cost per click used; most clicks
+    first. Two queries."""
+    links = _links(person_id=person_id)
+    costs = cost_per_click()
+    rows = {}
+
+    def row_for(network):
+        return rows.setdefault(network, {"network": network, "shares": 0, "clicks": 0, "visitors": 0,
+                                         "self_clicks": 0, "bot_hits": 0, "emv": 0.0,
+                                         "cost_per_click": float(costs.get(network, 0))})
+
+    shares = (_share_query(period, person_id).select(ShareEvent.network, fn.COUNT(ShareEvent.id).alias("n"))
+              .group_by(ShareEvent.network))
+    for row in shares.dicts():
+        row_for(row["network"])["shares"] = int(row["n"])
+    for row in _click_query(period, links, [TrackedLink.network]).dicts():
+        row_for(row["g0"]).update(_click_figures(row))
+    order = {n: i for i, n in enumerate(SHARE_NETWORKS)}
+    return sorted(rows.values(), key=lambda r: (-r["clicks"], -r["shares"], order.get(r["network"], 99),
+                                                 r["network"]))
+
+
+def by_kind(period, person_id=None):
+    """Every request on tracked links by kind of visitor. One query.
+
+    ``kinds`` maps each kind (human, crawler, head, empty) to its hits and
+    visitors, human without self clicks; plus the totals ``clicks``,
+    ``visitors``, ``self_clicks`` and ``bot_hits`` as defined above.
+    """
+    src = click_source(period, _links(person_id=person_id))
+    c = src.c
+    query = (Select([src], [c.kind, c.is_self, fn.SUM(c.clicks).alias("hits"),
+                            fn.SUM(c.visitors).alias("visitors")])
+             .group_by(c.kind, c.is_self).bind(Click._meta.database))
+    kinds = {k: {"hits": 0, "visitors": 0} for k in CLICK_KINDS}
+    result = {"clicks": 0, "visitors": 0, "self_clicks": 0, "bot_hits": 0, "kinds": kinds}
+    for row in query.dicts():
+        hits, visitors = int(row["hits"] or 0), int(row["visitors"] or 0)
+        if row["kind"] == "human" and row["is_self"]:
+            result["self_clicks"] += hits
+            continue
+        entry = kinds.setdefault(row["kind"], {"hits": 0, "visitors": 0})
+        entry["hits"] += hits
+        entry["visitors"] += visitors
+        if row["kind"] == "human":
+            result["clicks"] += hits
+            result["visitors"] += visitors
+        else:
+            result["bot_hits"] += hits
+    return result
+
+
+def by_item(period, person_id=None, limit=None, campaign_id=None):
+    """Items with any share or click in the period, best first (points,
+    clicks, shares): item_id, title, slug, kind, shares, clicks, visitors,
+    points, bot_hits, emv. One query."""
+    links = _links(person_id=person_id, campaign_id=campaign_id)
+    shares = (_share_query(period, person_id, campaign_id)
+              .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
+              .group_by(ShareEvent.item).alias("s"))
+    clicks = _click_query(period, links, [TrackedLink.item]).alias("k")
+    visitors = fn.COALESCE(clicks.c.visitors, 0)
+    n_clicks = fn.COALESCE(clicks.c.clicks, 0)
+    n_shares = fn.COALESCE(shares.c.shares, 0)
+    query = (Item.select(Item.id, Item.title, Item.slug, Item.kind, n_shares.alias("shares"),
+                         n_clicks.alias("clicks"), visitors.alias("visitors"),
+                         fn.COALESCE(clicks.c.bot_hits, 0).alias("bot_hits"),
+                         fn.COALESCE(clicks.c.emv, 0).alias("emv"))
+             .join(shares, JOIN.LEFT_OUTER, on=(shares.c.item_id == Item.id))
+             .join(clicks, JOIN.LEFT_OUTER, on=(clicks.c.g0 == Item.id))
+             .where((n_shares > 0) | (n_clicks > 0) | (fn.COALESCE(clicks.c.bot_hits, 0) > 0))
+             .order_by(visitors.desc(), n_clicks.desc(), n_shares.desc(), Item.id.desc()))
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"item_id": r["id"], "title": r["title"], "slug": r["slug"], "kind": r["kind"],
+             "shares": int(r["shares"]), "clicks": int(r["clicks"]), "visitors": int(r["visitors"]),
+             "points": int(r["visitors"]), "bot_hits": int(r["bot_hits"]), "emv": _money(r["emv"])}
+            for r in query.dicts()]
+
+
+def weekly_series(weeks, person_id=None, today=None):
+    """Counted clicks and visitors per ISO week for the last ``weeks`` weeks
+    (oldest first, weeks without clicks included): week ("2026-W07"),
+    start (its Monday), clicks, visitors. One query, grouped by day."""
+    today = today or today_utc()
+    period = last_weeks(weeks, today)
+    src = click_source(period, _links(person_id=person_id))
+    c = src.c
+    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
+    query = (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
+             .where(counted).group_by(c.day).bind(Click._meta.database))
+    series = []
+    for i in range(weeks):
+        start = period.start + datetime.timedelta(weeks=i)
+        year, week, _ = start.isocalendar()
+        series.append({"week": f"{year}-W{week:02d}", "start": start.isoformat(), "clicks": 0, "visitors": 0})
+    for row in query.dicts():
+        day = row["day"]
+        if isinstance(day, str):
+            day = datetime.date.fromisoformat(day[:10])
+        index = (_monday(day) - period.start).days // 7
+        if 0 <= index < weeks:
+            series[index]["clicks"] += int(row["clicks"] or 0)
+            series[index]["visitors"] += int(row["visitors"] or 0)
+    return series
+
+
+# -- programme and campaigns ----------------------------------------------------------
+
+def _figures(period, links=None, person_id=None, campaign_id=None):
+    """Shares, sharers, items shared, click measures and conversions for a
+    set of links: three queries."""
+    shares = (_share_query(period, person_id, campaign_id)
+              .select(fn.COUNT(ShareEvent.id).alias("shares"),
+                      fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
+                      fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared")).dicts().get())
+    clicks = _click_query(period, links, []).dicts().get()
+    conversions = (_conversion_query(period, links)
+                   .select(fn.COUNT(Conversion.id).alias("all"),
+                           fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)), 0)
+                           .alias("applications"))
+                   .dicts().get())
+    applications = int(conversions["applications"] or 0)
+    return {"shares": int(shares["shares"] or 0), "sharers": int(shares["sharers"] or 0),
+            "items_shared": int(shares["items_shared"] or 0), **_click_figures(clicks),
+            "conversions": int(conversions["all"] or 0), "applications": applications,
+            "leads": int(conversions["all"] or 0) - applications}
+
+
+def _ratio(a, b, digits=2):
+    return round(a / b, digits) if b else 0.0
+
+
+def programme_totals(period):
+    """The programme at a glance. Five queries.
+
+    employees (active people), joined (active people who joined),
+    join_rate (joined / employees), active_sharers (people who shared at
+    least once in the period), participation_rate (active sharers /
+    joined), shares, items (published items on offer during the period),
+    shares_per_ambassador (shares / active sharers), shares_per_item
+    (shares / items), clicks, visitors, points, self_clicks, bot_hits,
+    conversions, applications, leads, emv, period. Rates are fractions
+    (0.25 = 25 %). ``employees`` and ``joined`` are today's numbers.
+    """
+    people = (Person.active().select(fn.COUNT(Person.id).alias("employees"),
+                                     fn.COALESCE(fn.SUM(Case(None, [(Person.joined_at.is_null(False), 1)], 0)), 0)
+                                     .alias("joined")).dicts().get())
+    offered = Item.select(fn.COUNT(Item.id)).where(Item.status == "published")
+    if period.end:
+        offered = offered.where(Item.publish_at < datetime.datetime.combine(
+            period.end + datetime.timedelta(days=1), datetime.time()))
+    if period.start:
+        offered = offered.where(Item.expires_at.is_null()
+                                | (Item.expires_at >= datetime.datetime.combine(period.start, datetime.time())))
+    items = offered.scalar() or 0
+    figures = _figures(period)
+    employees, joined = int(people["employees"] or 0), int(people["joined"] or 0)
+    sharers = figures.pop("sharers")
+    figures.pop("items_shared")
+    return {"period": period.as_dict(), "employees": employees, "joined": joined,
+            "join_rate": _ratio(joined, employees, 4), "active_sharers": sharers,
+            "participation_rate": _ratio(sharers, joined, 4), "items": int(items),
+            "shares_per_ambassador": _ratio(figures["shares"], sharers),
+            "shares_per_item": _ratio(figures["shares"], items),
+            "points": figures["visitors"], **figures}
+
+
+def _local_day(moment):
+    """The date a naive UTC timestamp falls on in the configured zone: a
+    campaign "from 1 March" starts at local midnight, stored in UTC."""
+    if moment is None:
+        return None
+    name = current_app.config.get("TIMEZONE") if has_app_context() else None
+    if not name:
+        return moment.date()
+    return moment.replace(tzinfo=datetime.UTC).astimezone(ZoneInfo(name)).date()
+
+
+def campaign_period(campaign):
+    """The campaign's own days as its editor entered them (open where it
+    has no start or end)."""
+    return Period(_local_day(campaign.starts_at), _local_day(campaign.ends_at))
+
+
+def campaign_totals(campaign_id, period=None):
+    """A campaign's figures: shares, sharers, items (of the campaign),
+    items_shared, clicks, visitors, points, self_clicks, bot_hits, emv,
+    conversions, applications, leads, goal, period. ``period`` defaults to
+    the campaign's own. Five queries."""
+    campaign = Campaign.get_by_id(campaign_id)
+    period = period or campaign_period(campaign)
+    figures = _figures(period, _links(campaign_id=campaign_id), campaign_id=campaign_id)
+    items = Item.select().where(Item.campaign == campaign_id).count()
+    return {"campaign_id": campaign.id, "slug": campaign.slug, "name": campaign.name,
+            "goal": campaign.goal, "period": period.as_dict(), "items": items,
+            "points": figures["visitors"], **figures}
+
+
+def campaign_participants(campaign_id, period=None):
+    """Ids of everyone who shared an item of the campaign in the period
+    (default: the campaign's own), ascending: the prize draw's entrants."""
+    campaign = Campaign.get_by_id(campaign_id)
+    period = period or campaign_period(campaign)
+    query = (_share_query(period, campaign_id=campaign_id).select(ShareEvent.person).distinct()
+             .order_by(ShareEvent.person).tuples())
+    return [pid for (pid,) in query]

@@ -1,0 +1,276 @@
+"""The monthly management report: last month's shares, website visitors and
+applicants via colleagues, top items and the top sharers who chose to
+appear, e-mailed (HTML and text) to ``AMBASSADOR_REPORT_RECIPIENTS``.
+
+Each recipient gets a month's report once. Before sending, a claim is
+written for (month, recipient) in a row only one writer can create
+(``Setting`` key ``monthly_report:<month>:<address>``); a second run, the
+scheduler's or a person's at the command line, finds the claim and sends
+nothing. Like the digest it prefers a missing report to a double one: a
+claim left by a run that stopped while sending is reported, not sent again.
+A temporary failure releases the claim, so the next run tries again.
+
+The figures come from ``intranet_plugin.analytics``, like the dashboard's.
+"""
+
+import datetime
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+import click
+from flask import current_app, render_template, url_for
+from flask.cli import with_appcontext
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from peewee import IntegrityError
+
+from digest.links import mail_context
+from digest.mail import Mailer, MailError, MailServerUnavailable, PermanentFailure, TemporaryFailure, build_message
+from digest.send import claim_owner
+
+from . import analytics
+from .models import AuditLog, Setting, db, utcnow
+
+log = logging.getLogger(__name__)
+
+KEY = "monthly_report:{month}:{address}"
+TOP = 5
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+class BadMonth(ValueError):
+    pass
+
+
+def parse_month(text, today):
+    """The first day of a finished month given as ``YYYY-MM``."""
+    match = MONTH.fullmatch((text or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+        raise BadMonth(f"the month must look like 2026-04, got {text!r}")
+    first = datetime.date(int(match.group(1)), int(match.group(2)), 1)
+    if first > today.replace(day=1) - datetime.timedelta(days=1):
+        raise BadMonth(f"{text} is not over yet: a report covers a whole month")
+    return first
+
+
+def previous_month(today):
+    """The first day of the month before ``today``'s."""
+    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def month_period(first):
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return analytics.Period(first, following - datetime.timedelta(days=1))
+
+
+def local_today(config, now=None):
+    from zoneinfo import ZoneInfo
+
+    return (now or utcnow()).replace(tzinfo=datetime.UTC).astimezone(ZoneInfo(config["TIMEZONE"])).date()
+
+
+def _change(now, before):
+    """Change against the month before, in per cent (None without a base)."""
+    return None if not before else round(100 * (now - before) / before)
+
+
+def figures(first):
+    """Everything the report says about the month starting ``first``."""
+    period = month_period(first)
+    totals = analytics.programme_totals(period)
+    before = analytics.programme_totals(month_period(previous_month(first)))
+    return {
+        "month": first.strftime("%Y-%m"),
+        "period": period,
+        "totals": totals,
+        "before": before,
+        "change": {key: _change(totals[key], before[key]) for key in ("shares", "visitors", "applications")},
+        "top_items": analytics.by_item(period, limit=TOP),
+        # Only people who chose to appear: the public leaderboard's rule.
+        "top_sharers": analytics.leaderboard(period, limit=TOP),
+    }
+
+
+def render(data, config):
+    """(subject, text, html) in the installation's language."""
+    with force_locale(config["DEFAULT_LANGUAGE"]):
+        month_name = format_date(data["period"].start, "MMMM y")
+        subject = _("Ambassador: the programme in %(month)s", month=month_name)
+        dashboard = url_for("dashboard.index", period="custom", **{"from": data["period"].start.isoformat(),
+                                                                   "to": data["period"].end.isoformat()},
+                            _external=True)
+        context = dict(data, month_name=month_name, subject=subject, dashboard=dashboard)
+        text = render_template("report/monthly.txt", **context)
+        html = render_template("report/monthly.html", **context)
+    return subject, text, html
+
+
+@dataclass
+class Result:
+    """What a run did; ``summary()`` says it in a few lines."""
+
+    month: str
+    dry_run: bool = False
+    sent: list = field(default_factory=list)
+    earlier: list = field(default_factory=list)  # (address, status, when)
+    failed: list = field(default_factory=list)  # (address, error): refused for good
+    deferred: list = field(default_factory=list)  # (address, error): the next run tries again
+    error: str = ""
+    subject: str = ""
+    text: str = ""
+
+    @property
+    def ok(self):
+        return not self.error and not self.failed and not self.deferred
+
+    @property
+    def nothing_to_do(self):
+        return not self.sent and not self.failed and not self.deferred and bool(self.earlier)
+
+    def summary(self):
+        verb = "would be sent" if self.dry_run else "sent"
+        lines = [f"Monthly report {self.month}: {len(self.sent)} {verb}, {len(self.earlier)} done earlier, "
+                 f"{len(self.failed)} failed, {len(self.deferred)} deferred."]
+        if self.sent:
+            lines.append(f"  {'to' if self.dry_run else 'sent to'}: {', '.join(self.sent)}")
+        for address, status, when in self.earlier:
+            lines.append(f"  {address}: already {status} {when}")
+        for address, text in self.failed + self.deferred:
+            lines.append(f"  {address}: {text}")
+        if self.error:
+            lines.append(f"Stopped: {self.error}")
+        return "\n".join(lines)
+
+
+def _key(month, address):
+    return KEY.format(month=month, address=address.lower())
+
+
+def _claims(month, addresses):
+    keys = {_key(month, a): a for a in addresses}
+    return {keys[row.key]: json.loads(row.value) for row in Setting.select().where(Setting.key.in_(list(keys)))}
+
+
+def _claim(month, address, owner):
+    """True when this run may send the month's report to ``address``."""
+    try:
+        with db.atomic():
+            Setting.create(key=_key(month, address), updated_at=utcnow(),
+                           value=json.dumps({"status": "claimed", "at": utcnow().isoformat(), "by": owner}))
+        return True
+    except IntegrityError:
+        return False
+
+
+def _settle(month, address, **state):
+    Setting.update(value=json.dumps({**state, "at": utcnow().isoformat()}), updated_at=utcnow()).where(
+        Setting.key == _key(month, address)).execute()
+
+
+def _release(month, address):
+    Setting.delete().where(Setting.key == _key(month, address)).execute()
+
+
+def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
+    """Send the report of ``month`` (the first day of it; default: last
+    month) to every configured recipient who has not had it. Returns a
+    Result."""
+    config = app.config
+    first = month or previous_month(local_today(config, now))
+    result = Result(first.strftime("%Y-%m"), dry_run)
+    addresses = list(dict.fromkeys(config["REPORT_RECIPIENTS"]))
+    if not addresses:
+        result.error = "no recipients: set AMBASSADOR_REPORT_RECIPIENTS"
+        return result
+    claims = _claims(result.month, addresses)
+    for address, state in claims.items():
+        result.earlier.append((address, state["status"], state["at"][:16].replace("T", " ") + " UTC"))
+    waiting = [a for a in addresses if a not in claims]
+    if not waiting:
+        return result
+    with mail_context(app):
+        subject, text, html = render(figures(first), config)
+        result.subject, result.text = subject, text
+        if dry_run:
+            result.sent = waiting
+            return result
+        owner = claim_owner()
+        own_mailer = mailer is None
+        try:
+            mailer = mailer or Mailer.from_config(config)
+            for address in waiting:
+                if not _claim(result.month, address, owner):
+                    result.earlier.append((address, "claimed", "by another run just now"))
+                    continue
+                message = build_message(config["MAIL_FROM"], address, subject, text, html)
+                try:
+                    mailer.send(message)
+                except PermanentFailure as exc:
+                    _settle(result.month, address, status="failed", error=str(exc), by=owner)
+                    result.failed.append((address, str(exc)))
+                    continue
+                except TemporaryFailure as exc:
+                    _release(result.month, address)
+                    result.deferred.append((address, str(exc)))
+                    continue
+                except MailServerUnavailable:
+                    _release(result.month, address)
+                    raise
+                _settle(result.month, address, status="sent", message_id=message["Message-ID"], by=owner)
+                result.sent.append(address)
+        except MailError as exc:
+            result.error = str(exc)
+            log.error("monthly report %s stopped: %s", result.month, exc)
+        finally:
+            if own_mailer and mailer is not None:
+                mailer.close()
+    if result.sent or result.failed:
+        AuditLog.create(action="send", target_type="report", summary=f"monthly report {result.month}",
+                        detail={"month": result.month, "sent": result.sent,
+                                "failed": [a for a, _ in result.failed]})
+    return result
+
+
+def scheduled(app, now=None):
+    """The scheduler's job: last month's report, from REPORT_DAY on (a
+    scheduler that was down on the day catches up later in the month)."""
+    if not app.config["REPORT_RECIPIENTS"]:
+        return "skipped: no AMBASSADOR_REPORT_RECIPIENTS"
+    today = local_today(app.config, now)
+    if today.day < app.config["REPORT_DAY"]:
+        return f"skipped: the report goes out from day {app.config['REPORT_DAY']} of the month"
+    result = send_monthly(app, previous_month(today), now=now)
+    return result.summary()
+
+
+# -- the command line -------------------------------------------------------------
+
+@click.group("report", help="The monthly management report e-mail.")
+def report_group():
+    pass
+
+
+@report_group.command("send")
+@click.option("--month", default=None, metavar="YYYY-MM", help="A finished month (default: last month).")
+@click.option("--dry-run", is_flag=True, help="Build the report and print it; record and send nothing.")
+@with_appcontext
+def send_command(month, dry_run):
+    """Send a month's report to AMBASSADOR_REPORT_RECIPIENTS. A recipient who
+    already had that month's report is not sent it again: with nobody left,
+    the command refuses (exit status 1)."""
+    app = current_app._get_current_object()
+    today = local_today(app.config)
+    try:
+        first = parse_month(month, today) if month else previous_month(today)
+    except BadMonth as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    result = send_monthly(app, first, dry_run)
+    if dry_run and result.text:
+        click.echo(f"Subject: {result.subject}\n\n{result.text}")
+    click.echo(result.summary(), err=not result.ok or result.nothing_to_do)
+    if result.nothing_to_do:
+        click.echo(f"The report of {result.month} was sent before: nothing sent.", err=True)
+    if not result.ok or result.nothing_to_do:
+        raise SystemExit(1)

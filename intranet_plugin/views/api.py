@@ -1,0 +1,282 @@
+"""JSON for intranet widgets and machine clients, under /api/v1.
+
+The figures are the same as on the pages (both come from
+``intranet_plugin.analytics``); ``/api/v1/openapi.json`` describes every
+route. Errors are JSON: ``{"error": "..."}``.
+"""
+
+import datetime
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import analytics
+from .impact import personal_figures
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PERIOD_NAMES = ("month", "all", "week")
+OLDEST = datetime.date(2000, 1, 1)
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _error(status, message):
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(exc):
+    """A parameter that cannot be used: 400 with what is wrong."""
+    return _error(400, str(exc))
+
+
+def _date(name):
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(_("“%(name)s” must be a date like 2026-03-31.", name=name)) from None
+    if len(text) != 10 or not OLDEST <= day <= datetime.date(2100, 12, 31):
+        raise BadRequest(_("“%(name)s” must be a date like 2026-03-31.", name=name))
+    return day
+
+
+def requested_period(today=None):
+    """The period asked for: ``?period=month|all|week`` (default month) or
+    ``?from=&to=`` (inclusive days, either may be left out)."""
+    today = today or analytics.today_utc()
+    unknown = sorted(set(request.args) - {"period", "from", "to"})
+    if unknown:
+        raise BadRequest(_("Unknown parameter: %(names)s.", names=", ".join(unknown)))
+    start, end = _date("from"), _date("to")
+    name = request.args.get("period")
+    if name is not None and (start or end):
+        raise BadRequest(_("Give either “period” or “from” and “to”, not both."))
+    if start or end:
+        if start and end and start > end:
+            raise BadRequest(_("“from” must not be after “to”."))
+        return "custom", analytics.Period(start, end)
+    name = name or "month"
+    if name not in PERIOD_NAMES:
+        raise BadRequest(_("“period” must be one of: %(names)s.", names=", ".join(PERIOD_NAMES)))
+    if name == "week":
+        return name, analytics.last_weeks(1, today)
+    return name, analytics.this_month(today) if name == "month" else analytics.all_time()
+
+
+def _json(payload):
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/me/stats")
+def me_stats():
+    """The signed-in person's own figures: those of the period asked for,
+    this month and all time, rank, streak, by network, weekly clicks."""
+    if not current_user.is_authenticated:
+        return _error(401, _("Sign in first."))
+    name, period = requested_period()
+    person = current_user._get_current_object()
+    figures = personal_figures(person)
+    totals = analytics.person_totals([person.id], period)[person.id]
+    return _json({
+        "period": {"name": name, **period.as_dict()},
+        "totals": totals.as_dict(),
+        "this_month": figures["month"].as_dict(),
+        "all_time": figures["all"].as_dict(),
+        "rank": {"this_month": figures["rank"]["month"], "all_time": figures["rank"]["all"]},
+        "on_leaderboard": figures["on_leaderboard"],
+        "streak_weeks": figures["streak"],
+        "by_network": analytics.by_network(period, person.id),
+        "weekly": figures["weekly"],
+    })
+
+
+@bp.route("/stats")
+def stats():
+    """Programme figures for admins: participation, shares, clicks,
+    visitors, bot hits, conversions, earned media value, by network, by
+    kind, top items and teams."""
+    if not current_user.is_authenticated:
+        return _error(401, _("Sign in first."))
+    if not current_user.is_admin:
+        return _error(403, _("Only admins can see the programme's figures."))
+    name, period = requested_period()
+    return _json({
+        "period": {"name": name, **period.as_dict()},
+        "programme": analytics.programme_totals(period),
+        "by_network": analytics.by_network(period),
+        "by_kind": analytics.by_kind(period),
+        "top_items": analytics.by_item(period, limit=5),
+        "teams": [{"team": row.department, "members": row.members, **row.totals.as_dict()}
+                  for row in analytics.team_totals(period)],
+    })
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of every /api/v1 route."""
+    return jsonify(openapi_document(url_for("share.index"), current_app.config["SESSION_COOKIE_NAME"]))
+
+
+# -- the OpenAPI document -------------------------------------------------------------
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _integer(description=None):
+    return {"type": "integer", "minimum": 0, **({"description": description} if description else {})}
+
+
+def _error_response(description):
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+PERIOD_PARAMETERS = [
+    {"name": "period", "in": "query", "required": False,
+     "description": "month (default: the current month up to today), week (the current ISO week) or all. "
+                    "Not together with from/to.",
+     "schema": {"type": "string", "enum": list(PERIOD_NAMES), "default": "month"}},
+    {"name": "from", "in": "query", "required": False,
+     "description": "First day, inclusive (UTC), YYYY-MM-DD.", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "required": False,
+     "description": "Last day, inclusive (UTC), YYYY-MM-DD.", "schema": {"type": "string", "format": "date"}},
+]
+
+
+def openapi_document(base_path="/", cookie="ambassador_session"):
+    totals = {
+        "type": "object",
+        "description": "Clicks: human visits, not bots and not the sharer's own. Visitors: distinct "
+                       "(link, day, visitor). Points = visitors. EMV: clicks × cost per click of the "
+                       "network, EUR.",
+        "required": ["shares", "clicks", "visitors", "points", "emv", "conversions"],
+        "properties": {"shares": _integer(), "clicks": _integer(), "visitors": _integer(),
+                       "points": _integer(), "emv": {"type": "number", "minimum": 0},
+                       "conversions": _integer()},
+    }
+    period = {"type": "object", "required": ["from", "to"],
+              "properties": {"name": {"type": "string", "enum": [*PERIOD_NAMES, "custom"]},
+                             "from": {"type": ["string", "null"], "format": "date"},
+                             "to": {"type": ["string", "null"], "format": "date"}}}
+    network = {"type": "object", "properties": {
+        "network": {"type": "string"}, "shares": _integer(), "clicks": _integer(), "visitors": _integer(),
+        "self_clicks": _integer(), "bot_hits": _integer(), "emv": {"type": "number"},
+        "cost_per_click": {"type": "number"}}}
+    week = {"type": "object", "properties": {
+        "week": {"type": "string", "examples": ["2026-W07"]}, "start": {"type": "string", "format": "date"},
+        "clicks": _integer(), "visitors": _integer()}}
+    me_stats = {"type": "object", "properties": {
+        "period": _ref("Period"), "totals": _ref("Totals"), "this_month": _ref("Totals"),
+        "all_time": _ref("Totals"),
+        "rank": {"type": "object", "description": "Place on the public leaderboard; null when not on it.",
+                 "properties": {"this_month": {"type": ["integer", "null"]},
+                                "all_time": {"type": ["integer", "null"]}}},
+        "on_leaderboard": {"type": "boolean"},
+        "streak_weeks": _integer("Consecutive ISO weeks with a share, up to this or last week."),
+        "by_network": {"type": "array", "items": _ref("NetworkFigures")},
+        "weekly": {"type": "array", "items": _ref("WeekFigures"), "description": "The last 12 weeks."}}}
+    programme = {"type": "object", "additionalProperties": True, "properties": {
+        "employees": _integer(), "joined": _integer(), "join_rate": {"type": "number"},
+        "active_sharers": _integer(), "participation_rate": {"type": "number"},
+        "items": _integer(), "shares": _integer(), "shares_per_ambassador": {"type": "number"},
+        "shares_per_item": {"type": "number"}, "clicks": _integer(), "visitors": _integer(),
+        "points": _integer(), "self_clicks": _integer(), "bot_hits": _integer(), "conversions": _integer(),
+        "applications": _integer(), "leads": _integer(), "emv": {"type": "number"}}}
+    stats = {"type": "object", "properties": {
+        "period": _ref("Period"), "programme": programme,
+        "by_network": {"type": "array", "items": _ref("NetworkFigures")},
+        "by_kind": {"type": "object", "additionalProperties": True},
+        "top_items": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "teams": {"type": "array", "description": "Teams too small to show alone have team null.",
+                  "items": {"type": "object", "additionalProperties": True}}}}
+    conversion_in = {
+        "type": "object", "required": ["external_id"],
+        "description": "code, or utm_content (narrowed down by utm_source, utm_campaign or item_url), "
+                       "identifies the tracked link the visitor came through.",
+        "properties": {
+            "code": {"type": "string", "description": "The tracked link's code (the part after /s/)."},
+            "utm_content": {"type": "string", "description": "The utm_content the visitor arrived with "
+                                                             "(the ambassador's pseudonymous reference)."},
+            "utm_source": {"type": "string", "description": "The network of the link (copy for a copied link)."},
+            "utm_campaign": {"type": "string", "description": "The item's or its campaign's short name."},
+            "item_url": {"type": "string", "description": "The page the visitor landed on."},
+            "external_id": {"type": "string", "maxLength": 255,
+                            "description": "The reporter's own id: a second report with the same id and "
+                                           "kind counts once."},
+            "kind": {"type": "string", "enum": ["application", "lead"], "default": "application"},
+            "at": {"type": "string", "format": "date-time",
+                   "description": "When it happened, ISO 8601 (naive times are UTC); default now."}},
+        "anyOf": [{"required": ["code"]}, {"required": ["utm_content"]}]}
+    conversion_out = {"type": "object", "required": ["id", "code", "kind", "external_id", "at"],
+                      "properties": {"id": {"type": "integer"}, "code": {"type": "string"},
+                                     "kind": {"type": "string", "enum": ["application", "lead"]},
+                                     "external_id": {"type": "string"},
+                                     "at": {"type": "string", "format": "date-time"},
+                                     "duplicate": {"type": "boolean",
+                                                   "description": "Present and true when already reported."}}}
+    session = [{"session": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Ambassador API", "version": "1",
+                 "description": "Impact figures for intranet widgets, and conversions reported by the "
+                                "careers site. Figures are the same as on the pages."},
+        "servers": [{"url": base_path}],
+        "paths": {
+            "/api/v1/me/stats": {"get": {
+                "summary": "The signed-in person's own figures", "operationId": "getMyStats",
+                "security": session, "parameters": PERIOD_PARAMETERS,
+                "responses": {"200": {"description": "Figures",
+                                      "content": {"application/json": {"schema": _ref("MeStats")}}},
+                              "400": _error_response("A bad parameter"),
+                              "401": _error_response("Not signed in")}}},
+            "/api/v1/stats": {"get": {
+                "summary": "Programme figures (admins)", "operationId": "getProgrammeStats",
+                "security": session, "parameters": PERIOD_PARAMETERS,
+                "responses": {"200": {"description": "Figures",
+                                      "content": {"application/json": {"schema": _ref("ProgrammeStats")}}},
+                              "400": _error_response("A bad parameter"),
+                              "401": _error_response("Not signed in"),
+                              "403": _error_response("Not an admin")}}},
+            "/api/v1/conversions": {"post": {
+                "summary": "Report an application or lead that came through a tracked link",
+                "operationId": "reportConversion", "security": [{"apiKey": []}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ConversionRequest")}}},
+                "responses": {"201": {"description": "Recorded",
+                                      "content": {"application/json": {"schema": _ref("Conversion")}}},
+                              "200": {"description": "Already reported (same external_id and kind): "
+                                                     "counted once",
+                                      "content": {"application/json": {"schema": _ref("Conversion")}}},
+                              "400": _error_response("A bad or incomplete body"),
+                              "401": _error_response("No API key, or an unknown or revoked one"),
+                              "404": _error_response("No tracked link with that code or utm_content")}}},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document", "operationId": "getOpenApi", "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": cookie,
+                            "description": "The intranet session of the signed-in person."},
+                "apiKey": {"type": "http", "scheme": "bearer",
+                           "description": "An API key made by an admin: Authorization: Bearer <key>."}},
+            "schemas": {"Totals": totals, "Period": period, "NetworkFigures": network, "WeekFigures": week,
+                        "MeStats": me_stats, "ProgrammeStats": stats, "ConversionRequest": conversion_in,
+                        "Conversion": conversion_out,
+                        "Error": {"type": "object", "required": ["error"],
+                                  "properties": {"error": {"type": "string"}}}},
+        },
+    }

@@ -1,0 +1,130 @@
+"""Instant alerts: an editor marks an item "share now"; members who asked for
+alerts get one short e-mail about it, once, with one-click share buttons."""
+
+import datetime
+import re
+
+import pytest
+from smtpserver import SMTPServer
+
+from conftest import login, make_item, make_person
+from digest.alerts import ALERT_WINDOW, send_pending_alerts
+from digest.mail import Mailer
+from intranet_plugin.models import AlertLedger, AuditLog, Item, Person, ShareEvent, TrackedLink, utcnow
+
+
+@pytest.fixture
+def smtp():
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    return make_app(SMTP_URL=smtp.url, MAIL_FROM="Ambassador <ambassador@example.com>")
+
+
+def run(app):
+    with Mailer.from_config(app.config, sleep=lambda seconds: None) as mailer:
+        return send_pending_alerts(app, mailer=mailer)
+
+
+def test_an_editor_marks_an_item_and_alerted_members_get_it_once(mail_app, smtp, client):
+    make_person("joris", role="editor")
+    make_person("emma", instant_alerts=True)
+    make_person("lisa", instant_alerts=False)
+    make_person("vacancies-only", instant_alerts=True, kinds=["vacancy"])
+    make_person("left", instant_alerts=True, joined_at=None)
+    sharer = make_person("sharer", instant_alerts=True)
+    item = make_item("Minister opens the wind farm today")
+    link = TrackedLink.for_share(sharer, item, "x")
+    ShareEvent.create(person=sharer, item=item, link=link, network="x", day=utcnow().date())
+    login(client, "joris")
+
+    response = client.post(f"/editor/items/{item.id}/share-now", data={"next": "/editor/"})
+
+    assert response.status_code == 303 and response.headers["Location"].endswith("/editor/")
+    assert Item.get_by_id(item.id).share_now_at is not None
+    entry = AuditLog.get(AuditLog.action == "share-now")
+    assert (entry.target_type, entry.target_id) == ("item", item.id)
+
+    report = run(mail_app)
+
+    assert smtp.recipients() == {"emma@example.com": 1}
+    assert (report.sent, report.skipped) == (1, 2)  # the sharer, and kinds not followed
+    [message] = smtp.messages
+    assert message["Subject"] == "Share now: Minister opens the wind farm today"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    body = message.get_body(("html",)).get_content()
+    assert len(re.findall(r'data-share-network="[a-z]+"', body)) == 6
+    assert run(mail_app).sent == 0  # once per item
+    assert smtp.recipients() == {"emma@example.com": 1}
+
+
+def test_marking_twice_alerts_once_and_a_draft_cannot_be_marked(mail_app, client):
+    make_person("joris", role="editor")
+    make_person("emma")
+    item = make_item("Urgent")
+    draft = make_item("Not yet", status="draft")
+    login(client, "joris")
+    client.post(f"/editor/items/{item.id}/share-now")
+    first = Item.get_by_id(item.id).share_now_at
+
+    page = client.post(f"/editor/items/{item.id}/share-now", follow_redirects=True)
+
+    assert "already sent as an instant alert" in page.get_data(as_text=True)
+    assert Item.get_by_id(item.id).share_now_at == first
+    page = client.post(f"/editor/items/{draft.id}/share-now", follow_redirects=True)
+    assert "Only a published, unexpired item" in page.get_data(as_text=True)
+    assert Item.get_by_id(draft.id).share_now_at is None
+    assert client.post("/editor/items/99999/share-now").status_code == 404
+
+
+def test_share_now_is_for_editors(mail_app, client):
+    make_person("emma")
+    item = make_item("Urgent")
+    login(client, "emma")
+    assert client.post(f"/editor/items/{item.id}/share-now").status_code == 403
+    assert Item.get_by_id(item.id).share_now_at is None
+
+
+def test_old_alerts_are_not_sent_to_newcomers(mail_app, smtp):
+    make_person("emma", instant_alerts=True)
+    make_item("Last week's news", share_now_at=utcnow() - ALERT_WINDOW - datetime.timedelta(hours=1))
+    report = run(mail_app)
+    assert report.sent == 0 and smtp.messages == []
+
+
+def test_nothing_due_does_not_touch_the_mail_server(make_app):
+    app = make_app(SMTP_URL="smtp://127.0.0.1:1")  # nobody listens there
+    make_person("emma", instant_alerts=True)
+    report = send_pending_alerts(app)
+    assert report.ok and report.sent == 0
+
+
+def test_a_refused_alert_is_recorded_and_the_others_are_sent(mail_app, smtp):
+    make_person("emma", instant_alerts=True)
+    make_person("bob", instant_alerts=True)
+    make_item("Urgent", share_now_at=utcnow())
+    smtp.handler.rcpt_replies["bob@example.com"] = ["550 5.1.1 No such user"]
+
+    report = run(mail_app)
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert AlertLedger.get(AlertLedger.person == Person.get(username="bob").id).error.startswith("550")
+
+
+def test_turning_alerts_off_from_the_email(make_app, smtp):
+    app = make_app(SMTP_URL=smtp.url, WTF_CSRF_ENABLED=True)
+    emma = make_person("emma", instant_alerts=True)
+    make_item("Urgent", share_now_at=utcnow())
+    run(app)
+    url = smtp.messages[0]["List-Unsubscribe"][1:-1]
+    path = url.split("/ambassador", 1)[1]
+
+    response = app.test_client().post(path, data="List-Unsubscribe=One-Click",
+                                      content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 200
+    emma = Person.get_by_id(emma.id)
+    assert emma.instant_alerts is False and emma.digest == "weekly"

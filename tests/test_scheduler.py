@@ -1,0 +1,118 @@
+"""The scheduler: one leader among several processes, jobs run by the
+leader only, and a missed digest caught up."""
+
+import datetime
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from intranet_plugin import scheduler as sched
+from intranet_plugin.config import ConfigError
+from intranet_plugin.models import JobLease, utcnow
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("mon 08:00", ("mon", 8, 0)), ("Friday 17:30", ("fri", 17, 30)), ("sun 0:05", ("sun", 0, 5)),
+])
+def test_parse_schedule(text, expected):
+    assert sched.parse_schedule(text) == expected
+
+
+@pytest.mark.parametrize("text", ["monday", "08:00", "xyz 08:00", "mon 25:00", "mon 08:61"])
+def test_bad_schedule_is_a_clear_error(make_app, text):
+    with pytest.raises(ConfigError, match="DIGEST_SCHEDULE"):
+        make_app(DIGEST_SCHEDULE=text)
+
+
+def test_previous_digest_time_in_the_configured_zone():
+    config = {"DIGEST_SCHEDULE": "mon 08:00", "TIMEZONE": "Europe/Amsterdam"}
+    # Wednesday 25 Nov 2026, 12:00 UTC -> Monday 23 Nov 08:00 Amsterdam = 07:00 UTC
+    assert sched.previous_digest_time(config, datetime.datetime(2026, 11, 25, 12, 0)) == \
+        datetime.datetime(2026, 11, 23, 7, 0)
+    # Monday 06:59 UTC is before 08:00 local: the week before
+    assert sched.previous_digest_time(config, datetime.datetime(2026, 11, 23, 6, 59)) == \
+        datetime.datetime(2026, 11, 16, 7, 0)
+    # summer time: 08:00 in Amsterdam is 06:00 UTC
+    assert sched.previous_digest_time(config, datetime.datetime(2026, 7, 8, 12, 0)) == \
+        datetime.datetime(2026, 7, 6, 6, 0)
+
+
+def test_lease_is_exclusive_until_it_expires(app):
+    now = utcnow()
+    a, b = sched.Lease("job", "a", seconds=60), sched.Lease("job", "b", seconds=60)
+    assert a.acquire(now)
+    assert not b.acquire(now)
+    assert a.acquire(now + datetime.timedelta(seconds=30))  # renewal
+    assert not b.acquire(now + datetime.timedelta(seconds=60))
+    assert b.acquire(now + datetime.timedelta(seconds=91))  # a stopped renewing
+    assert not a.acquire(now + datetime.timedelta(seconds=92))
+    b.release()
+    assert a.acquire(now + datetime.timedelta(seconds=93))
+
+
+def test_only_the_leader_runs_jobs(app, monkeypatch):
+    monkeypatch.setattr(sched.Scheduler, "catch_up", lambda self: None)
+    first, second = sched.Scheduler(app, holder="one"), sched.Scheduler(app, holder="two")
+    first.heartbeat()
+    second.heartbeat()
+    assert (first.is_leader, second.is_leader) == (True, False)
+    runs = []
+    assert first.run("poll-feeds", lambda a: runs.append("one") or "ok") == "ok"
+    assert second.run("poll-feeds", lambda a: runs.append("two")) is None
+    assert runs == ["one"]
+    row = JobLease.get_by_id("poll-feeds")
+    assert row.last_started_at and row.last_finished_at and row.last_error == ""
+
+
+def test_a_failing_job_is_recorded_and_does_not_stop_the_scheduler(app, monkeypatch):
+    monkeypatch.setattr(sched.Scheduler, "catch_up", lambda self: None)
+    leader = sched.Scheduler(app, holder="one")
+    leader.heartbeat()
+
+    def broken(app):
+        raise RuntimeError("feed server on fire")
+
+    assert leader.run("poll-feeds", broken) is None
+    assert JobLease.get_by_id("poll-feeds").last_error == "RuntimeError: feed server on fire"
+    assert leader.run("poll-feeds", lambda a: "fine") == "fine"
+
+
+def test_new_leader_catches_up_a_missed_digest(app, monkeypatch):
+    sent = []
+    monkeypatch.setattr(sched, "weekly_digest", lambda a: sent.append(1) or "sent")
+    leader = sched.Scheduler(app, holder="one")
+    leader.heartbeat()
+    assert sent == [1]
+    # once run for this week, a later new leader does not run it again
+    JobLease.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).where(
+        JobLease.name == sched.LEADER).execute()
+    sched.Scheduler(app, holder="two").heartbeat()
+    assert sent == [1]
+
+
+def test_jobs_are_configured_to_coalesce_with_a_generous_grace_time(app):
+    jobs = {job.id: job for job in sched.Scheduler(app, holder="x").aps.get_jobs()}
+    assert {"weekly-digest", "instant-alerts", "poll-feeds", "sync-directory", "retention"} <= set(jobs)
+
+
+TWO_PROCESSES = textwrap.dedent("""
+    import sys
+    from intranet_plugin import create_app, scheduler
+    scheduler.Scheduler.catch_up = lambda self: None
+    app = create_app({"DATABASE_URL": sys.argv[1], "CLICK_JOURNAL_DIR": "off"})
+    s = scheduler.Scheduler(app)
+    s.heartbeat()
+    print("leader" if s.is_leader else "standby")
+""")
+
+
+def test_two_scheduler_processes_elect_one_leader(app):
+    outputs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", TWO_PROCESSES, app.config["DATABASE_URL"]],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.strip())
+    assert outputs == ["leader", "standby"]
