@@ -39,14 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import counting, fresh_database, log, postgres_reachable  # noqa: E402
+from benchlib import POSTGRES_BASE, counting, fresh_database, log, postgres_reachable
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, this folder comes first on the path, and bench/digest.py
-# would stand in for the digest package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 RESULTS = ROOT / "bench" / "results" / "dashboard.json"
-POSTGRES_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
               "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
 BAR = 3.0

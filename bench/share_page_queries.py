@@ -31,11 +31,10 @@ import time
 import uuid
 from pathlib import Path
 
-from benchlib import counting, fresh_database, log, postgres_reachable  # noqa: E402
+from benchlib import POSTGRES_BASE, counting, fresh_database, log, postgres_reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "share_page_queries.json"
-POSTGRES_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
               "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
 VIEWER = "bench-viewer"

@@ -139,7 +139,7 @@ def share_now(item_id):
     elif mark_share_now(item, current_user.id):
         flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
     else:
-        flash(_("“%(title)s” was already sent as an instant alert.", title=item.title))
+        flash(_("“%(title)s” is already marked for an instant alert.", title=item.title))
     return redirect(_back(url_for("editor.index")), 303)
 
 

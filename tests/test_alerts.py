@@ -72,7 +72,7 @@ def test_marking_twice_alerts_once_and_a_draft_cannot_be_marked(mail_app, client
 
     page = client.post(f"/editor/items/{item.id}/share-now", follow_redirects=True)
 
-    assert "already sent as an instant alert" in page.get_data(as_text=True)
+    assert "already marked for an instant alert" in page.get_data(as_text=True)
     assert Item.get_by_id(item.id).share_now_at == first
     page = client.post(f"/editor/items/{draft.id}/share-now", follow_redirects=True)
     assert "Only a published, unexpired item" in page.get_data(as_text=True)

@@ -7,7 +7,6 @@ import html
 import logging
 import re
 import threading
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -112,6 +111,24 @@ def test_share_button_from_the_email_records_the_share_without_signing_in(mail_a
     assert response.headers["Location"].startswith("https://www.linkedin.com/sharing/share-offsite/?url=")
     share = ShareEvent.get()
     assert (share.person_id, share.item_id, share.network, share.source) == (emma.id, item.id, "linkedin", "email")
+
+
+def test_a_mail_scanner_opening_the_share_link_records_nothing(mail_app, smtp, client):
+    emma = make_person("emma")
+    make_item("Windpark open")
+    run(mail_app)
+    path = local_path(share_links(smtp.messages[0])["linkedin"])
+
+    scanner = client.get(path, headers={"User-Agent": "Go-http-client/1.1"})  # a typical link checker
+    empty = client.get(path, headers={"User-Agent": ""})
+
+    assert scanner.status_code == 200 and empty.status_code == 200
+    assert 'data-share-network="linkedin"' in scanner.get_data(as_text=True)
+    assert ShareEvent.select().count() == 0
+    # the person presses the button on that page
+    pressed = client.post(path, headers={"User-Agent": ""})
+    assert pressed.status_code == 303
+    assert ShareEvent.get().person_id == emma.id
 
 
 def test_a_tampered_share_link_records_nothing(mail_app, smtp, client):

@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from ..clicks import visitors
+from ..clicks import classify, visitors
 from ..i18n import LANGUAGES
 from ..models import KINDS, Campaign, Item, Person, ShareEvent, TrackedLink, db, utcnow
+from ..security import csrf
 from ..sharing import COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token, share_token, share_url, tracked_url
 from .programme import suggester_names, suggestion_outcomes
 
@@ -86,7 +87,8 @@ def card(item_id):
     return render_template("share/_card.html", c=_cards([item])[0], networks=_networks(current_user))
 
 
-@bp.route("/share/<token>")
+@bp.route("/share/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed, personal token is this action's CSRF guard
 def share(token):
     """Record a share and open the network's share dialog with the person's
     tracked link.
@@ -112,6 +114,14 @@ def share(token):
     if not person.has_joined:
         return _refused(_("Sharing is for members of the ambassador programme. Joining takes a minute, "
                           "and you can leave at any time."), 403, join=True)
+    if email and request.method == "GET" and classify("GET", request.headers.get("User-Agent", "")) != "human":
+        # A mail-security scanner or link previewer opening every link of the
+        # e-mail: record nothing; a person presses the button.
+        response = current_app.make_response(render_template(
+            "share/confirm.html", item=item, network=network,
+            label=NETWORKS.get(network, {}).get("label", network), action=request.url))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     now = utcnow()
     with db.atomic():

@@ -16,7 +16,7 @@ Bars: digest messages per second >= 0.5 x the baseline's, and peak memory at
 the largest size <= 1.5 x that at the smallest (digests are streamed, never
 held). Exit status 1 when a bar is missed.
 
-    .venv/bin/python bench/digest.py [--sizes 1000,10000] [--database sqlite|postgresql]
+    .venv/bin/python bench/digest_bench.py [--sizes 1000,10000] [--database sqlite|postgresql]
 """
 
 import argparse
@@ -251,7 +251,7 @@ def _subprocess(*args):
                          text=True)
     if out.returncode:
         sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"bench/digest.py {' '.join(args[:2])} failed")
+        raise SystemExit(f"bench/digest_bench.py {' '.join(args[:2])} failed")
     line = [row for row in out.stdout.splitlines() if row.startswith("RESULT ")][-1]
     return json.loads(line[len("RESULT "):])
 
