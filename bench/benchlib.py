@@ -78,3 +78,18 @@ def postgres_reachable():
     except Exception as exc:  # noqa: BLE001 - any failure means "skip"
         log(f"PostgreSQL at {POSTGRES_BASE} is not reachable ({exc.__class__.__name__}): skipped")
         return False
+
+
+def bench_app(url, **config):
+    """An Ambassador app on the given database, set up as the benchmarks
+    need it: no click journal, no CSRF, the demo login."""
+    from intranet_plugin import create_app
+
+    return create_app({
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "CLICK_JOURNAL_DIR": "off",
+        "WTF_CSRF_ENABLED": False,
+        "AUTH": "dev",
+        **config,
+    })

@@ -39,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import POSTGRES_BASE, counting, fresh_database, log, postgres_reachable
+from benchlib import POSTGRES_BASE, bench_app, counting, fresh_database, log, postgres_reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "dashboard.json"
@@ -185,18 +185,10 @@ def populate(n_clicks, seed=7):
 
 
 def measure(kind, url, n_clicks, repeat):
-    from intranet_plugin import create_app
     from intranet_plugin import db as database
     from intranet_plugin.models import db
 
-    app = create_app({
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "CLICK_JOURNAL_DIR": "off",
-        "WTF_CSRF_ENABLED": False,
-        "AUTH": "dev",
-        "MAIL_OUTBOX": "off",
-    })
+    app = bench_app(url, MAIL_OUTBOX="off")
     started = time.perf_counter()
     with app.app_context():
         database.upgrade()

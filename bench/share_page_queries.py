@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchlib import POSTGRES_BASE, counting, fresh_database, log, postgres_reachable
+from benchlib import POSTGRES_BASE, bench_app, counting, fresh_database, log, postgres_reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "share_page_queries.json"
@@ -134,17 +134,10 @@ def populate(n_items):
 
 
 def measure(kind, url, n_items, repeat):
-    from intranet_plugin import create_app
     from intranet_plugin import db as database
     from intranet_plugin.models import db
 
-    app = create_app({
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "CLICK_JOURNAL_DIR": "off",
-        "WTF_CSRF_ENABLED": False,
-        "AUTH": "dev",
-    })
+    app = bench_app(url)
     with app.app_context():
         database.upgrade()
         counts = populate(n_items)
