@@ -34,22 +34,32 @@ Definitions
 Sources and periods
 -------------------
 
-Every click figure reads raw ``Click`` rows and rolled-up ``ClickDaily``
-rows alike: raw rows are grouped per (link, day, kind, is_self) and put in
-a ``UNION ALL`` with the daily rows, and all sums run over that. A
-``Period`` is a range of whole UTC days, both ends inclusive, either end
-open (``None``). Clicks and daily totals are selected by their day, shares
-by when they were made, conversions by when they happened.
+Raw ``Click`` rows and rolled-up ``ClickDaily`` rows are also kept as
+running totals (``totals``): per link for all time (``LinkTotal``), per
+link and calendar month (``LinkMonth``), and per day and network for the
+whole programme (``DayTotal``). A ``Period`` is a range of whole UTC days,
+both ends inclusive, either end open (``None``); ``plan`` decides how it is
+read:
+
+* the programme's figures, per network, per kind and per week: the day
+  totals, a handful of rows per day, for any period;
+* figures per person, team, item or campaign: the all-time totals, or the
+  monthly totals of the months the period covers entirely plus raw and
+  rolled-up clicks (``click_source``) for the days of a month it covers in
+  part. "This month" and "all time" read totals only, as does a period
+  that ends today (no click is dated later).
+
+Shares are selected by when they were made, conversions by when they
+happened.
 
 Every function runs a constant number of aggregate queries, whatever the
 number of people, items or clicks; Python only loops over already
-aggregated rows (one per person, week, network...). A person's figures
-read only that person's rows (the link filter goes inside the UNION), but a
-figure over everyone (leaderboards, teams, the programme) still reads every
-click row of its period: its time grows with the clicks until totals are
-kept per link and month, which is not built yet. Everything returned is
-plain data (dicts, lists, numbers, ISO date strings), ready for JSON;
-``Totals`` has ``as_dict()``.
+aggregated rows (one per person, week, network...). Their cost grows with
+the number of links (at most one total per link and month), not with the
+clicks, except at the partial-month edges of a period and on a person's
+weekly chart, which read that person's clicks of those weeks. Everything
+returned is plain data (dicts, lists, numbers, ISO date strings), ready for
+JSON; ``Totals`` has ``as_dict()``.
 
 Privacy
 -------
@@ -74,17 +84,21 @@ from peewee import JOIN, Case, Select, Value, fn
 
 from .models import (
     CLICK_KINDS,
+    MEASURES,
     SHARE_NETWORKS,
     Campaign,
     Click,
-    ClickDaily,
     Conversion,
+    DayTotal,
     Item,
+    LinkMonth,
+    LinkTotal,
     Person,
     Setting,
     ShareEvent,
     TrackedLink,
 )
+from .totals import click_source, measure_columns, month_of
 
 DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
 LEADERBOARD_SETTING = "leaderboard_people_enabled"
@@ -198,10 +212,13 @@ def cost_per_click():
 
 
 def _cost_of(network_column):
+    # Value(..., converter=False): next to an integer column peewee would
+    # otherwise turn 1.5 into 1.
     costs = {n: float(c) for n, c in cost_per_click().items() if c}
     if not costs:
-        return Value(0.0)
-    return Case(network_column, [(n, c) for n, c in sorted(costs.items())], 0.0)
+        return Value(0.0, converter=False)
+    return Case(network_column, [(n, Value(c, converter=False)) for n, c in sorted(costs.items())],
+                Value(0.0, converter=False))
 
 
 def _links(person_id=None, campaign_id=None, item_id=None, among=None):
@@ -221,55 +238,111 @@ def _links(person_id=None, campaign_id=None, item_id=None, among=None):
     return _where(TrackedLink.select(TrackedLink.id), *conditions)
 
 
-def click_source(period, links=None):
-    """Raw and rolled-up clicks as one relation of
-    (link_id, day, kind, is_self, clicks, visitors).
+# -- reading the totals -------------------------------------------------------------
 
-    The link filter goes inside both halves, so a person's page reads only
-    that person's rows (through the (link, day) indexes).
-    """
-    raw = (Click.select(Click.link.alias("link_id"), Click.day.alias("day"), Click.kind.alias("kind"),
-                        Click.is_self.alias("is_self"), fn.COUNT(Click.id).alias("clicks"),
-                        fn.COUNT(fn.DISTINCT(Click.visitor)).alias("visitors"))
-           .group_by(Click.link, Click.day, Click.kind, Click.is_self))
-    # Click.day is the UTC date of Click.at. For some links the (link, day)
-    # index finds the rows; for all of them the index on the timestamp does.
-    if links is not None:
-        raw = raw.where(Click.link.in_(links))
-        raw = _where(raw, period.days(Click.day))
-    else:
-        raw = _where(raw, period.moments(Click.at))
-    daily = ClickDaily.select(ClickDaily.link.alias("link_id"), ClickDaily.day.alias("day"),
-                              ClickDaily.kind.alias("kind"), ClickDaily.is_self.alias("is_self"),
-                              ClickDaily.clicks.alias("clicks"), ClickDaily.visitors.alias("visitors"))
-    daily = _where(daily, period.days(ClickDaily.day),
-                   ClickDaily.link.in_(links) if links is not None else None)
-    return (raw + daily).alias("c")
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How a period is read: all-time totals, or whole months of the monthly
+    totals (``months``: first month and the month after the last, either
+    open) plus raw clicks for the days at either end (``edges``)."""
+
+    all_time: bool = False
+    months: tuple | None = None
+    edges: tuple = ()
 
 
-def _measures(src):
-    """Aggregate expressions over ``click_source`` rows joined to TrackedLink."""
-    c = src.c
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    return {
-        "clicks": fn.COALESCE(fn.SUM(Case(None, [(counted, c.clicks)], 0)), 0),
-        "visitors": fn.COALESCE(fn.SUM(Case(None, [(counted, c.visitors)], 0)), 0),
-        "self_clicks": fn.COALESCE(fn.SUM(Case(None, [((c.kind == "human") & (c.is_self == True), c.clicks)], 0)), 0),  # noqa: E712
-        "bot_hits": fn.COALESCE(fn.SUM(Case(None, [(c.kind != "human", c.clicks)], 0)), 0),
-        "emv": fn.COALESCE(fn.SUM(Case(None, [(counted, c.clicks * _cost_of(TrackedLink.network))], 0)), 0),
-    }
+def _next_month(month):
+    return (month + datetime.timedelta(days=32)).replace(day=1)
+
+
+def plan(period, today=None):
+    """The ``Plan`` for a period. No click is dated after today, so a
+    period ending today or later reads as if it had no end: this month so
+    far is the monthly total, and all time the all-time total."""
+    today = today or today_utc()
+    end = period.end if period.end is not None and period.end < today else None
+    if period.start is None and end is None:
+        return Plan(all_time=True)
+    first = None if period.start is None else (
+        period.start if period.start.day == 1 else _next_month(period.start))
+    stop = None if end is None else month_of(end + datetime.timedelta(days=1))
+    if first is not None and stop is not None and first >= stop:
+        return Plan(edges=(period,))
+    edges = []
+    if period.start is not None and period.start < first:
+        edges.append(Period(period.start, first - datetime.timedelta(days=1)))
+    if stop is not None and stop <= end:
+        edges.append(Period(stop, end))
+    return Plan(months=(first, stop), edges=tuple(edges))
+
+
+def _columns(source):
+    """The ``MEASURES`` columns of a model or a subquery."""
+    return [getattr(getattr(source, "c", source), m) for m in MEASURES]
+
+
+def link_totals(period, links=None, today=None):
+    """Every click measure per link for the period, as a subquery ``t`` of
+    (link_id, clicks, visitors, self_clicks, crawler_hits, ...): all-time
+    or monthly totals, and raw clicks only for the days of a month the
+    period covers in part. A link may have several rows: sum them."""
+    p = plan(period, today)
+
+    def of(query, column):
+        return query.where(column.in_(links)) if links is not None else query
+
+    if p.all_time:
+        return of(LinkTotal.select(LinkTotal.link.alias("link_id"), *_columns(LinkTotal)),
+                  LinkTotal.link).alias("t")
+    parts = []
+    if p.months is not None:
+        first, stop = p.months
+        if first is None:
+            covered = LinkMonth.month < stop
+        else:
+            # The months by name: the planner then reads them through the
+            # (month, link) index, where a range would lead it elsewhere.
+            months, last = [], stop or _next_month(month_of(today or today_utc()))
+            while first < last:
+                months.append(first)
+                first = _next_month(first)
+            covered = LinkMonth.month.in_(months)
+        months = LinkMonth.select(LinkMonth.link.alias("link_id"), *_columns(LinkMonth)).where(covered)
+        parts.append(of(months, LinkMonth.link))
+    for edge in p.edges:
+        src = click_source(edge, links)
+        parts.append(Select([src], [src.c.link_id, *measure_columns(src)]).bind(Click._meta.database))
+    return functools.reduce(operator.add, parts).alias("t")
+
+
+def _sums(source, network):
+    """Aggregate expressions over rows with the ``MEASURES`` columns:
+    ``network`` is the network column the cost per click depends on."""
+    col = {m: c for m, c in zip(MEASURES, _columns(source), strict=True)}
+    sums = {m: fn.COALESCE(fn.SUM(c), 0) for m, c in col.items()}
+    sums["bot_hits"] = fn.COALESCE(fn.SUM(col["crawler_hits"] + col["head_hits"] + col["empty_hits"]), 0)
+    sums["emv"] = fn.COALESCE(fn.SUM(col["clicks"] * _cost_of(network)), 0)
+    return sums
 
 
 def _click_query(period, links, group, *extra_joins):
     """Click measures grouped by ``group`` (expressions over TrackedLink and
     the ``extra_joins`` models)."""
-    src = click_source(period, links)
-    m = _measures(src)
+    t = link_totals(period, links)
     query = TrackedLink.select(*[g.alias(f"g{i}") for i, g in enumerate(group)],
-                               *[expr.alias(name) for name, expr in m.items()])
-    query = query.join(src, on=(src.c.link_id == TrackedLink.id))
+                               *[expr.alias(name) for name, expr in _sums(t, TrackedLink.network).items()])
+    query = query.join(t, on=(t.c.link_id == TrackedLink.id))
     for model in extra_joins:
         query = query.switch(TrackedLink).join(model)
+    return query.group_by(*group) if group else query
+
+
+def _programme_query(period, *group):
+    """Click measures of the whole programme, from the day totals, grouped
+    by columns of ``DayTotal`` (day, network)."""
+    query = DayTotal.select(*[g.alias(f"g{i}") for i, g in enumerate(group)],
+                            *[expr.alias(name) for name, expr in _sums(DayTotal, DayTotal.network).items()])
+    query = _where(query, period.days(DayTotal.day))
     return query.group_by(*group) if group else query
 
 
@@ -484,7 +557,9 @@ def by_network(period, person_id=None):
               .group_by(ShareEvent.network))
     for row in shares.dicts():
         row_for(row["network"])["shares"] = int(row["n"])
-    for row in _click_query(period, links, [TrackedLink.network]).dicts():
+    clicks = (_programme_query(period, DayTotal.network) if person_id is None
+              else _click_query(period, links, [TrackedLink.network]))
+    for row in clicks.dicts():
         row_for(row["g0"]).update(_click_figures(row))
     order = {n: i for i, n in enumerate(SHARE_NETWORKS)}
     return sorted(rows.values(), key=lambda r: (-r["clicks"], -r["shares"], order.get(r["network"], 99),
@@ -498,27 +573,18 @@ def by_kind(period, person_id=None):
     visitors, human without self clicks; plus the totals ``clicks``,
     ``visitors``, ``self_clicks`` and ``bot_hits`` as defined above.
     """
-    src = click_source(period, _links(person_id=person_id))
-    c = src.c
-    query = (Select([src], [c.kind, c.is_self, fn.SUM(c.clicks).alias("hits"),
-                            fn.SUM(c.visitors).alias("visitors")])
-             .group_by(c.kind, c.is_self).bind(Click._meta.database))
-    kinds = {k: {"hits": 0, "visitors": 0} for k in CLICK_KINDS}
-    result = {"clicks": 0, "visitors": 0, "self_clicks": 0, "bot_hits": 0, "kinds": kinds}
-    for row in query.dicts():
-        hits, visitors = int(row["hits"] or 0), int(row["visitors"] or 0)
-        if row["kind"] == "human" and row["is_self"]:
-            result["self_clicks"] += hits
-            continue
-        entry = kinds.setdefault(row["kind"], {"hits": 0, "visitors": 0})
-        entry["hits"] += hits
-        entry["visitors"] += visitors
-        if row["kind"] == "human":
-            result["clicks"] += hits
-            result["visitors"] += visitors
-        else:
-            result["bot_hits"] += hits
-    return result
+    if person_id is None:
+        query = _programme_query(period)
+    else:
+        t = link_totals(period, _links(person_id=person_id))
+        query = Select([t], [expr.alias(name) for name, expr in _sums(t, Value("")).items()]).bind(
+            Click._meta.database)
+    row = query.dicts().get() or {}
+    kinds = {"human": {"hits": _num(row, "clicks"), "visitors": _num(row, "visitors")}}
+    for kind in CLICK_KINDS[1:]:
+        kinds[kind] = {"hits": _num(row, f"{kind}_hits"), "visitors": _num(row, f"{kind}_visitors")}
+    return {"clicks": _num(row, "clicks"), "visitors": _num(row, "visitors"),
+            "self_clicks": _num(row, "self_clicks"), "bot_hits": _num(row, "bot_hits"), "kinds": kinds}
 
 
 def by_item(period, person_id=None, limit=None, campaign_id=None):
@@ -555,11 +621,17 @@ def weekly_series(weeks, person_id=None, today=None):
     start (its Monday), clicks, visitors. One query, grouped by day."""
     today = today or today_utc()
     period = last_weeks(weeks, today)
-    src = click_source(period, _links(person_id=person_id))
-    c = src.c
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    query = (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
-             .where(counted).group_by(c.day).bind(Click._meta.database))
+    if person_id is None:
+        query = _where(DayTotal.select(DayTotal.day.alias("day"), fn.SUM(DayTotal.clicks).alias("clicks"),
+                                       fn.SUM(DayTotal.visitors).alias("visitors")),
+                       period.days(DayTotal.day)).group_by(DayTotal.day)
+    else:
+        # One person's clicks of these weeks, from raw and rolled-up rows.
+        src = click_source(period, _links(person_id=person_id))
+        c = src.c
+        counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
+        query = (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
+                 .where(counted).group_by(c.day).bind(Click._meta.database))
     series = []
     for i in range(weeks):
         start = period.start + datetime.timedelta(weeks=i)
@@ -585,7 +657,7 @@ def _figures(period, links=None, person_id=None, campaign_id=None):
               .select(fn.COUNT(ShareEvent.id).alias("shares"),
                       fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
                       fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared")).dicts().get())
-    clicks = _click_query(period, links, []).dicts().get()
+    clicks = (_programme_query(period) if links is None else _click_query(period, links, [])).dicts().get()
     conversions = (_conversion_query(period, links)
                    .select(fn.COUNT(Conversion.id).alias("all"),
                            fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)), 0)

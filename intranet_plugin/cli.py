@@ -32,6 +32,17 @@ def status_command():
     click.echo("Pending: " + ", ".join(waiting) if waiting else "The database is up to date.")
 
 
+@db_group.command("rebuild-totals")
+@with_appcontext
+def rebuild_totals_command():
+    """Recompute the running click totals from the stored clicks (after
+    clicks were imported into the database directly)."""
+    from .totals import rebuild
+
+    links = rebuild()
+    click.echo(f"Click totals rebuilt for {links} links.")
+
+
 @click.command("demo")
 @click.option("--reset", is_flag=True, help="Delete existing demo content first.")
 @with_appcontext

@@ -32,6 +32,7 @@ from crawlerdetect import CrawlerDetect
 from peewee import PostgresqlDatabase, fn
 from psycopg2.extras import execute_batch
 
+from . import totals
 from .models import Click, ShareEvent, TrackedLink, VisitorSalt, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,8 @@ _COLUMNS = ("event_id", "link_id", "at", "day", "kind", "visitor", "referrer_hos
 
 
 def store(rows):
-    """Insert click rows (idempotent on event_id) and mark self-clicks.
+    """Insert click rows (idempotent on event_id), mark self-clicks and add
+    the new rows to the running totals, in one transaction.
 
     Plain SQL with executemany: peewee would spend more time building the
     statement than the database spends running it. A click on a link that
@@ -295,6 +297,8 @@ def store(rows):
     values = [(r["event_id"], r["link"], at(r["at"]), day(r["day"]), r["kind"], r["visitor"],
                r["referrer_host"], bool(r["is_self"]), r["link"]) for r in rows]
     with db.atomic():
+        totals.lock_for_store()
+        before = totals.last_click_id()
         cursor = db.cursor()
         if isinstance(db.obj, PostgresqlDatabase):
             execute_batch(cursor, sql, values, page_size=500)
@@ -308,8 +312,9 @@ def store(rows):
                       & (ShareEvent.visitor == Click.visitor)
                       & (ShareEvent.day == Click.day)))
         (Click.update(is_self=True)
-         .where(Click.event_id.in_([r["event_id"] for r in rows]) & fn.EXISTS(own))
+         .where((Click.id > before) & fn.EXISTS(own))
          .execute())
+        totals.count_new(before)
 
 
 def recover(directory, skip=None):

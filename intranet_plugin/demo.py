@@ -9,7 +9,21 @@ import random
 from flask import current_app, url_for
 
 from .clicks import store
-from .models import Campaign, Click, Item, Person, ShareEvent, TrackedLink, db, new_code, utcnow
+from .models import (
+    Campaign,
+    Click,
+    ClickDaily,
+    DayTotal,
+    Item,
+    LinkMonth,
+    LinkTotal,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    db,
+    new_code,
+    utcnow,
+)
 
 SITE = "https://www.noordwind.example"
 
@@ -127,7 +141,8 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (Click, ShareEvent, TrackedLink, Item, Campaign, Person):
+            for model in (DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink, Item,
+                          Campaign, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:

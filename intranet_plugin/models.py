@@ -12,6 +12,7 @@ from peewee import (
     JOIN,
     BooleanField,
     CharField,
+    CompositeKey,
     DatabaseProxy,
     DateField,
     DateTimeField,
@@ -298,7 +299,9 @@ class Click(BaseModel):
     is_self = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("link", "day"), False),)
+        # A link's clicks of some days (figures), and whether a visitor is
+        # new on a link that day (running totals).
+        indexes = ((("link", "day", "visitor"), False),)
 
     @classmethod
     def counted(cls):
@@ -390,6 +393,62 @@ class ClickDaily(BaseModel):
         indexes = ((("link", "day", "kind", "is_self"), True), (("day",), False))
 
 
+# The click figures kept as running totals, one column each: counted clicks
+# and their visitors, the sharers' own clicks, and the hits and visitors of
+# each kind of robot. Visitors are summed per (link, day), as they are
+# counted everywhere (see analytics).
+MEASURES = ("clicks", "visitors", "self_clicks", "crawler_hits", "crawler_visitors", "head_hits",
+            "head_visitors", "empty_hits", "empty_visitors")
+
+
+class Measures(BaseModel):
+    """The columns of ``MEASURES``; a base for the totals tables, no table
+    of its own."""
+
+    clicks = IntegerField(default=0)
+    visitors = IntegerField(default=0)
+    self_clicks = IntegerField(default=0)
+    crawler_hits = IntegerField(default=0)
+    crawler_visitors = IntegerField(default=0)
+    head_hits = IntegerField(default=0)
+    head_visitors = IntegerField(default=0)
+    empty_hits = IntegerField(default=0)
+    empty_visitors = IntegerField(default=0)
+
+
+class LinkTotal(Measures):
+    """All-time click totals of one link, kept up to date as clicks are
+    stored (``totals``): at most one row per link, whatever the clicks."""
+
+    link = ForeignKeyField(TrackedLink, primary_key=True, backref="total", on_delete="CASCADE")
+
+
+class LinkMonth(Measures):
+    """Click totals of one link in one calendar month (``month``: its first
+    day), kept up to date as clicks are stored."""
+
+    link = ForeignKeyField(TrackedLink, backref="months", on_delete="CASCADE")
+    month = DateField()
+
+    class Meta:
+        # Stored in month order on SQLite (the migration makes it a table
+        # without rowid, the key is the table): a month's rows are read in
+        # one sweep.
+        primary_key = CompositeKey("month", "link")
+
+
+class DayTotal(Measures):
+    """Click totals of the whole programme per day and network, kept up to
+    date as clicks are stored: the programme's figures and trends read
+    these few rows only."""
+
+    day = DateField()
+    network = CharField()
+
+    class Meta:
+        primary_key = CompositeKey("day", "network")
+
+
 class Conversion(BaseModel):
     """An application or lead reported by the careers site or applicant
     tracking system for a visitor who came through a tracked link."""
@@ -479,4 +538,4 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, DigestLedger, AlertLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw]
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal]

@@ -7,6 +7,9 @@ and the same rows are deleted, so a crash leaves either both or neither and
 a second run finds nothing left to move. Batches keep each transaction, and
 the write lock SQLite holds for it, short.
 
+The running totals (``totals``) were counted when the clicks were stored,
+so moving raw rows changes none of them.
+
 ``visitors`` of a daily row is the number of distinct visitor hashes of that
 link, day, kind and self-flag. Hashes rotate daily, so a visitor is unique
 per link and day, which is exactly what the analytics count. Should raw rows

@@ -12,7 +12,7 @@ import uuid
 import psycopg2
 import pytest
 
-from intranet_plugin import create_app
+from intranet_plugin import clicks, create_app
 from intranet_plugin import db as database
 from intranet_plugin.models import MODELS, Campaign, Item, Person, db, utcnow
 
@@ -113,6 +113,14 @@ def make_item(title="Windpark open", kind="news", **fields):
     fields.setdefault("summary", "A summary of " + title)
     fields.setdefault("caption", "Look at this: " + title)
     return Item.create(title=title, kind=kind, **fields)
+
+
+def store_click(link, at=None, kind="human", visitor="v", is_self=False):
+    """One request on a tracked link, stored as the click journal stores it:
+    inserted, checked for the sharer's own, added to the running totals."""
+    at = at or utcnow()
+    clicks.store([{"event_id": uuid.uuid4().hex, "link": getattr(link, "id", link), "at": at,
+                   "day": at.date(), "kind": kind, "visitor": visitor, "referrer_host": "", "is_self": is_self}])
 
 
 def make_campaign(slug="spring", **fields):

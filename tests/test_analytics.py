@@ -9,9 +9,10 @@ import logging
 
 import pytest
 
-from conftest import make_campaign, make_item, make_person
+from conftest import make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics as a
-from intranet_plugin.models import Click, ClickDaily, Conversion, Setting, ShareEvent, TrackedLink
+from intranet_plugin.models import ClickDaily, Conversion, Setting, ShareEvent, TrackedLink
+from intranet_plugin.rollup import roll_up_days
 
 TODAY = datetime.date(2026, 3, 18)  # a Wednesday, ISO week 12
 MONTH = a.this_month(TODAY)
@@ -21,9 +22,7 @@ _events = itertools.count()
 
 
 def click(link, day, kind="human", visitor="v", is_self=False, hour=12):
-    at = datetime.datetime.combine(day, datetime.time(hour))
-    Click.create(event_id=f"ev{next(_events)}", link=link, at=at, day=day, kind=kind,
-                 visitor=visitor, is_self=is_self)
+    store_click(link, datetime.datetime.combine(day, datetime.time(hour)), kind, visitor, is_self)
 
 
 def share(person, item, link, day):
@@ -72,9 +71,13 @@ def fx(make_app):
     click(l4, D(2026, 3, 11), visitor="v5")
     click(l4, D(2026, 3, 11), visitor="v6")
     # Rolled up long ago: 4 human clicks by 3 visitors, 2 crawler hits, one own click.
-    ClickDaily.create(day=D(2025, 1, 10), link=l3, kind="human", is_self=False, clicks=4, visitors=3)
-    ClickDaily.create(day=D(2025, 1, 10), link=l3, kind="crawler", is_self=False, clicks=2, visitors=2)
-    ClickDaily.create(day=D(2025, 1, 11), link=l1, kind="human", is_self=True, clicks=1, visitors=1)
+    for visitor in ("r1", "r1", "r2", "r3"):
+        click(l3, D(2025, 1, 10), visitor=visitor)
+    click(l3, D(2025, 1, 10), kind="crawler", visitor="c1")
+    click(l3, D(2025, 1, 10), kind="crawler", visitor="c2")
+    click(l1, D(2025, 1, 11), visitor="emma-own", is_self=True)
+    assert roll_up_days(D(2025, 1, 10), D(2025, 1, 12)) == 7
+    assert ClickDaily.select().count() == 3
 
     Conversion.create(link=l1, kind="application", external_id="a1", at=datetime.datetime(2026, 3, 4, 10))
     Conversion.create(link=l4, kind="lead", external_id="b1", at=datetime.datetime(2025, 6, 1, 10))
@@ -259,7 +262,9 @@ def grow(n, offset=0):
             share(person, item, link, D(2026, 3, 10))
             click(link, D(2026, 3, 11), visitor=f"a{k}")
             click(link, D(2026, 3, 11), kind="crawler", visitor=f"b{k}")
-            ClickDaily.create(day=D(2025, 1, 3), link=link, kind="human", clicks=2, visitors=2)
+            click(link, D(2025, 1, 3), visitor=f"old{k}")
+            click(link, D(2025, 1, 3), visitor=f"older{k}")
+    roll_up_days(D(2025, 1, 3), D(2025, 1, 4))
 
 
 def test_query_count_does_not_grow_with_people(fx):

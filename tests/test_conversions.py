@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from conftest import BROWSER, login, make_campaign, make_item, make_person
-from intranet_plugin.models import ApiKey, AuditLog, Click, Conversion, TrackedLink, utcnow
+from conftest import BROWSER, login, make_campaign, make_item, make_person, store_click
+from intranet_plugin.models import ApiKey, AuditLog, Conversion, TrackedLink, utcnow
 from intranet_plugin.views.conversions import hash_key, new_key
 
 URL = "/api/v1/conversions"
@@ -110,7 +110,7 @@ def test_a_report_by_utm_fields(client, key, app):
     second_linkedin = TrackedLink.for_share(emma, second, "linkedin")
     copied = TrackedLink.for_share(emma, first, "link")
     now = utcnow()
-    Click.create(event_id="e1", link=second_linkedin, at=now, day=now.date(), kind="human", visitor="v")
+    store_click(second_linkedin, now)
 
     def report(**fields):
         return post(client, {"external_id": "id-" + str(len(fields)) + str(sorted(fields.values())),

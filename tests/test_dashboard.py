@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import login, make_campaign, make_item, make_person
+from conftest import login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
-from intranet_plugin.models import Click, Conversion, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.models import Conversion, ShareEvent, TrackedLink, utcnow
 from intranet_plugin.views.dashboard import TABLES, earned_media_value, goal_target, measured_inputs
 
 _events = itertools.count()
@@ -25,8 +25,7 @@ def share(person, item, network, clicks=(), bots=0, own=0, at=None):
     ShareEvent.create(person=person, item=item, link=link, network=network, day=at.date(), created_at=at)
     rows = [("human", v, False) for v in clicks] + [("crawler", "bot", False)] * bots + [("human", "me", True)] * own
     for kind, visitor, is_self in rows:
-        Click.create(event_id=f"d{next(_events)}", link=link, at=at, day=at.date(), kind=kind, visitor=visitor,
-                     is_self=is_self)
+        store_click(link, at, kind, visitor, is_self)
     return link
 
 

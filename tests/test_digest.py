@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 from smtpserver import SMTPServer, free_port
 
-from conftest import login, make_campaign, make_item, make_person
+from conftest import login, make_campaign, make_item, make_person, store_click
 from digest.mail import Mailer
 from digest.send import preview, send_weekly, week_of
-from intranet_plugin.models import AuditLog, Click, DigestLedger, Person, ShareEvent, TrackedLink, new_code, utcnow
+from intranet_plugin.models import AuditLog, DigestLedger, Person, ShareEvent, TrackedLink, utcnow
 
 BASE = "https://intranet.example.com/ambassador"
 NETWORKS = ["linkedin", "x", "facebook", "xing", "whatsapp", "email"]
@@ -58,8 +58,7 @@ def local_path(url):
 def add_click(person, item, network="linkedin", at=None, visitor="visitor-1", kind="human", is_self=False):
     at = at or utcnow() - datetime.timedelta(hours=1)
     link = TrackedLink.for_share(person, item, network)
-    Click.create(event_id=new_code(), link=link, at=at, day=at.date(), kind=kind, visitor=visitor,
-                 is_self=is_self)
+    store_click(link, at, kind, visitor, is_self)
 
 
 def ledger(person):

@@ -13,12 +13,11 @@ import re
 
 import pytest
 
-from conftest import BROWSER, login, make_campaign, make_item, make_person
+from conftest import BROWSER, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import (
     AuditLog,
     Click,
-    ClickDaily,
     Conversion,
     Person,
     PrizeDraw,
@@ -27,14 +26,14 @@ from intranet_plugin.models import (
     TrackedLink,
     utcnow,
 )
+from intranet_plugin.rollup import roll_up_days
 
 _events = itertools.count()
 
 
 def click(link, kind="human", visitor="v", is_self=False, at=None):
     at = at or utcnow()
-    Click.create(event_id=f"ev{next(_events)}", link=link, at=at, day=at.date(), kind=kind, visitor=visitor,
-                 is_self=is_self)
+    store_click(link, at, kind, visitor, is_self)
 
 
 def share(person, item, network="linkedin", at=None):
@@ -175,8 +174,11 @@ def test_delete_my_data(csrf_app):
     people = world()
     emma = people["emma"]
     AuditLog.record(emma, "join", emma, summary=emma.display_name)
-    ClickDaily.create(day=datetime.date(2024, 1, 5), link=TrackedLink.get(person=emma, network="linkedin"),
-                      kind="human", clicks=7, visitors=5)
+    # Rolled up long ago: 7 clicks by 5 visitors.
+    old = datetime.datetime(2024, 1, 5, 12)
+    for visitor in ("a", "a", "a", "b", "c", "d", "e"):
+        store_click(TrackedLink.get(person=emma, network="linkedin"), old, visitor=visitor)
+    assert roll_up_days(old.date(), old.date() + datetime.timedelta(days=1)) == 7
     ever = analytics.all_time()
     with csrf_app.app_context():
         before = analytics.programme_totals(ever)

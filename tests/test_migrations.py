@@ -4,9 +4,10 @@ import datetime
 
 from peewee import Table
 
+from conftest import make_item, make_person
 from intranet_plugin import create_app
 from intranet_plugin import db as database
-from intranet_plugin.models import Click, Item, Person, ShareEvent, db
+from intranet_plugin.models import Click, Item, Person, ShareEvent, TrackedLink, db
 from intranet_plugin.sharing import resolve
 
 
@@ -49,7 +50,7 @@ def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_pat
         with app.test_request_context():
             assert resolve("abcdefghijkl").url.startswith("https://WWW.example.com/a/?b=1&utm_source=linkedin")
         indexes = {i.name for i in db.get_indexes("click")}
-        assert "click_link_id_day" in indexes
+        assert "click_link_id_day_visitor" in indexes
         db.close()
 
 
@@ -83,3 +84,37 @@ def test_migrations_build_exactly_the_models_schema(app):
 
     diff = diff_models(db.obj, MODELS)
     assert not diff, diff
+
+
+def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory):
+    """0008 computes the running totals of an install that has clicks."""
+    from intranet_plugin import totals
+    from intranet_plugin.models import DayTotal, LinkMonth, LinkTotal
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0007_analytics")
+        table = lambda name: Table(name).bind(db)  # noqa: E731
+        now = datetime.datetime(2026, 10, 30, 9)
+        link = TrackedLink.for_share(make_person("emma"), make_item("Wind"), "linkedin")
+        for n, (days, kind, visitor, own) in enumerate([(0, "human", "a", False), (0, "human", "a", False),
+                                                         (0, "human", "b", False), (0, "crawler", "c", False),
+                                                         (3, "human", "a", False), (3, "human", "me", True)]):
+            at = now + datetime.timedelta(days=days)
+            table("click").insert(event_id=f"e{n}", link_id=link.id, at=at, day=at.date(), kind=kind, visitor=visitor,
+                                  referrer_host="", is_self=own).execute()
+        table("click_daily").insert(link_id=link.id, day=datetime.date(2025, 1, 5), kind="human", is_self=False,
+                                    clicks=4, visitors=3).execute()
+
+        database.upgrade()
+        total = LinkTotal.get(link=link)
+        assert (total.clicks, total.visitors, total.self_clicks, total.crawler_hits) == (8, 6, 1, 1)
+        months = {str(m.month): (m.clicks, m.visitors) for m in LinkMonth.select()}
+        assert months == {"2025-01-01": (4, 3), "2026-10-01": (3, 2), "2026-11-01": (1, 1)}
+        days = {str(d.day): (d.clicks, d.visitors, d.crawler_hits) for d in DayTotal.select()}
+        assert days == {"2025-01-05": (4, 3, 0), "2026-10-30": (3, 2, 1), "2026-11-02": (1, 1, 0)}
+        kept = [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)]
+        totals.rebuild()
+        assert [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)] == kept
+        db.close()

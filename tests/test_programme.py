@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BROWSER, make_item, make_person
+from conftest import BROWSER, make_item, make_person, store_click
 from intranet_plugin.models import AuditLog, Click, Item, Person, Setting, ShareEvent, Suggestion, TrackedLink
 from intranet_plugin.sharing import share_token
 
@@ -109,8 +109,7 @@ def test_join_and_leave_round_trip(csrf_app):
     assert set(links) == {"linkedin", "x", "link"}
     assert browser.get(links["linkedin"]).status_code == 303
     link = TrackedLink.get()
-    Click.create(event_id="e1", link=link, at=link.created_at, day=link.created_at.date(), kind="human",
-                 visitor="v" * 32)
+    store_click(link, link.created_at, visitor="v" * 32)
 
     prefs = browser.page("/preferences")
     assert re.search(r'name="networks" value="x" checked', prefs)

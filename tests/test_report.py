@@ -8,10 +8,10 @@ import itertools
 import pytest
 from smtpserver import SMTPServer
 
-from conftest import make_item, make_person
+from conftest import make_item, make_person, store_click
 from digest.mail import Mailer, SMTPSettings
 from intranet_plugin import analytics
-from intranet_plugin.models import AuditLog, Click, Conversion, Setting, ShareEvent, TrackedLink
+from intranet_plugin.models import AuditLog, Conversion, Setting, ShareEvent, TrackedLink
 from intranet_plugin.report import local_today, previous_month, scheduled, send_monthly
 
 _events = itertools.count()
@@ -40,9 +40,9 @@ def share(person, item, network, at, visitors=(), bots=0):
     link = TrackedLink.for_share(person, item, network)
     ShareEvent.create(person=person, item=item, link=link, network=network, day=at.date(), created_at=at)
     for visitor in visitors:
-        Click.create(event_id=f"r{next(_events)}", link=link, at=at, day=at.date(), kind="human", visitor=visitor)
+        store_click(link, at, visitor=visitor)
     for _ in range(bots):
-        Click.create(event_id=f"r{next(_events)}", link=link, at=at, day=at.date(), kind="crawler", visitor="b")
+        store_click(link, at, "crawler", "b")
     return link
 
 

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from conftest import make_campaign, make_item, make_person
+from conftest import make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import Click, ClickDaily, TrackedLink, utcnow
 from intranet_plugin.rollup import roll_up, roll_up_days
@@ -16,9 +16,7 @@ _events = itertools.count()
 
 
 def click(link, day, visitor, kind="human", is_self=False, hour=12):
-    at = datetime.datetime.combine(day, datetime.time(hour))
-    return Click.create(event_id=f"e{next(_events)}", link=link, at=at, day=day, kind=kind,
-                        visitor=visitor, is_self=is_self)
+    store_click(link, datetime.datetime.combine(day, datetime.time(hour)), kind, visitor, is_self)
 
 
 @pytest.fixture

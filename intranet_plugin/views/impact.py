@@ -17,7 +17,7 @@ from peewee import Select, fn
 
 from sso import role_required
 
-from .. import analytics
+from .. import analytics, totals
 from ..models import (
     AlertLedger,
     AuditLog,
@@ -27,6 +27,8 @@ from ..models import (
     Conversion,
     DigestLedger,
     Item,
+    LinkMonth,
+    LinkTotal,
     Person,
     PrizeDraw,
     Setting,
@@ -256,9 +258,9 @@ def erase_person(person):
     Why delete the clicks instead of keeping them under an anonymous
     "former ambassador": their links sit in their public posts, so any
     figure still tied to those links could be traced back to them.
-    Programme totals are always computed from what is stored, so they
-    simply no longer include this person; reports already sent stay as
-    they were.
+    Their clicks are taken out of the programme's running totals too, so
+    programme figures no longer include this person; reports already sent
+    stay as they were.
     """
     counts = {
         "shares": ShareEvent.delete().where(ShareEvent.person == person).execute(),
@@ -268,7 +270,9 @@ def erase_person(person):
     # Explicitly rather than by the foreign keys' cascade: what goes must not
     # depend on how a database was set up.
     links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person == person)
-    for model in (Click, ClickDaily, Conversion):
+    totals.lock_for_store()  # no click of theirs is being stored meanwhile
+    totals.forget_links(links)
+    for model in (Click, ClickDaily, Conversion, LinkMonth, LinkTotal):
         model.delete().where(model.link.in_(links)).execute()
     TrackedLink.delete().where(TrackedLink.person == person).execute()
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
