@@ -290,7 +290,8 @@ class Click(BaseModel):
 
     # The journal's id of the event, which makes ingesting idempotent.
     event_id = CharField(unique=True, max_length=48)
-    link = ForeignKeyField(TrackedLink, backref="clicks", on_delete="CASCADE")
+    # Indexed by the (link, day, visitor) index below, not on its own.
+    link = ForeignKeyField(TrackedLink, backref="clicks", on_delete="CASCADE", index=False)
     at = DateTimeField(index=True)
     day = DateField()
     kind = CharField(choices=[(k, k) for k in CLICK_KINDS])

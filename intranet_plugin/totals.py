@@ -24,7 +24,8 @@ of counting clicks (see ``analytics``). They are kept exact:
 import collections
 import datetime
 
-from peewee import EXCLUDED, Case, Select, fn
+from peewee import Case, DateField, Select, fn
+from psycopg2.extras import execute_values
 
 from .db import is_postgres
 from .models import MEASURES, Click, ClickDaily, DayTotal, LinkMonth, LinkTotal, TrackedLink, db
@@ -96,15 +97,34 @@ def _where(query, *conditions):
     return query.where(*conditions) if conditions else query
 
 
+def _upsert_sql(model, keys, values):
+    """INSERT ... ON CONFLICT DO UPDATE adding the measures, as plain SQL:
+    it runs after every batch of clicks, where building the statement with
+    peewee would cost more than running it. ``values``: the VALUES part."""
+    table = model._meta.table_name
+    columns = [model._meta.fields[k].column_name for k in keys]
+    return (f'INSERT INTO "{table}" ({", ".join(columns + list(MEASURES))}) VALUES {values} '
+            f'ON CONFLICT ({", ".join(columns)}) DO UPDATE SET '
+            + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in MEASURES))
+
+
 def _add(model, keys, rows):
-    """Add ``rows`` (dicts of keys and measures) to ``model``'s totals."""
+    """Add ``rows`` ({key tuple: Counter of measures}) to ``model``'s totals."""
     if not rows:
         return
-    update = {getattr(model, m): getattr(model, m) + getattr(EXCLUDED, m) for m in MEASURES}
-    for start in range(0, len(rows), 500):
-        (model.insert_many(rows[start:start + 500])
-         .on_conflict(conflict_target=[getattr(model, k) for k in keys], update=update)
-         .execute())
+    dates = [i for i, k in enumerate(keys) if isinstance(model._meta.fields[k], DateField)]
+    values = []
+    for key, counter in rows.items():
+        key = list(key)
+        for i in dates:
+            key[i] = DateField().db_value(key[i])
+        values.append((*key, *(counter[m] for m in MEASURES)))
+    cursor = db.cursor()
+    if is_postgres():
+        # One statement for the lot (each key once: no row is hit twice).
+        execute_values(cursor, _upsert_sql(model, keys, "%s"), values, page_size=1000)
+    else:
+        cursor.executemany(_upsert_sql(model, keys, f"({', '.join('?' * len(values[0]))})"), values)
 
 
 def _apply(groups):
@@ -117,16 +137,11 @@ def _apply(groups):
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
         values = measures_of(kind, bool(is_self), int(hits), int(visitors or 0))
-        for counter in (per_link[link_id], per_month[(link_id, month_of(day))], per_day[(day, network)]):
+        for counter in (per_link[(link_id,)], per_month[(month_of(day), link_id)], per_day[(day, network)]):
             counter.update(values)
-
-    def rows(table, names):
-        return [dict(zip(names, key if isinstance(key, tuple) else (key,), strict=True),
-                     **{m: counter[m] for m in MEASURES}) for key, counter in table.items()]
-
-    _add(LinkTotal, ["link"], rows(per_link, ["link"]))
-    _add(LinkMonth, ["month", "link"], rows(per_month, ["link", "month"]))
-    _add(DayTotal, ["day", "network"], rows(per_day, ["day", "network"]))
+    _add(LinkTotal, ["link"], per_link)
+    _add(LinkMonth, ["month", "link"], per_month)
+    _add(DayTotal, ["day", "network"], per_day)
 
 
 def lock_for_store():
@@ -139,23 +154,27 @@ def last_click_id():
     return Click.select(fn.COALESCE(fn.MAX(Click.id), 0)).scalar()
 
 
+# The clicks stored after a given id, grouped as the totals count them; a
+# visitor counts when no earlier click of that link, day, kind and
+# self-flag has it (one lookup in the click index on link, day, visitor).
+_NEW_CLICKS = """
+SELECT c.link_id, l.network, c.day, c.kind, c.is_self, COUNT(*),
+       COUNT(DISTINCT CASE WHEN NOT EXISTS (
+           SELECT 1 FROM click AS o
+           WHERE o.link_id = c.link_id AND o.day = c.day AND o.visitor = c.visitor
+             AND o.kind = c.kind AND o.is_self = c.is_self AND o.id <= {p}) THEN c.visitor END)
+FROM click AS c JOIN tracked_link AS l ON l.id = c.link_id
+WHERE c.id > {p}
+GROUP BY c.link_id, l.network, c.day, c.kind, c.is_self
+"""
+
+
 def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
-    read under it. One query, plus the upserts."""
-    older = Click.alias("older")
-    seen = (older.select(older.id)
-            .where((older.link == Click.link) & (older.day == Click.day) & (older.kind == Click.kind)
-                   & (older.is_self == Click.is_self) & (older.visitor == Click.visitor)
-                   & (older.id <= after_id)))
-    new_visitor = Case(None, [(~fn.EXISTS(seen), Click.visitor)], None)
-    groups = (Click.select(Click.link, TrackedLink.network, Click.day, Click.kind, Click.is_self,
-                           fn.COUNT(Click.id), fn.COUNT(fn.DISTINCT(new_visitor)))
-              .join(TrackedLink)
-              .where(Click.id > after_id)
-              .group_by(Click.link, TrackedLink.network, Click.day, Click.kind, Click.is_self)
-              .tuples())
-    _apply(list(groups))
+    read under it. One query, plus one upsert per table."""
+    sql = _NEW_CLICKS.format(p=db.obj.param)
+    _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
 
 
 def _source_groups(links=None):
@@ -211,5 +230,4 @@ def forget_links(links):
             day = datetime.date.fromisoformat(day[:10])
         per_day[(day, network)].update(measures_of(kind, bool(is_self), int(hits), int(visitors or 0)))
     _add(DayTotal, ["day", "network"],
-         [{"day": day, "network": network, **{m: -counter[m] for m in MEASURES}}
-          for (day, network), counter in per_day.items()])
+         {key: collections.Counter({m: -counter[m] for m in MEASURES}) for key, counter in per_day.items()})

@@ -76,9 +76,12 @@ def up(migrator, db):
 
     db.create_tables([LinkTotal, LinkMonth, DayTotal])
     # Whether a visitor is new on a link that day is one index lookup, also
-    # on a link clicked thousands of times a day.
+    # on a link clicked thousands of times a day. The index also serves every
+    # lookup by link, so the link's own index goes: one index less to write
+    # per click, and the planner cannot pick it for a range of days.
     migrator.migrate(
         migrator.drop_index("click", "click_link_id_day"),
+        migrator.drop_index("click", "click_link_id"),
         migrator.add_index("click", ("link_id", "day", "visitor"), False),
     )
 
@@ -98,6 +101,7 @@ def up(migrator, db):
 def down(migrator, db):
     migrator.migrate(
         migrator.drop_index("click", "click_link_id_day_visitor"),
+        migrator.add_index("click", ("link_id",), False),
         migrator.add_index("click", ("link_id", "day"), False),
         migrator.drop_table('day_total'),
         migrator.drop_table('link_month'),
