@@ -99,6 +99,7 @@ def generate(database_url, instance, size, seed=11):
     """Bulk inserts (peewee insert_many in chunks) of a realistic programme."""
     from digest.send import week_of
     from intranet_plugin import db as database
+    from intranet_plugin import totals
     from intranet_plugin.models import (
         Campaign,
         Click,
@@ -172,6 +173,9 @@ def generate(database_url, instance, size, seed=11):
                             ShareEvent.source, ShareEvent.day, ShareEvent.created_at], shares)
         chunks(Click, [Click.event_id, Click.link, Click.at, Click.day, Click.kind, Click.visitor,
                        Click.referrer_host, Click.is_self], clicks, 4000)
+        # The clicks went in around clicks.store: compute the running totals
+        # as an upgrade of an existing install does.
+        totals.rebuild()
         if database.is_postgres():
             for table in ("person", "tracked_link"):
                 db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")

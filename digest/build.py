@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from peewee import Case, fn
 
 from intranet_plugin import analytics
-from intranet_plugin.models import DigestLedger, Item, ShareEvent, TrackedLink
+from intranet_plugin.models import DigestLedger, Item, LinkTotal, ShareEvent, TrackedLink
 
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)
@@ -171,32 +171,37 @@ class Batch:
 
     def _bars_and_best(self, ids, impacts):
         """Counted clicks per week of the chart, and the best item (most
-        visitors this week, else of all time): one query, grouped by person
-        and item, over analytics' source of raw and rolled-up clicks."""
+        visitors this week, else of all time): two queries grouped by person
+        and item, one over the raw and rolled-up clicks of the chart's weeks,
+        one over the running all-time totals."""
         w = self.windows
-        src = analytics.click_source(analytics.all_time(),
-                                     TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids)))
+        links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids))
+        src = analytics.click_source(analytics.Period(w.starts[0], w.last_day), links)
         c = src.c
         counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
 
-        def total(value, start=None, end=None):
-            condition = counted
-            if start is not None:
-                condition &= (c.day >= start) & (c.day <= end)
+        def total(value, start, end):
+            condition = counted & (c.day >= start) & (c.day <= end)
             return fn.COALESCE(fn.SUM(Case(None, [(condition, value)], 0)), 0)
 
         ends = [*(start - DAY for start in w.starts[1:]), w.last_day]
-        query = (TrackedLink
-                 .select(TrackedLink.person, TrackedLink.item, total(c.visitors),
-                         total(c.visitors, w.week.start, w.week.end),
-                         *[total(c.clicks, start, end) for start, end in zip(w.starts, ends, strict=True)])
-                 .join(src, on=(c.link_id == TrackedLink.id))
-                 .group_by(TrackedLink.person, TrackedLink.item).tuples())
-        best = {}
-        for pid, item_id, visitors, visitors_week, *weeks in query:
+        weekly = (TrackedLink
+                  .select(TrackedLink.person, TrackedLink.item, total(c.visitors, w.week.start, w.week.end),
+                          *[total(c.clicks, start, end) for start, end in zip(w.starts, ends, strict=True)])
+                  .join(src, on=(c.link_id == TrackedLink.id))
+                  .group_by(TrackedLink.person, TrackedLink.item).tuples())
+        ever = dict(((pid, item_id), int(visitors)) for pid, item_id, visitors in
+                    TrackedLink.select(TrackedLink.person, TrackedLink.item, fn.SUM(LinkTotal.visitors))
+                    .join(LinkTotal).where(TrackedLink.person.in_(ids))
+                    .group_by(TrackedLink.person, TrackedLink.item).tuples())
+        this_week = {}
+        for pid, item_id, visitors_week, *weeks in weekly:
             i = impacts[pid]
             i.bars = [a + int(b) for a, b in zip(i.bars, weeks, strict=True)]
-            key = (int(visitors_week), int(visitors), -item_id)
+            this_week[(pid, item_id)] = int(visitors_week)
+        best = {}
+        for (pid, item_id), visitors in ever.items():
+            key = (this_week.get((pid, item_id), 0), visitors, -item_id)
             if key[1] and (pid not in best or key > best[pid][0]):
                 best[pid] = (key, item_id)
         if best:
