@@ -281,67 +281,97 @@ def _columns(source):
     return [getattr(getattr(source, "c", source), m) for m in MEASURES]
 
 
+def _months(plan, today=None):
+    """The first days of a plan's whole months; None when it has no start
+    (every month before its ``stop``)."""
+    first, stop = plan.months
+    if first is None:
+        return None
+    months, last = [], stop or _next_month(month_of(today or today_utc()))
+    while first < last:
+        months.append(first)
+        first = _next_month(first)
+    return months
+
+
+def _covered(plan, today=None):
+    """The condition on ``LinkMonth.month`` for a plan's whole months: the
+    months by name, so that the planner reads them through the (month,
+    link) key, where a range would lead it elsewhere."""
+    months = _months(plan, today)
+    return LinkMonth.month < plan.months[1] if months is None else LinkMonth.month.in_(months)
+
+
+def _link_columns(model):
+    """A totals table's link columns (link_id, person_id, item_id, network)
+    and measures, in the order every part of ``link_totals`` has them."""
+    return [model.link.alias("link_id"), model.person_id, model.item_id, model.network, *_columns(model)]
+
+
+def _raw_link_rows(period, links, *extra):
+    """``link_totals``' columns from raw and rolled-up clicks (``extra``
+    first), the link's person, item and network joined in; returns the
+    query and its ``click_source``, for conditions on its days."""
+    src = click_source(period, links)
+    query = (Select([src], [*extra, src.c.link_id, TrackedLink.person.alias("person_id"),
+                            TrackedLink.item.alias("item_id"), TrackedLink.network, *measure_columns(src)])
+             .join(TrackedLink, on=(TrackedLink.id == src.c.link_id)).bind(Click._meta.database))
+    return query, src
+
+
 def link_totals(period, links=None, today=None):
     """Every click measure per link for the period, as a subquery ``t`` of
-    (link_id, clicks, visitors, self_clicks, crawler_hits, ...): all-time
-    or monthly totals, and raw clicks only for the days of a month the
-    period covers in part. A link may have several rows: sum them."""
+    (link_id, person_id, item_id, network, clicks, visitors, self_clicks,
+    crawler_hits, ...): all-time or monthly totals, and raw clicks only for
+    the days of a month the period covers in part. A link may have several
+    rows: sum them."""
     p = plan(period, today)
 
     def of(query, column):
         return query.where(column.in_(links)) if links is not None else query
 
     if p.all_time:
-        return of(LinkTotal.select(LinkTotal.link.alias("link_id"), *_columns(LinkTotal)),
-                  LinkTotal.link).alias("t")
+        return of(LinkTotal.select(*_link_columns(LinkTotal)), LinkTotal.link).alias("t")
     parts = []
     if p.months is not None:
-        first, stop = p.months
-        if first is None:
-            covered = LinkMonth.month < stop
-        else:
-            # The months by name: the planner then reads them through the
-            # (month, link) index, where a range would lead it elsewhere.
-            months, last = [], stop or _next_month(month_of(today or today_utc()))
-            while first < last:
-                months.append(first)
-                first = _next_month(first)
-            covered = LinkMonth.month.in_(months)
-        months = LinkMonth.select(LinkMonth.link.alias("link_id"), *_columns(LinkMonth)).where(covered)
-        parts.append(of(months, LinkMonth.link))
-    for edge in p.edges:
-        src = click_source(edge, links)
-        parts.append(Select([src], [src.c.link_id, *measure_columns(src)]).bind(Click._meta.database))
+        months = LinkMonth.select(*_link_columns(LinkMonth))
+        parts.append(of(months.where(_covered(p, today)), LinkMonth.link))
+    parts.extend(_raw_link_rows(edge, links)[0] for edge in p.edges)
     return functools.reduce(operator.add, parts).alias("t")
 
 
-def _sums(source, network):
-    """Aggregate expressions over rows with the ``MEASURES`` columns:
-    ``network`` is the network column the cost per click depends on."""
+def _sums(source):
+    """Aggregate expressions over rows with the ``MEASURES`` columns and
+    ``network`` (the cost per click depends on it)."""
     col = {m: c for m, c in zip(MEASURES, _columns(source), strict=True)}
+    network = getattr(source, "c", source).network
     sums = {m: fn.COALESCE(fn.SUM(c), 0) for m, c in col.items()}
     sums["bot_hits"] = fn.COALESCE(fn.SUM(col["crawler_hits"] + col["head_hits"] + col["empty_hits"]), 0)
     sums["emv"] = fn.COALESCE(fn.SUM(col["clicks"] * _cost_of(network)), 0)
     return sums
 
 
-def _click_query(period, links, group, *extra_joins):
-    """Click measures grouped by ``group`` (expressions over TrackedLink and
-    the ``extra_joins`` models)."""
+def _click_query(period, links, by=None):
+    """Click measures of the links in question, in total or per
+    ``person_id``, ``item_id``, ``network`` or ``department`` (column
+    ``g0``). The totals carry the link's person, item and network, so only
+    the department needs a join."""
     t = link_totals(period, links)
-    query = TrackedLink.select(*[g.alias(f"g{i}") for i, g in enumerate(group)],
-                               *[expr.alias(name) for name, expr in _sums(t, TrackedLink.network).items()])
-    query = query.join(t, on=(t.c.link_id == TrackedLink.id))
-    for model in extra_joins:
-        query = query.switch(TrackedLink).join(model)
-    return query.group_by(*group) if group else query
+    sums = [expr.alias(name) for name, expr in _sums(t).items()]
+    query = Select([t], sums)
+    if by == "department":
+        query = (Select([t], [Person.department.alias("g0"), *sums])
+                 .join(Person, on=(Person.id == t.c.person_id)).group_by(Person.department))
+    elif by is not None:
+        query = Select([t], [getattr(t.c, by).alias("g0"), *sums]).group_by(getattr(t.c, by))
+    return query.bind(Click._meta.database)
 
 
 def _programme_query(period, *group):
     """Click measures of the whole programme, from the day totals, grouped
     by columns of ``DayTotal`` (day, network)."""
     query = DayTotal.select(*[g.alias(f"g{i}") for i, g in enumerate(group)],
-                            *[expr.alias(name) for name, expr in _sums(DayTotal, DayTotal.network).items()])
+                            *[expr.alias(name) for name, expr in _sums(DayTotal).items()])
     query = _where(query, period.days(DayTotal.day))
     return query.group_by(*group) if group else query
 
@@ -392,7 +422,7 @@ def person_totals(person_ids, period):
     for row in shares.dicts():
         result.setdefault(row["person"], Totals()).shares = int(row["n"])
 
-    for row in _click_query(period, links, [TrackedLink.person]).dicts():
+    for row in _click_query(period, links, "person_id").dicts():
         t = result.setdefault(row["g0"], Totals())
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
 
@@ -421,7 +451,7 @@ def team_totals(period, min_members=TEAM_MIN_MEMBERS):
               .join(Person).group_by(Person.department))
     for row in shares.dicts():
         team(row["department"]).shares = int(row["n"])
-    for row in _click_query(period, None, [Person.department], Person).dicts():
+    for row in _click_query(period, None, "department").dicts():
         t = team(row["g0"])
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
     conversions = (_conversion_query(period).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
@@ -473,7 +503,7 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None):
                     .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
                     .group_by(ShareEvent.person),
                     ShareEvent.person.in_(among) if among is not None else None).alias("s")
-    clicks = _click_query(period, links, [TrackedLink.person]).alias("k")
+    clicks = _click_query(period, links, "person_id").alias("k")
     conversions = (_conversion_query(period, links)
                    .select(TrackedLink.person.alias("person_id"), fn.COUNT(Conversion.id).alias("conversions"))
                    .join(TrackedLink).group_by(TrackedLink.person).alias("v"))
@@ -558,7 +588,7 @@ def by_network(period, person_id=None):
     for row in shares.dicts():
         row_for(row["network"])["shares"] = int(row["n"])
     clicks = (_programme_query(period, DayTotal.network) if person_id is None
-              else _click_query(period, links, [TrackedLink.network]))
+              else _click_query(period, links, "network"))
     for row in clicks.dicts():
         row_for(row["g0"]).update(_click_figures(row))
     order = {n: i for i, n in enumerate(SHARE_NETWORKS)}
@@ -573,12 +603,7 @@ def by_kind(period, person_id=None):
     visitors, human without self clicks; plus the totals ``clicks``,
     ``visitors``, ``self_clicks`` and ``bot_hits`` as defined above.
     """
-    if person_id is None:
-        query = _programme_query(period)
-    else:
-        t = link_totals(period, _links(person_id=person_id))
-        query = Select([t], [expr.alias(name) for name, expr in _sums(t, Value("")).items()]).bind(
-            Click._meta.database)
+    query = _programme_query(period) if person_id is None else _click_query(period, _links(person_id=person_id))
     row = query.dicts().get() or {}
     kinds = {"human": {"hits": _num(row, "clicks"), "visitors": _num(row, "visitors")}}
     for kind in CLICK_KINDS[1:]:
@@ -595,7 +620,7 @@ def by_item(period, person_id=None, limit=None, campaign_id=None):
     shares = (_share_query(period, person_id, campaign_id)
               .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
               .group_by(ShareEvent.item).alias("s"))
-    clicks = _click_query(period, links, [TrackedLink.item]).alias("k")
+    clicks = _click_query(period, links, "item_id").alias("k")
     visitors = fn.COALESCE(clicks.c.visitors, 0)
     n_clicks = fn.COALESCE(clicks.c.clicks, 0)
     n_shares = fn.COALESCE(shares.c.shares, 0)
@@ -650,15 +675,15 @@ def weekly_series(weeks, person_id=None, today=None):
 
 # -- programme and campaigns ----------------------------------------------------------
 
-def _figures(period, links=None, person_id=None, campaign_id=None):
-    """Shares, sharers, items shared, click measures and conversions for a
-    set of links: three queries."""
-    shares = (_share_query(period, person_id, campaign_id)
+def _programme_figures(period):
+    """Shares, sharers, items shared, click measures and conversions of the
+    whole programme: three queries."""
+    shares = (_share_query(period)
               .select(fn.COUNT(ShareEvent.id).alias("shares"),
                       fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
                       fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared")).dicts().get())
-    clicks = (_programme_query(period) if links is None else _click_query(period, links, [])).dicts().get()
-    conversions = (_conversion_query(period, links)
+    clicks = _programme_query(period).dicts().get()
+    conversions = (_conversion_query(period)
                    .select(fn.COUNT(Conversion.id).alias("all"),
                            fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)), 0)
                            .alias("applications"))
@@ -697,7 +722,7 @@ def programme_totals(period):
         offered = offered.where(Item.expires_at.is_null()
                                 | (Item.expires_at >= datetime.datetime.combine(period.start, datetime.time())))
     items = offered.scalar() or 0
-    figures = _figures(period)
+    figures = _programme_figures(period)
     employees, joined = int(people["employees"] or 0), int(people["joined"] or 0)
     sharers = figures.pop("sharers")
     figures.pop("items_shared")
@@ -730,14 +755,96 @@ def campaign_totals(campaign_id, period=None):
     """A campaign's figures: shares, sharers, items (of the campaign),
     items_shared, clicks, visitors, points, self_clicks, bot_hits, emv,
     conversions, applications, leads, goal, period. ``period`` defaults to
-    the campaign's own. Five queries."""
+    the campaign's own."""
     campaign = Campaign.get_by_id(campaign_id)
-    period = period or campaign_period(campaign)
-    figures = _figures(period, _links(campaign_id=campaign_id), campaign_id=campaign_id)
-    items = Item.select().where(Item.campaign == campaign_id).count()
-    return {"campaign_id": campaign.id, "slug": campaign.slug, "name": campaign.name,
-            "goal": campaign.goal, "period": period.as_dict(), "items": items,
-            "points": figures["visitors"], **figures}
+    return campaigns_totals([campaign], {campaign.id: period} if period else None)[campaign.id]
+
+
+def _either(conditions):
+    return functools.reduce(operator.or_, conditions)
+
+
+def _campaign_clicks(periods, today=None):
+    """Click measures per campaign, each over its own period: one query,
+    whatever the number of campaigns. Per plan kind one part: all-time
+    totals, whole months, and the edge days from raw and rolled-up clicks,
+    each part selecting every campaign's rows by condition."""
+    plans = {cid: plan(period, today) for cid, period in periods.items()}
+    tag = Item.campaign.alias("campaign_id")
+    parts = []
+    ever = [cid for cid, p in plans.items() if p.all_time]
+    if ever:
+        parts.append(LinkTotal.select(tag, *_link_columns(LinkTotal))
+                     .join(Item, on=(Item.id == LinkTotal.item_id)).where(Item.campaign.in_(ever)))
+    months = {cid: p for cid, p in plans.items() if p.months}
+    if months:
+        # The campaigns and their months listed besides the condition per
+        # campaign, so that the planner reads only those months of those
+        # campaigns' links, by key.
+        named = [_months(p, today) for p in months.values()]
+        every = None if None in named else sorted(set().union(*named))
+        parts.append(_where(LinkMonth.select(tag, *_link_columns(LinkMonth))
+                            .join(Item, on=(Item.id == LinkMonth.item_id)),
+                            Item.campaign.in_(list(months)),
+                            LinkMonth.month.in_(every) if every is not None else None,
+                            _either([(Item.campaign == cid) & _covered(p, today) for cid, p in months.items()])))
+    edges = [(cid, edge) for cid, p in plans.items() for edge in p.edges]
+    if edges:
+        span = Period(min(e.start for _, e in edges), max(e.end for _, e in edges))
+        links = (TrackedLink.select(TrackedLink.id).join(Item)
+                 .where(Item.campaign.in_({cid for cid, _ in edges})))
+        rows, src = _raw_link_rows(span, links, tag)
+        parts.append(rows.join(Item, on=(Item.id == TrackedLink.item))
+                     .where(_either([(Item.campaign == cid) & e.days(src.c.day) for cid, e in edges])))
+    if not parts:
+        return {}
+    t = functools.reduce(operator.add, parts).alias("t")
+    query = (Select([t], [t.c.campaign_id.alias("g0"), *[expr.alias(name) for name, expr in _sums(t).items()]])
+             .group_by(t.c.campaign_id).bind(Click._meta.database))
+    return {row["g0"]: row for row in query.dicts()}
+
+
+def campaigns_totals(campaigns, periods=None, today=None):
+    """``campaign_totals`` of several campaigns at once, each over its own
+    period (``periods``: {campaign id: Period}, default the campaigns'
+    own): {campaign id: figures}. Four queries, whatever the number of
+    campaigns."""
+    if not campaigns:
+        return {}
+    periods = {c.id: (periods or {}).get(c.id) or campaign_period(c) for c in campaigns}
+
+    def within(moment, cid):
+        condition = periods[cid].moments(moment)
+        return (Item.campaign == cid) & condition if condition is not None else Item.campaign == cid
+
+    items = dict(Item.select(Item.campaign, fn.COUNT(Item.id)).where(Item.campaign.in_(list(periods)))
+                 .group_by(Item.campaign).tuples())
+    shares = {row["campaign"]: row for row in
+              ShareEvent.select(Item.campaign, fn.COUNT(ShareEvent.id).alias("shares"),
+                                fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
+                                fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared"))
+              .join(Item).where(_either([within(ShareEvent.created_at, cid) for cid in periods]))
+              .group_by(Item.campaign).dicts()}
+    conversions = {row["campaign"]: row for row in
+                   Conversion.select(Item.campaign, fn.COUNT(Conversion.id).alias("all"),
+                                     fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)),
+                                                 0).alias("applications"))
+                   .join(TrackedLink).join(Item).where(_either([within(Conversion.at, cid) for cid in periods]))
+                   .group_by(Item.campaign).dicts()}
+    clicks = _campaign_clicks(periods, today)
+    result = {}
+    for campaign in campaigns:
+        cid = campaign.id
+        s, c, v = shares.get(cid, {}), clicks.get(cid, {}), conversions.get(cid, {})
+        applications = _num(v, "applications")
+        figures = {"shares": _num(s, "shares"), "sharers": _num(s, "sharers"),
+                   "items_shared": _num(s, "items_shared"), **_click_figures(c),
+                   "conversions": _num(v, "all"), "applications": applications,
+                   "leads": _num(v, "all") - applications}
+        result[cid] = {"campaign_id": cid, "slug": campaign.slug, "name": campaign.name, "goal": campaign.goal,
+                       "period": periods[cid].as_dict(), "items": int(items.get(cid, 0)),
+                       "points": figures["visitors"], **figures}
+    return result
 
 
 def campaign_participants(campaign_id, period=None):

@@ -417,14 +417,24 @@ class Measures(BaseModel):
     empty_visitors = IntegerField(default=0)
 
 
-class LinkTotal(Measures):
+class LinkMeasures(Measures):
+    """Measures of one link, with the link's person, item and network
+    copied in (they never change), so that figures per person, item or
+    network are summed without a join; no table of its own."""
+
+    person_id = IntegerField()
+    item_id = IntegerField()
+    network = CharField()
+
+
+class LinkTotal(LinkMeasures):
     """All-time click totals of one link, kept up to date as clicks are
     stored (``totals``): at most one row per link, whatever the clicks."""
 
     link = ForeignKeyField(TrackedLink, primary_key=True, backref="total", on_delete="CASCADE")
 
 
-class LinkMonth(Measures):
+class LinkMonth(LinkMeasures):
     """Click totals of one link in one calendar month (``month``: its first
     day), kept up to date as clicks are stored."""
 

@@ -97,19 +97,23 @@ def _where(query, *conditions):
     return query.where(*conditions) if conditions else query
 
 
-def _upsert_sql(model, keys, values):
+def _upsert_sql(model, keys, conflict, values):
     """INSERT ... ON CONFLICT DO UPDATE adding the measures, as plain SQL:
     it runs after every batch of clicks, where building the statement with
-    peewee would cost more than running it. ``values``: the VALUES part."""
+    peewee would cost more than running it. ``keys``: the columns before
+    the measures, ``conflict`` the unique ones among them; ``values``: the
+    VALUES part."""
     table = model._meta.table_name
     columns = [model._meta.fields[k].column_name for k in keys]
+    unique = [model._meta.fields[k].column_name for k in conflict]
     return (f'INSERT INTO "{table}" ({", ".join(columns + list(MEASURES))}) VALUES {values} '
-            f'ON CONFLICT ({", ".join(columns)}) DO UPDATE SET '
+            f'ON CONFLICT ({", ".join(unique)}) DO UPDATE SET '
             + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in MEASURES))
 
 
-def _add(model, keys, rows):
-    """Add ``rows`` ({key tuple: Counter of measures}) to ``model``'s totals."""
+def _add(model, keys, rows, conflict=None):
+    """Add ``rows`` ({tuple of ``keys``: Counter of measures}) to
+    ``model``'s totals; ``conflict``: the unique keys (default all)."""
     if not rows:
         return
     dates = [i for i, k in enumerate(keys) if isinstance(model._meta.fields[k], DateField)]
@@ -122,25 +126,30 @@ def _add(model, keys, rows):
     cursor = db.cursor()
     if is_postgres():
         # One statement for the lot (each key once: no row is hit twice).
-        execute_values(cursor, _upsert_sql(model, keys, "%s"), values, page_size=1000)
+        execute_values(cursor, _upsert_sql(model, keys, conflict or keys, "%s"), values, page_size=1000)
     else:
-        cursor.executemany(_upsert_sql(model, keys, f"({', '.join('?' * len(values[0]))})"), values)
+        cursor.executemany(_upsert_sql(model, keys, conflict or keys, f"({', '.join('?' * len(values[0]))})"),
+                           values)
+
+
+LINK = ["person_id", "item_id", "network"]
 
 
 def _apply(groups):
-    """Add (link_id, network, day, kind, is_self, hits, visitors) groups to
-    all three tables."""
+    """Add (link_id, person_id, item_id, network, day, kind, is_self, hits,
+    visitors) groups to all three tables."""
     per_link = collections.defaultdict(collections.Counter)
     per_month = collections.defaultdict(collections.Counter)
     per_day = collections.defaultdict(collections.Counter)
-    for link_id, network, day, kind, is_self, hits, visitors in groups:
+    for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors in groups:
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
         values = measures_of(kind, bool(is_self), int(hits), int(visitors or 0))
-        for counter in (per_link[(link_id,)], per_month[(month_of(day), link_id)], per_day[(day, network)]):
+        link = (link_id, person_id, item_id, network)
+        for counter in (per_link[link], per_month[(month_of(day), *link)], per_day[(day, network)]):
             counter.update(values)
-    _add(LinkTotal, ["link"], per_link)
-    _add(LinkMonth, ["month", "link"], per_month)
+    _add(LinkTotal, ["link", *LINK], per_link, ["link"])
+    _add(LinkMonth, ["month", "link", *LINK], per_month, ["month", "link"])
     _add(DayTotal, ["day", "network"], per_day)
 
 
@@ -158,14 +167,14 @@ def last_click_id():
 # visitor counts when no earlier click of that link, day, kind and
 # self-flag has it (one lookup in the click index on link, day, visitor).
 _NEW_CLICKS = """
-SELECT c.link_id, l.network, c.day, c.kind, c.is_self, COUNT(*),
+SELECT c.link_id, l.person_id, l.item_id, l.network, c.day, c.kind, c.is_self, COUNT(*),
        COUNT(DISTINCT CASE WHEN NOT EXISTS (
            SELECT 1 FROM click AS o
            WHERE o.link_id = c.link_id AND o.day = c.day AND o.visitor = c.visitor
              AND o.kind = c.kind AND o.is_self = c.is_self AND o.id <= {p}) THEN c.visitor END)
 FROM click AS c JOIN tracked_link AS l ON l.id = c.link_id
 WHERE c.id > {p}
-GROUP BY c.link_id, l.network, c.day, c.kind, c.is_self
+GROUP BY c.link_id, l.person_id, l.item_id, l.network, c.day, c.kind, c.is_self
 """
 
 
@@ -179,7 +188,7 @@ def count_new(after_id):
 
 def _source_groups(links=None):
     """(link_id, network, day, kind, is_self, clicks, visitors) of every raw
-    and rolled-up click, optionally of some links only."""
+    and rolled-up click of some links."""
     src = click_source(None, links)
     query = (Select([src], [src.c.link_id, TrackedLink.network, src.c.day, src.c.kind, src.c.is_self,
                             src.c.clicks, src.c.visitors])
@@ -203,20 +212,21 @@ def rebuild():
     rows = Select([src], [src.c.link_id, src.c.day, *measure_columns(src)]).alias("m")
     sums = [fn.SUM(getattr(rows.c, m)) for m in MEASURES]
     month = _month_sql(rows.c.day)
+    link = [TrackedLink.person, TrackedLink.item, TrackedLink.network]
+
+    def per(*group):
+        return (Select([rows], [*group, *sums]).join(TrackedLink, on=(TrackedLink.id == rows.c.link_id))
+                .group_by(*group))
+
+    def into(model, *keys):
+        return [getattr(model, k) for k in keys] + [getattr(model, m) for m in MEASURES]
+
     with db.atomic():
         for model in (LinkTotal, LinkMonth, DayTotal):
             model.delete().execute()
-        columns = [getattr(LinkTotal, m) for m in MEASURES]
-        LinkTotal.insert_from(Select([rows], [rows.c.link_id, *sums]).group_by(rows.c.link_id),
-                              [LinkTotal.link, *columns]).execute()
-        LinkMonth.insert_from(Select([rows], [rows.c.link_id, month, *sums]).group_by(rows.c.link_id, month),
-                              [LinkMonth.link, LinkMonth.month, *[getattr(LinkMonth, m) for m in MEASURES]]
-                              ).execute()
-        DayTotal.insert_from(Select([rows], [rows.c.day, TrackedLink.network, *sums])
-                             .join(TrackedLink, on=(TrackedLink.id == rows.c.link_id))
-                             .group_by(rows.c.day, TrackedLink.network),
-                             [DayTotal.day, DayTotal.network, *[getattr(DayTotal, m) for m in MEASURES]]
-                             ).execute()
+        LinkTotal.insert_from(per(rows.c.link_id, *link), into(LinkTotal, "link", *LINK)).execute()
+        LinkMonth.insert_from(per(rows.c.link_id, month, *link), into(LinkMonth, "link", "month", *LINK)).execute()
+        DayTotal.insert_from(per(rows.c.day, TrackedLink.network), into(DayTotal, "day", "network")).execute()
         return LinkTotal.select().count()
 
 

@@ -5,6 +5,7 @@ PostgreSQL URL. On PostgreSQL each test session works in its own schema, so
 parallel runs on one server never see each other's rows.
 """
 
+import logging
 import os
 import re
 import uuid
@@ -121,6 +122,28 @@ def store_click(link, at=None, kind="human", visitor="v", is_self=False):
     at = at or utcnow()
     clicks.store([{"event_id": uuid.uuid4().hex, "link": getattr(link, "id", link), "at": at,
                    "day": at.date(), "kind": kind, "visitor": visitor, "referrer_host": "", "is_self": is_self}])
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def count_queries(fn):
+    logger = logging.getLogger("peewee")
+    counter, level = QueryCounter(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+    return counter.count
 
 
 def make_campaign(slug="spring", **fields):

@@ -5,11 +5,10 @@ constant number of queries whatever the number of people."""
 
 import datetime
 import itertools
-import logging
 
 import pytest
 
-from conftest import make_campaign, make_item, make_person, store_click
+from conftest import count_queries, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics as a
 from intranet_plugin.models import ClickDaily, Conversion, Setting, ShareEvent, TrackedLink
 from intranet_plugin.rollup import roll_up_days
@@ -230,26 +229,6 @@ def test_default_cost_per_click_without_config(fx):
     assert a.by_network(EVER)[1]["cost_per_click"] == 0.0
 
 
-class QueryCounter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-
-def count_queries(fn):
-    logger = logging.getLogger("peewee")
-    counter, level = QueryCounter(), logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    try:
-        fn()
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-    return counter.count
 
 
 def grow(n, offset=0):

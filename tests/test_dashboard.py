@@ -5,12 +5,11 @@ import csv
 import datetime
 import io
 import itertools
-import logging
 from decimal import Decimal
 
 import pytest
 
-from conftest import login, make_campaign, make_item, make_person, store_click
+from conftest import count_queries, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import Conversion, ShareEvent, TrackedLink, utcnow
 from intranet_plugin.views.dashboard import TABLES, earned_media_value, goal_target, measured_inputs
@@ -209,35 +208,22 @@ def test_goals_are_read_from_the_campaign_text(goal, expected):
     assert goal_target(goal) == expected
 
 
-class Statements(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-
 def count_statements(client, path):
-    logger = logging.getLogger("peewee")
-    handler, level = Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    def get():
         assert client.get(path).status_code == 200
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return handler.count
+    return count_queries(get)
 
 
 def test_the_number_of_queries_does_not_grow_with_the_data(client, programme):
     login(client, "anouk")
     before = {path: count_statements(client, path) for path in ("/admin/dashboard", "/admin/dashboard?period=all",
                                                                 "/admin/dashboard/sharers.csv")}
+    # More people, items, clicks, and campaigns running (each with its own period).
+    campaigns = [programme["campaign"], *(make_campaign(f"extra-{n}", starts_at=utcnow() - datetime.timedelta(days=n))
+                                          for n in (3, 40))]
     for n in range(12):
         person = make_person(f"extra{n}", department=f"Team {n % 4}", show_on_leaderboard=n % 2 == 0)
-        item = make_item(f"Extra item {n}", kind=("news", "vacancy", "blog")[n % 3], campaign=programme["campaign"])
+        item = make_item(f"Extra item {n}", kind=("news", "vacancy", "blog")[n % 3], campaign=campaigns[n % 3])
         share(person, item, ("linkedin", "x", "email")[n % 3], clicks=[f"v{n}", f"w{n}"], bots=n % 2)
     after = {path: count_statements(client, path) for path in before}
     assert after == before

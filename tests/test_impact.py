@@ -57,7 +57,7 @@ def world():
     secret = make_item("Bob's own pick")
     vacancy = make_item("Engineer wanted", kind="vacancy")
     link = share(emma, windpark)
-    for visitor in ("e1", "e1", "e2"):
+    for visitor in ("emma-visitor-1", "emma-visitor-1", "emma-visitor-2"):
         click(link, visitor=visitor)
     click(link, kind="crawler", visitor="bot")
     click(link, visitor="emma-self", is_self=True)
@@ -150,7 +150,8 @@ def test_export_json_holds_own_data_only(client, people):
         [("linkedin", 3, 2), ("x", 1, 1)]
     assert data["totals"]["points"] == 3
     raw = text(response)
-    for foreign in ("bob", "Bob", "carl", "e1", "e2", "bot", "emma-self", "Bob's own pick"):
+    # No visitor hash either, not even of Emma's own visitors.
+    for foreign in ("bob", "Bob", "carl", "emma-visitor", "bot", "emma-self", "Bob's own pick"):
         assert foreign not in raw
 
 

@@ -7,10 +7,21 @@ import random
 
 import pytest
 
-from conftest import make_campaign, make_item, make_person, store_click
+from conftest import count_queries, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics, totals
 from intranet_plugin.clicks import store
-from intranet_plugin.models import MEASURES, Click, DayTotal, LinkMonth, LinkTotal, TrackedLink, db, utcnow
+from intranet_plugin.models import (
+    MEASURES,
+    Campaign,
+    Click,
+    DayTotal,
+    Item,
+    LinkMonth,
+    LinkTotal,
+    TrackedLink,
+    db,
+    utcnow,
+)
 from intranet_plugin.rollup import roll_up_days
 
 D = datetime.date
@@ -61,17 +72,19 @@ def world(make_app):
     ctx.pop()
 
 
-def raw_figures(period, person_id=None):
+def raw_figures(period, person_id=None, items=None):
     """Clicks, visitors, own clicks, robot hits and EMV counted straight
     from the raw rows, as the definitions in ``analytics`` say."""
     query = (Click.select(Click.link, Click.day, Click.kind, Click.is_self, Click.visitor, TrackedLink.network,
-                          TrackedLink.person).join(TrackedLink).dicts())
+                          TrackedLink.person, TrackedLink.item).join(TrackedLink).dicts())
     out = {"clicks": 0, "visitors": set(), "self_clicks": 0, "bot_hits": 0, "emv": 0.0}
     for c in query:
         day = c["day"]
         if period.start and day < period.start or period.end and day > period.end:
             continue
         if person_id is not None and c["person"] != person_id:
+            continue
+        if items is not None and c["item"] not in items:
             continue
         if c["kind"] != "human":
             out["bot_hits"] += 1
@@ -117,6 +130,28 @@ def test_figures_from_totals_equal_a_count_of_raw_clicks(world, period):
             k: mine[k] for k in ("clicks", "visitors", "self_clicks", "bot_hits")}
     assert sum(i["visitors"] for i in analytics.by_item(period)) == expected["visitors"]
     assert sum(t.totals.clicks for t in analytics.team_totals(period, min_members=1)) == expected["clicks"]
+
+
+def test_campaigns_each_over_their_own_period_in_one_go(world):
+    """Campaigns read all-time totals, whole months with edges, or days
+    within one month; four queries for all of them together."""
+    items = list(Item.select().order_by(Item.id))
+    spring = Campaign.get_by_id(world["campaign"])  # no dates: all time
+    summer = make_campaign("summer", starts_at=datetime.datetime(2026, 5, 28),
+                           ends_at=datetime.datetime(2026, 7, 12, 23))
+    august = make_campaign("august", starts_at=datetime.datetime(2026, 8, 3), ends_at=datetime.datetime(2026, 8, 20))
+    Item.update(campaign=summer).where(Item.id == items[2].id).execute()
+    Item.update(campaign=august).where(Item.id == items[3].id).execute()
+    campaigns = [spring, Campaign.get_by_id(summer.id), Campaign.get_by_id(august.id)]
+    figures = {}
+    assert count_queries(lambda: figures.update(analytics.campaigns_totals(campaigns))) == 4
+    for campaign, members in ((spring, {items[0].id, items[1].id}), (summer, {items[2].id}),
+                              (august, {items[3].id})):
+        got = figures[campaign.id]
+        expected = raw_figures(analytics.campaign_period(campaign), items=members)
+        assert {k: got[k] for k in expected} == expected, campaign.slug
+        assert expected["clicks"] > 0
+        assert got == analytics.campaign_totals(campaign.id)
 
 
 def test_incremental_totals_equal_a_rebuild(world):

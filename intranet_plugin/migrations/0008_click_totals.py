@@ -50,13 +50,18 @@ def up(migrator, db):
         class Meta:
             database = db
 
-    class LinkTotal(Measures):
+    class LinkMeasures(Measures):
+        person_id = IntegerField()
+        item_id = IntegerField()
+        network = CharField()
+
+    class LinkTotal(LinkMeasures):
         link = ForeignKeyField(TrackedLink, primary_key=True, on_delete='CASCADE')
 
         class Meta:
             table_name = 'link_total'
 
-    class LinkMonth(Measures):
+    class LinkMonth(LinkMeasures):
         link = ForeignKeyField(TrackedLink, on_delete='CASCADE')
         month = DateField()
 
@@ -89,10 +94,13 @@ def up(migrator, db):
              else "date(s.day, 'start of month')")
     columns = ", ".join(MEASURES)
     sums = ", ".join(f"SUM(s.{m})" for m in MEASURES)
-    db.execute_sql(f"INSERT INTO link_total (link_id, {columns}) "
-                   f"SELECT s.link_id, {sums} FROM ({SOURCE}) AS s GROUP BY s.link_id")
-    db.execute_sql(f"INSERT INTO link_month (link_id, month, {columns}) "
-                   f"SELECT s.link_id, {month}, {sums} FROM ({SOURCE}) AS s GROUP BY s.link_id, {month}")
+    link = "l.person_id, l.item_id, l.network"
+    db.execute_sql(f"INSERT INTO link_total (link_id, person_id, item_id, network, {columns}) "
+                   f"SELECT s.link_id, {link}, {sums} FROM ({SOURCE}) AS s "
+                   f"JOIN tracked_link AS l ON l.id = s.link_id GROUP BY s.link_id, {link}")
+    db.execute_sql(f"INSERT INTO link_month (link_id, month, person_id, item_id, network, {columns}) "
+                   f"SELECT s.link_id, {month}, {link}, {sums} FROM ({SOURCE}) AS s "
+                   f"JOIN tracked_link AS l ON l.id = s.link_id GROUP BY s.link_id, {month}, {link}")
     db.execute_sql(f"INSERT INTO day_total (day, network, {columns}) "
                    f"SELECT s.day, l.network, {sums} FROM ({SOURCE}) AS s "
                    f"JOIN tracked_link AS l ON l.id = s.link_id GROUP BY s.day, l.network")

@@ -257,11 +257,9 @@ def figures(period, full, today=None, tables=None):
         weeks, end = trend_weeks(period, today)
         result["trend"] = analytics.weekly_series(weeks, today=end)
     if wanted("campaigns"):
-        campaigns = []
-        for campaign in _campaigns_in(period):
-            totals = analytics.campaign_totals(campaign.id)
-            campaigns.append({**totals, "progress": goal_progress(totals)})
-        result["campaigns"] = campaigns
+        running = list(_campaigns_in(period))
+        totals = analytics.campaigns_totals(running)
+        result["campaigns"] = [{**totals[c.id], "progress": goal_progress(totals[c.id])} for c in running]
     if full and wanted("sharers"):
         limit = CSV_SHARERS if tables else TOP
         result["sharers"] = analytics.leaderboard(period, limit=limit, include_hidden=True)
