@@ -761,7 +761,12 @@ def campaign_totals(campaign_id, period=None):
 
 
 def _either(conditions):
-    return functools.reduce(operator.or_, conditions)
+    """OR of the conditions, as a balanced tree: SQLite limits how deep an
+    expression may nest, and a programme collects campaigns over the years."""
+    if len(conditions) == 1:
+        return conditions[0]
+    half = len(conditions) // 2
+    return _either(conditions[:half]) | _either(conditions[half:])
 
 
 def _campaign_clicks(periods, today=None):
