@@ -4,6 +4,7 @@ gives, for every kind of period."""
 
 import datetime
 import random
+import threading
 
 import pytest
 
@@ -253,3 +254,34 @@ def test_many_campaigns_in_one_query(world):
     expected = raw_figures(analytics.campaign_period(campaigns[0]), items={item.id})
     assert {k: figures[campaigns[0].id][k] for k in expected} == expected
     assert figures[campaigns[1].id]["clicks"] == 0
+
+
+def test_concurrent_stores_count_each_visitor_once(world):
+    """Four workers move batches at the same time, with the same three
+    visitors on one link and day: each visitor counts once."""
+    link = TrackedLink.select().order_by(TrackedLink.id).first()
+    at = datetime.datetime(2026, 10, 5, 9)
+    errors = []
+
+    def worker(n):
+        try:
+            for batch in range(8):
+                store([{"event_id": f"t{n}-{batch}-{k}", "link": link.id, "at": at, "day": at.date(),
+                        "kind": "human", "visitor": f"same{k % 3}", "referrer_host": "", "is_self": False}
+                       for k in range(5)])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    month = LinkMonth.get(link=link, month=D(2026, 10, 1))
+    assert (month.clicks, month.visitors) == (4 * 8 * 5, 3)
+    kept = snapshot()
+    totals.rebuild()
+    assert snapshot() == kept
