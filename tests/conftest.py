@@ -5,6 +5,7 @@ PostgreSQL URL. On PostgreSQL each test session works in its own schema, so
 parallel runs on one server never see each other's rows.
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -124,26 +125,62 @@ def store_click(link, at=None, kind="human", visitor="v", is_self=False):
                    "day": at.date(), "kind": kind, "visitor": visitor, "referrer_host": "", "is_self": is_self}])
 
 
-class QueryCounter(logging.Handler):
-    def __init__(self):
+class _Statements(logging.Handler):
+    def __init__(self, statements):
         super().__init__(logging.DEBUG)
-        self.count = 0
+        self.statements = statements
 
     def emit(self, record):
-        self.count += 1
+        self.statements.append(record.msg)
+
+
+@contextlib.contextmanager
+def counting():
+    """The SQL statements run inside the block (peewee logs each one at
+    DEBUG), as a list."""
+    statements = []
+    logger, handler = logging.getLogger("peewee"), _Statements(statements)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield statements
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def count_queries(fn):
-    logger = logging.getLogger("peewee")
-    counter, level = QueryCounter(), logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    try:
+    """How many SQL statements ``fn()`` runs."""
+    with counting() as statements:
         fn()
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-    return counter.count
+    return len(statements)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium through Playwright, one per test module."""
+    from browser import launch
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on a free loopback port that keeps what it receives."""
+    from smtpserver import SMTPServer
+
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    return make_app(SMTP_URL=smtp.url, MAIL_FROM="Ambassador <ambassador@example.com>")
 
 
 def make_campaign(slug="spring", **fields):

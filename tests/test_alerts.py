@@ -4,24 +4,10 @@ alerts get one short e-mail about it, once, with one-click share buttons."""
 import datetime
 import re
 
-import pytest
-from smtpserver import SMTPServer
-
 from conftest import login, make_item, make_person
 from digest.alerts import ALERT_WINDOW, send_pending_alerts
 from digest.mail import Mailer
 from intranet_plugin.models import AlertLedger, AuditLog, Item, Person, ShareEvent, TrackedLink, utcnow
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    return make_app(SMTP_URL=smtp.url, MAIL_FROM="Ambassador <ambassador@example.com>")
 
 
 def run(app):

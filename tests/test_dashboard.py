@@ -231,17 +231,6 @@ def test_the_number_of_queries_does_not_grow_with_the_data(client, programme):
 
 # -- in a real browser ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from browser import launch
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
 def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
     """Switch the period and recompute a forecast without a page reload; no
     script error and no Content-Security-Policy violation."""

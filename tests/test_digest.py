@@ -10,7 +10,7 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
-from smtpserver import SMTPServer, free_port
+from smtpserver import free_port
 
 from conftest import login, make_campaign, make_item, make_person, store_click
 from digest.mail import Mailer
@@ -19,17 +19,6 @@ from intranet_plugin.models import AuditLog, DigestLedger, Person, ShareEvent, T
 
 BASE = "https://intranet.example.com/ambassador"
 NETWORKS = ["linkedin", "x", "facebook", "xing", "whatsapp", "email"]
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_app(make_app, smtp):
-    return make_app(SMTP_URL=smtp.url, MAIL_FROM="Ambassador <ambassador@example.com>")
 
 
 class Sleeps(list):

@@ -779,17 +779,6 @@ def test_the_campaign_page_for_employees_and_editors(joris, emma, clock):
 
 # -- in a real browser ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    from browser import launch
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
 def test_the_editor_in_a_browser(make_app, web, chromium):
     """Start from a page address, watch the preview and the counters follow
     the typing, add and remove a variant, save, then pin from the library

@@ -2,16 +2,14 @@
 colleagues' suggestions with their review. Forms are posted as a browser
 would, with the CSRF token read from the page."""
 
-import contextlib
 import datetime
 import html as htmllib
-import logging
 import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BROWSER, make_item, make_person, store_click
+from conftest import BROWSER, counting, make_item, make_person, store_click
 from intranet_plugin.models import AuditLog, Click, Item, Person, Setting, ShareEvent, Suggestion, TrackedLink
 from intranet_plugin.sharing import share_token
 
@@ -493,53 +491,23 @@ def test_suggested_content_is_escaped_for_the_editor(csrf_app):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-@contextlib.contextmanager
-def counting_statements():
-    statements = []
-
-    class Handler(logging.Handler):
-        def emit(self, record):
-            statements.append(record.msg)
-
-    logger, handler = logging.getLogger("peewee"), Handler(logging.DEBUG)
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield statements
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 def test_suggested_by_costs_one_query_for_the_whole_page(client):
     make_person("viewer")
     client.post("/login", data={"username": "viewer"})
     make_item("Suggested 0", suggested_by=make_person("colleague0"))
     client.get("/")
-    with counting_statements() as one:
+    with counting() as one:
         assert "Suggested by Colleague0" in client.get("/").get_data(as_text=True)
     for n in range(1, 6):
         make_item(f"Suggested {n}", suggested_by=make_person(f"colleague{n}"))
         make_item(f"Editor's pick {n}")
-    with counting_statements() as many:
+    with counting() as many:
         html = client.get("/").get_data(as_text=True)
     assert html.count("Suggested by Colleague") == 6
     assert len(many) == len(one), many
 
 
 # -- in a real browser ---------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def chromium():
-    from browser import launch
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
 def site(make_app):

@@ -6,7 +6,6 @@ import datetime
 import itertools
 
 import pytest
-from smtpserver import SMTPServer
 
 from conftest import make_item, make_person, store_click
 from digest.mail import Mailer, SMTPSettings
@@ -16,12 +15,6 @@ from intranet_plugin.report import local_today, previous_month, scheduled, send_
 
 _events = itertools.count()
 BOSSES = "ceo@example.com, hr-lead@example.com"
-
-
-@pytest.fixture
-def smtp():
-    with SMTPServer() as server:
-        yield server
 
 
 @pytest.fixture
