@@ -80,6 +80,50 @@ def postgres_reachable():
         return False
 
 
+def databases_arg(parser, text):
+    """The ``--databases`` list ("sqlite,postgresql"), each one checked."""
+    databases = [d.strip() for d in text.split(",") if d.strip()]
+    for d in databases:
+        if d not in ("sqlite", "postgresql"):
+            parser.error(f"unknown database {d!r}")
+    return databases
+
+
+def run_sizes(databases, sizes, prefix, describe, measure):
+    """``measure(kind, url, size)`` for every database and size, each in a
+    fresh database under a throw-away instance directory; PostgreSQL is
+    skipped (with a note) when unreachable. Returns (runs, notes)."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    os.environ["AMBASSADOR_INSTANCE_PATH"] = workdir  # create_app makes its instance dir
+    runs, notes = [], []
+    try:
+        for kind in databases:
+            if kind == "postgresql" and not postgres_reachable():
+                notes.append(f"postgresql skipped: {POSTGRES_BASE} not reachable")
+                continue
+            for size in sizes:
+                log(f"- {kind}, {describe(size)}")
+                with fresh_database(kind, workdir) as url:
+                    runs.append(measure(kind, url, size))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return runs, notes
+
+
+def log_table(head, lines):
+    """A text table: the first column left-aligned, the others right."""
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+
+    def row(cells):
+        return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    log(row(head))
+    log("  " + "  ".join("-" * w for w in widths))
+    for line in lines:
+        log(row(line))
+
+
 def bench_app(url, **config):
     """An Ambassador app on the given database, set up as the benchmarks
     need it: no click journal, no CSRF, the demo login."""

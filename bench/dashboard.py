@@ -34,13 +34,11 @@ import json
 import os
 import platform
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from benchlib import POSTGRES_BASE, bench_app, counting, fresh_database, log, postgres_reachable
+from benchlib import bench_app, counting, databases_arg, log, log_table, run_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "dashboard.json"
@@ -230,11 +228,6 @@ def measure(kind, url, n_clicks, repeat):
     return {"database": kind, "clicks": n_clicks, "data": counts, "fill_seconds": fill, "pages": results}
 
 
-def _row(cells, widths):
-    return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", default="10000,1000000", help="numbers of clicks (default 10000,1000000)")
@@ -242,28 +235,14 @@ def main():
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per page and size")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.clicks.split(",") if s.strip())
-    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    databases = databases_arg(parser, args.databases)
     if len(sizes) != 2 or sizes[0] < 100:
         parser.error("give two sizes of at least 100 clicks")
-    for d in databases:
-        if d not in ("sqlite", "postgresql"):
-            parser.error(f"unknown database {d!r}")
 
     started = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix="ambassador-dashboard-bench-")
-    os.environ["AMBASSADOR_INSTANCE_PATH"] = workdir
-    runs, notes, failures = [], [], []
-    try:
-        for kind in databases:
-            if kind == "postgresql" and not postgres_reachable():
-                notes.append(f"postgresql skipped: {POSTGRES_BASE} not reachable")
-                continue
-            for size in sizes:
-                log(f"- {kind}, {size:,} clicks")
-                with fresh_database(kind, workdir) as url:
-                    runs.append(measure(kind, url, size, args.repeat))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    runs, notes = run_sizes(databases, sizes, "ambassador-dashboard-bench-", lambda size: f"{size:,} clicks",
+                            lambda kind, url, size: measure(kind, url, size, args.repeat))
+    failures = []
 
     log("")
     small, large = sizes
@@ -287,11 +266,7 @@ def main():
                 failures.append(f"{kind} {label}: " + ", ".join(problems))
             lines.append([label, f"{a['ms']:.1f}", f"{b['ms']:.1f}", f"{ratio:.2f}", str(a["queries"]),
                           str(b["queries"]), "ok" if not problems else "FAIL"])
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-        log(_row(head, widths))
-        log("  " + "  ".join("-" * w for w in widths))
-        for line in lines:
-            log(_row(line, widths))
+        log_table(head, lines)
         log("")
     for n in notes:
         log(f"note: {n}")

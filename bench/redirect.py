@@ -49,12 +49,13 @@ import time
 import uuid
 from pathlib import Path
 
+from benchlib import POSTGRES_BASE, databases_arg, log, postgres_reachable
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 BIN = ROOT / ".venv" / "bin"
 LUA = BENCH / "redirect.lua"
 RESULTS = BENCH / "results" / "redirect.json"
-POSTGRES_BASE = os.environ.get("BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
               "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
@@ -62,10 +63,6 @@ WORKERS = 2
 THREADS = 2
 BAR_RATIO = 0.8
 SECRET_KEY = "bench-secret-key-" + "x" * 40
-
-
-def log(message):
-    print(message, flush=True)
 
 
 # -- processes ------------------------------------------------------------------
@@ -323,17 +320,6 @@ class Instance:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def postgres_reachable():
-    try:
-        import psycopg2
-
-        psycopg2.connect(POSTGRES_BASE, connect_timeout=3).close()
-        return True
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip"
-        log(f"PostgreSQL at {POSTGRES_BASE} is not reachable ({exc.__class__.__name__}): skipped")
-        return False
-
-
 def journal_of(pid):
     """The click-journal file a worker has open, if any."""
     try:
@@ -552,10 +538,7 @@ def main():
     parser.add_argument("--crash-duration", type=int, default=5,
                         help="seconds of the crash check on SQLite (0 skips it)")
     args = parser.parse_args()
-    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
-    for d in databases:
-        if d not in ("sqlite", "postgresql"):
-            parser.error(f"unknown database {d!r}")
+    databases = databases_arg(parser, args.databases)
     if args.duration < 1 or args.connections < 1 or args.slice < 1 or args.links < 1:
         parser.error("duration, slice, connections and links must be positive")
     rounds = max(1, args.duration // args.slice)

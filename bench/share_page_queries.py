@@ -23,15 +23,13 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from benchlib import POSTGRES_BASE, bench_app, counting, fresh_database, log, postgres_reachable
+from benchlib import bench_app, counting, databases_arg, log, log_table, run_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "share_page_queries.json"
@@ -166,11 +164,6 @@ def measure(kind, url, n_items, repeat):
     return {"database": kind, "size": n_items, "data": counts, "requests": results}
 
 
-def _row(cells, widths):
-    return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="50,500,5000", help="numbers of items (default 50,500,5000)")
@@ -179,28 +172,14 @@ def main():
     parser.add_argument("--show-sql", action="store_true", help="print the statements of each request")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
-    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    databases = databases_arg(parser, args.databases)
     if len(sizes) < 2 or sizes[0] < 1:
         parser.error("give at least two positive sizes")
-    for d in databases:
-        if d not in ("sqlite", "postgresql"):
-            parser.error(f"unknown database {d!r}")
 
     started = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix="ambassador-share-bench-")
-    os.environ["AMBASSADOR_INSTANCE_PATH"] = workdir  # create_app makes its instance dir
-    runs, notes, failures = [], [], []
-    try:
-        for kind in databases:
-            if kind == "postgresql" and not postgres_reachable():
-                notes.append(f"postgresql skipped: {POSTGRES_BASE} not reachable")
-                continue
-            for size in sizes:
-                log(f"- {kind}, {size} items")
-                with fresh_database(kind, workdir) as url:
-                    runs.append(measure(kind, url, size, args.repeat))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    runs, notes = run_sizes(databases, sizes, "ambassador-share-bench-", lambda size: f"{size} items",
+                            lambda kind, url, size: measure(kind, url, size, args.repeat))
+    failures = []
 
     log("")
     for kind in databases:
@@ -223,11 +202,7 @@ def main():
                 failures.append(f"{kind} {label}: statements grow with the data: {qs}")
             lines.append([label, *map(str, qs), *(f"{m:.1f}" for m in ms),
                           f"{ms[-1] / ms[0]:.2f}", "constant" if constant else "GROWS"])
-        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
-        log(_row(head, widths))
-        log("  " + "  ".join("-" * w for w in widths))
-        for line in lines:
-            log(_row(line, widths))
+        log_table(head, lines)
         log("")
         if args.show_sql:
             for label, _, _ in REQUESTS:
