@@ -99,6 +99,7 @@ from .models import (
     TrackedLink,
 )
 from .totals import click_source, measure_columns, month_of
+from .totals import where_all as _where
 
 DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
 LEADERBOARD_SETTING = "leaderboard_people_enabled"
@@ -200,9 +201,6 @@ def _and(parts):
     return functools.reduce(operator.and_, parts) if parts else None
 
 
-def _where(query, *conditions):
-    condition = _and([c for c in conditions if c is not None])
-    return query.where(condition) if condition is not None else query
 
 
 def cost_per_click():
@@ -675,24 +673,31 @@ def weekly_series(weeks, person_id=None, today=None):
 
 # -- programme and campaigns ----------------------------------------------------------
 
+def _share_counts():
+    return [fn.COUNT(ShareEvent.id).alias("shares"), fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
+            fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared")]
+
+
+def _conversion_counts():
+    return [fn.COUNT(Conversion.id).alias("all"),
+            fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)), 0).alias("applications")]
+
+
+def _figures(shares, clicks, conversions):
+    """Shares, sharers, items shared, click measures and conversions from
+    rows of ``_share_counts``, ``_sums`` and ``_conversion_counts``."""
+    applications = _num(conversions, "applications")
+    return {"shares": _num(shares, "shares"), "sharers": _num(shares, "sharers"),
+            "items_shared": _num(shares, "items_shared"), **_click_figures(clicks),
+            "conversions": _num(conversions, "all"), "applications": applications,
+            "leads": _num(conversions, "all") - applications}
+
+
 def _programme_figures(period):
-    """Shares, sharers, items shared, click measures and conversions of the
-    whole programme: three queries."""
-    shares = (_share_query(period)
-              .select(fn.COUNT(ShareEvent.id).alias("shares"),
-                      fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
-                      fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared")).dicts().get())
-    clicks = _programme_query(period).dicts().get()
-    conversions = (_conversion_query(period)
-                   .select(fn.COUNT(Conversion.id).alias("all"),
-                           fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)), 0)
-                           .alias("applications"))
-                   .dicts().get())
-    applications = int(conversions["applications"] or 0)
-    return {"shares": int(shares["shares"] or 0), "sharers": int(shares["sharers"] or 0),
-            "items_shared": int(shares["items_shared"] or 0), **_click_figures(clicks),
-            "conversions": int(conversions["all"] or 0), "applications": applications,
-            "leads": int(conversions["all"] or 0) - applications}
+    """The whole programme's ``_figures``: three queries."""
+    return _figures(_share_query(period).select(*_share_counts()).dicts().get(),
+                    _programme_query(period).dicts().get(),
+                    _conversion_query(period).select(*_conversion_counts()).dicts().get())
 
 
 def _ratio(a, b, digits=2):
@@ -825,27 +830,18 @@ def campaigns_totals(campaigns, periods=None, today=None):
     items = dict(Item.select(Item.campaign, fn.COUNT(Item.id)).where(Item.campaign.in_(list(periods)))
                  .group_by(Item.campaign).tuples())
     shares = {row["campaign"]: row for row in
-              ShareEvent.select(Item.campaign, fn.COUNT(ShareEvent.id).alias("shares"),
-                                fn.COUNT(fn.DISTINCT(ShareEvent.person)).alias("sharers"),
-                                fn.COUNT(fn.DISTINCT(ShareEvent.item)).alias("items_shared"))
+              ShareEvent.select(Item.campaign, *_share_counts())
               .join(Item).where(_either([within(ShareEvent.created_at, cid) for cid in periods]))
               .group_by(Item.campaign).dicts()}
     conversions = {row["campaign"]: row for row in
-                   Conversion.select(Item.campaign, fn.COUNT(Conversion.id).alias("all"),
-                                     fn.COALESCE(fn.SUM(Case(None, [(Conversion.kind == "application", 1)], 0)),
-                                                 0).alias("applications"))
+                   Conversion.select(Item.campaign, *_conversion_counts())
                    .join(TrackedLink).join(Item).where(_either([within(Conversion.at, cid) for cid in periods]))
                    .group_by(Item.campaign).dicts()}
     clicks = _campaign_clicks(periods, today)
     result = {}
     for campaign in campaigns:
         cid = campaign.id
-        s, c, v = shares.get(cid, {}), clicks.get(cid, {}), conversions.get(cid, {})
-        applications = _num(v, "applications")
-        figures = {"shares": _num(s, "shares"), "sharers": _num(s, "sharers"),
-                   "items_shared": _num(s, "items_shared"), **_click_figures(c),
-                   "conversions": _num(v, "all"), "applications": applications,
-                   "leads": _num(v, "all") - applications}
+        figures = _figures(shares.get(cid, {}), clicks.get(cid, {}), conversions.get(cid, {}))
         result[cid] = {"campaign_id": cid, "slug": campaign.slug, "name": campaign.name, "goal": campaign.goal,
                        "period": periods[cid].as_dict(), "items": int(items.get(cid, 0)),
                        "points": figures["visitors"], **figures}

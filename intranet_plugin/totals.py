@@ -24,7 +24,7 @@ of counting clicks (see ``analytics``). They are kept exact:
 import collections
 import datetime
 
-from peewee import Case, DateField, Select, fn
+from peewee import Case, Select, fn
 from psycopg2.extras import execute_values
 
 from .db import is_postgres
@@ -81,18 +81,19 @@ def click_source(period=None, links=None):
     if links is not None:
         raw = raw.where(Click.link.in_(links))
         if period is not None:
-            raw = _where(raw, period.days(Click.day))
+            raw = where_all(raw, period.days(Click.day))
     elif period is not None:
-        raw = _where(raw, period.moments(Click.at))
+        raw = where_all(raw, period.moments(Click.at))
     daily = ClickDaily.select(ClickDaily.link.alias("link_id"), ClickDaily.day.alias("day"),
                               ClickDaily.kind.alias("kind"), ClickDaily.is_self.alias("is_self"),
                               ClickDaily.clicks.alias("clicks"), ClickDaily.visitors.alias("visitors"))
-    daily = _where(daily, period.days(ClickDaily.day) if period is not None else None,
+    daily = where_all(daily, period.days(ClickDaily.day) if period is not None else None,
                    ClickDaily.link.in_(links) if links is not None else None)
     return (raw + daily).alias("c")
 
 
-def _where(query, *conditions):
+def where_all(query, *conditions):
+    """``query`` narrowed by every condition that is not None."""
     conditions = [c for c in conditions if c is not None]
     return query.where(*conditions) if conditions else query
 
@@ -116,13 +117,7 @@ def _add(model, keys, rows, conflict=None):
     ``model``'s totals; ``conflict``: the unique keys (default all)."""
     if not rows:
         return
-    dates = [i for i, k in enumerate(keys) if isinstance(model._meta.fields[k], DateField)]
-    values = []
-    for key, counter in rows.items():
-        key = list(key)
-        for i in dates:
-            key[i] = DateField().db_value(key[i])
-        values.append((*key, *(counter[m] for m in MEASURES)))
+    values = [(*key, *(counter[m] for m in MEASURES)) for key, counter in rows.items()]
     cursor = db.cursor()
     if is_postgres():
         # One statement for the lot (each key once: no row is hit twice).
