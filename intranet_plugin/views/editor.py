@@ -16,7 +16,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2_fragments.flask import render_block
 from peewee import JOIN, IntegrityError
 
 from sso import role_required
@@ -26,6 +25,7 @@ from .. import models, opengraph
 from ..models import KINDS, AuditLog, Campaign, Item, Person, db
 from ..sharing import MAX_CAPTION, NETWORKS, X_LINK_LENGTH, caption_length, is_http_url
 from ..urls import normalize_url
+from . import fragment_or_page
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -530,16 +530,6 @@ def _paged(query, page):
     return list(query.paginate(page, PAGE)), page, pages, total
 
 
-def _fragment_or_page(template, block, **context):
-    """The whole page, or for htmx (not boosted) just the block it swaps."""
-    if request.htmx and not request.htmx.boosted:
-        response = current_app.make_response(render_block(template, block, **context))
-    else:
-        response = current_app.make_response(render_template(template, **context))
-    response.headers["Vary"] = "HX-Request"
-    return response
-
-
 @bp.route("/")
 @role_required("editor")
 def index():
@@ -565,7 +555,7 @@ def index():
     tabs += [(s, labels[s], matching(s).count()) for s in STATE_FILTERS]
     query = matching(state).order_by(Item.publish_at.desc(), Item.id.desc())
     items, page, pages, total = _paged(query, _page_number())
-    return _fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
+    return fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
                              page=page, pages=pages, total=total, tabs=tabs,
                              page_url=lambda n: editor_list_url(state, kind, q, n),
                              next_url=request.full_path)
@@ -677,13 +667,10 @@ def prefill():
                 ("language", found["language"] if found["language"] in CONTENT_LANGUAGES else "")) if value})
     form.duplicates = duplicates_of(url, item.id if item else None)
     context = _edit_context(form, item, prefill_error=error, prefilled=error is None)
+    response = fragment_or_page("editor/edit.html", "basics", **context)
     if request.htmx and not request.htmx.boosted:
-        response = current_app.make_response(render_block("editor/edit.html", "basics", **context))
         # After the swap, so that the preview reads the new values.
         response.headers["HX-Trigger-After-Swap"] = "ambassador:refresh-preview"
-    else:
-        response = current_app.make_response(render_template("editor/edit.html", **context))
-    response.headers["Vary"] = "HX-Request"
     return response
 
 
@@ -807,7 +794,7 @@ def audit_log():
     campaign_slugs = dict(Campaign.select(Campaign.id, Campaign.slug)
                           .where(Campaign.id.in_(list(campaign_ids))).tuples()) if campaign_ids else {}
     actions = sorted({a for (a,) in AuditLog.select(AuditLog.action).distinct().tuples()} | set(action_labels()))
-    return _fragment_or_page("editor/audit.html", "results", entries=entries, item=item, action=action,
+    return fragment_or_page("editor/audit.html", "results", entries=entries, item=item, action=action,
                              q=q, page=page, pages=pages, total=total, actions=actions,
                              campaign_slugs=campaign_slugs, ACTION_LABELS=action_labels(),
                              field_labels=field_labels(),

@@ -12,7 +12,6 @@ import secrets
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from jinja2_fragments.flask import render_block
 from peewee import Select, fn
 
 from sso import role_required
@@ -39,6 +38,7 @@ from ..models import (
     new_code,
     utcnow,
 )
+from . import fragment_or_page
 
 bp = Blueprint("impact", __name__)
 
@@ -71,16 +71,6 @@ def network_labels():
 def labels():
     """Labels the impact pages share."""
     return {"PERIOD_LABELS": period_labels(), "NETWORK_LABELS": network_labels()}
-
-
-def _fragment_or_page(template, block, **context):
-    """The whole page, or only the swapped region when htmx asks for it."""
-    if request.htmx and not request.htmx.boosted:
-        response = current_app.make_response(render_block(template, block, **context))
-    else:
-        response = current_app.make_response(render_template(template, **context))
-    response.headers["Vary"] = "HX-Request"
-    return response
 
 
 def _period_arg():
@@ -146,7 +136,7 @@ def me():
         "items": analytics.by_item(period, person.id, limit=BEST_ITEMS),
     }
     context["chart"] = chart(context["figures"]["weekly"])
-    return _fragment_or_page("impact/me.html", "breakdown", **context)
+    return fragment_or_page("impact/me.html", "breakdown", **context)
 
 
 # -- the person's own data --------------------------------------------------------
@@ -332,7 +322,7 @@ def leaderboard_context(name):
 def leaderboard():
     """People who chose to appear and teams, ranked by points (unique
     visitors through their links), this month or all time."""
-    return _fragment_or_page("impact/leaderboard.html", "board", **leaderboard_context(_period_arg()))
+    return fragment_or_page("impact/leaderboard.html", "board", **leaderboard_context(_period_arg()))
 
 
 @bp.route("/leaderboard/settings", methods=["POST"])
