@@ -1,4 +1,5 @@
-# Ambassador: `make run` for the demo, `make test` for the whole suite.
+# Ambassador: `make run` for the demo, `make test` for the whole suite,
+# `make lock` after changing a dependency in pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,15 +7,22 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # The PostgreSQL the suite runs against a second time (trust auth, database test).
 TEST_POSTGRES_URL ?= postgresql://127.0.0.1:5432/test
+# Exact versions, with hashes, of every package: all extras (development,
+# tests, CI, the demo), and the production subset (deploy/).
+LOCK := requirements.lock
+DEPLOY_LOCK := deploy/requirements.lock
+UV_VERSION := 0.13.9
 
-.PHONY: run test test-sqlite test-postgres bench translations system-deps clean
+.PHONY: run test lint test-sqlite test-postgres bench lock translations system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+# Everything comes from the lock; the project itself is installed without
+# resolving anything again.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed
@@ -24,18 +32,36 @@ run: $(VENV)/.installed
 	@echo "Ambassador demo on http://$(HOST):$(PORT)  (demo login: pick a person; sent mail: /admin/outbox)"
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-# Debian packages the tests drive for real: Chromium (Playwright), and
-# OpenLDAP's slapd with ldap-utils and openssl (the SSO tests start their own
-# slapd on a loopback port, with a throw-away TLS certificate).
+# Regenerate both locks from pyproject.toml with the newest versions its
+# ranges allow (the production lock as a subset of the full one, so the two
+# never disagree). Run it after editing the dependencies, or to take upstream
+# releases; then run `make test` and commit the locks.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	  --generate-hashes --upgrade --quiet --output-file $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra server --universal --python-version 3.11 \
+	  --generate-hashes --constraint $(LOCK) --quiet --output-file $(DEPLOY_LOCK)
+
+# Debian packages the suite drives for real, installed with apt when missing:
+# Chromium (Playwright), OpenLDAP's slapd with ldap-utils and openssl (the SSO
+# tests start their own slapd on a loopback port, with a throw-away TLS
+# certificate), and wrk for the benchmarks. The one place that calls apt.
+need = command -v $(1) >/dev/null 2>&1 || test -x /usr/sbin/$(1) || { \
+	echo "Installing Debian's $(2)"; apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
+
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@{ test -x /usr/sbin/slapd && command -v ldapsearch >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; } || { \
-	  echo "Installing Debian's slapd, ldap-utils and openssl for the LDAP tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils openssl >/dev/null; }
+	@$(call need,chromium,chromium)
+	@$(call need,slapd,slapd)
+	@$(call need,ldapsearch,ldap-utils)
+	@$(call need,openssl,openssl)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
 
 test: $(VENV)/.installed system-deps
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -48,7 +74,7 @@ test-postgres: $(VENV)/.installed
 # Every benchmark runs; the target fails if any of them missed its bar.
 BENCHES := bench/redirect.py bench/share_page_queries.py bench/dashboard.py bench/digest_bench.py
 bench: $(VENV)/.installed
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@$(call need,wrk,wrk)
 	@failed=0; for b in $(BENCHES); do $(BIN)/python $$b || failed=1; done; exit $$failed
 
 translations: $(VENV)/.installed

@@ -54,26 +54,26 @@ def fresh_database(kind, workdir):
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
-    import psycopg2
+    import psycopg
 
     schema = "bench_" + uuid.uuid4().hex[:10]
-    with contextlib.closing(psycopg2.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
+    with contextlib.closing(psycopg.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
         conn.autocommit = True
         conn.cursor().execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in POSTGRES_BASE else "?"
     try:
         yield f"{POSTGRES_BASE}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with contextlib.closing(psycopg2.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
+        with contextlib.closing(psycopg.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
             conn.autocommit = True
             conn.cursor().execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def postgres_reachable():
     try:
-        import psycopg2
+        import psycopg
 
-        psycopg2.connect(POSTGRES_BASE, connect_timeout=3).close()
+        psycopg.connect(POSTGRES_BASE, connect_timeout=3).close()
         return True
     except Exception as exc:  # noqa: BLE001 - any failure means "skip"
         log(f"PostgreSQL at {POSTGRES_BASE} is not reachable ({exc.__class__.__name__}): skipped")

@@ -263,11 +263,11 @@ def _subprocess(*args):
 def fresh_database(kind, directory):
     if kind == "sqlite":
         return "sqlite:///" + os.path.join(directory, "bench.db"), lambda: None
-    import psycopg2
+    import psycopg
 
     schema = "bench_" + uuid.uuid4().hex[:10]
     dsn = re.sub(r"^postgres(ql)?://", "postgresql://", POSTGRES_URL)
-    conn = psycopg2.connect(dsn)
+    conn = psycopg.connect(dsn)
     conn.autocommit = True
     conn.cursor().execute(f"CREATE SCHEMA {schema}")
 

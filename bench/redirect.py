@@ -239,10 +239,10 @@ class Instance:
         if kind == "sqlite":
             url = "sqlite:///" + str(self.dir / "ambassador.db")
         else:
-            import psycopg2
+            import psycopg
 
             self.schema = "bench_" + uuid.uuid4().hex[:10]
-            with contextlib.closing(psycopg2.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
+            with contextlib.closing(psycopg.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
                 conn.autocommit = True
                 conn.cursor().execute(f"CREATE SCHEMA {self.schema}")
             sep = "&" if "?" in POSTGRES_BASE else "?"
@@ -312,9 +312,9 @@ class Instance:
 
     def drop(self):
         if self.schema:
-            import psycopg2
+            import psycopg
 
-            with contextlib.closing(psycopg2.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
+            with contextlib.closing(psycopg.connect(POSTGRES_BASE, connect_timeout=5)) as conn:
                 conn.autocommit = True
                 conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
 from peewee import PostgresqlDatabase, fn
-from psycopg2.extras import execute_values
 
 from . import totals
+from .db import execute_values
 from .models import Click, ShareEvent, TrackedLink, VisitorSalt, db, utcnow
 
 log = logging.getLogger(__name__)

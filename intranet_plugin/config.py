@@ -6,6 +6,7 @@ returns a plain dict of Flask config keys (without the prefix) or raises
 the start-up with a message instead of failing later in a request.
 """
 
+import importlib.util
 import ipaddress
 import os
 import re
@@ -78,6 +79,9 @@ def _database_url(value, instance_path):
         raise ConfigError(
             f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://, got {scheme!r}"
         )
+    if scheme != "sqlite" and not (importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2")):
+        raise ConfigError(f"{PREFIX}DATABASE_URL names PostgreSQL, but no PostgreSQL driver is installed: "
+                          "pip install 'ambassador[postgres]'")
     return value
 
 

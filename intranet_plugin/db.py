@@ -35,6 +35,16 @@ def make_database(url):
                               check_same_thread=False)
     # Query parameters are passed to libpq: ?sslmode=verify-full&options=...
     extra = dict(parse_qsl(parts.query))
+    try:
+        import psycopg  # the postgres extra, imported only for a PostgreSQL URL
+    except ImportError:  # psycopg2 instead: peewee uses it as it is
+        pass
+    else:
+        # Parameters merged into the statement by the client, as psycopg2
+        # does: peewee repeats an expression with its own parameters in
+        # SELECT and GROUP BY (DATE_TRUNC(%s, day)), which the server can
+        # only match when it sees the values.
+        extra["cursor_factory"] = psycopg.ClientCursor
     return PostgresqlDatabase(
         unquote(parts.path.lstrip("/")),
         host=parts.hostname,
@@ -77,3 +87,17 @@ def init_app(app):
 
 def is_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
+
+
+def execute_values(cursor, sql, rows, page_size=1000):
+    """Run ``sql``, whose single ``%s`` stands for a VALUES list, once per
+    page of ``rows`` (tuples of equal length): one statement per thousand
+    rows instead of one per row, on whichever PostgreSQL driver peewee
+    uses (psycopg 3, or psycopg2), without importing either."""
+    if not rows:
+        return
+    row = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    for start in range(0, len(rows), page_size):
+        page = rows[start:start + page_size]
+        cursor.execute(sql.replace("%s", ", ".join([row] * len(page)), 1),
+                       [value for values in page for value in values])

@@ -25,9 +25,8 @@ import collections
 import datetime
 
 from peewee import Case, Select, fn
-from psycopg2.extras import execute_values
 
-from .db import is_postgres
+from .db import execute_values, is_postgres
 from .models import MEASURES, Click, ClickDaily, DayTotal, LinkMonth, LinkTotal, TrackedLink, db
 
 BOTS = ("crawler", "head", "empty")

@@ -11,7 +11,6 @@ import os
 import re
 import uuid
 
-import psycopg2
 import pytest
 
 from intranet_plugin import clicks, create_app
@@ -36,8 +35,9 @@ def database_url_factory(tmp_path_factory):
         return
     schema = "test_" + uuid.uuid4().hex[:10]
     dsn = re.sub(r"^postgres(ql)?://", "postgresql://", TEST_DATABASE)
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
+    import psycopg  # the postgres extra; a SQLite run needs no driver
+
+    conn = psycopg.connect(dsn, autocommit=True)
     conn.cursor().execute(f"CREATE SCHEMA {schema}")
     url = postgres_url(TEST_DATABASE, schema)
 

@@ -50,6 +50,20 @@ def test_bad_values_are_named(tmp_path, name, value, message):
         load_config(str(tmp_path), environ={"AMBASSADOR_" + name: value})
 
 
+def test_postgresql_without_its_driver_names_the_extra(tmp_path, monkeypatch):
+    """A plain `pip install .` has no PostgreSQL driver: the start-up says
+    which extra to install instead of failing at the first query."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.startswith("psycopg") else real(name, *a))
+    with pytest.raises(ConfigError, match=r"no PostgreSQL driver is installed: pip install 'ambassador\[postgres\]'"):
+        load_config(str(tmp_path), environ={"AMBASSADOR_DATABASE_URL": "postgresql://db.example.com/ambassador"})
+    monkeypatch.undo()
+    assert load_config(str(tmp_path), environ={"AMBASSADOR_DATABASE_URL": "postgresql://db.example.com/a"})
+
+
 def test_production_refuses_the_default_secret(tmp_path):
     env = {"AMBASSADOR_ENV": "production", "AMBASSADOR_AUTH": "header",
            "AMBASSADOR_PUBLIC_URL": "https://go.example.com"}

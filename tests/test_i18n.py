@@ -1,11 +1,10 @@
 """Every user-facing string is translatable, and Dutch is complete."""
 
-import io
 import os
 import subprocess
 import sys
 
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,8 +32,15 @@ def test_every_dutch_translation_is_filled_in():
     assert not empty, f"untranslated or fuzzy: {empty}"
 
 
+def messages(catalog):
+    """{(context, id): translation} of the messages a catalog translates:
+    what gettext will answer, whatever tool or version wrote the file."""
+    return {(m.context, m.id if isinstance(m.id, str) else tuple(m.id)):
+            m.string if isinstance(m.string, str) else tuple(m.string)
+            for m in catalog if m.id and m.string and not m.fuzzy}
+
+
 def test_compiled_catalog_is_up_to_date():
-    compiled = io.BytesIO()
-    write_mo(compiled, dutch())
     with open(os.path.join(CATALOG, "messages.mo"), "rb") as fh:
-        assert fh.read() == compiled.getvalue(), "run `make translations` to compile messages.mo"
+        compiled = read_mo(fh)
+    assert messages(compiled) == messages(dutch()), "run `make translations` to compile messages.mo"

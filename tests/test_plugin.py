@@ -1,6 +1,7 @@
 """Mounted inside a host Flask intranet, or served under a path prefix."""
 
 import re
+from importlib.metadata import version
 
 from flask import Flask
 
@@ -35,7 +36,7 @@ def test_init_app_mounts_ambassador_in_a_host_intranet(database_url_factory):
     # every URL Ambassador builds carries the prefix
     assert 'href="/ambassador/static/app.css' in page
     assert re.search(r'href="/ambassador/share/[^"]+"', page)
-    assert 'src="/ambassador/vendor/htmx.min.js"' in page
+    assert re.search(r'src="/ambassador/vendor/[0-9.]+/htmx.min.js"', page)
     assert host.extensions["ambassador"] is ambassador
     db.close()
 
@@ -62,13 +63,21 @@ def test_trusted_proxy_prefix_header(make_app):
         assert 'href="/static/app.css' in untrusted
 
 
-def test_htmx_is_served_from_the_installed_package(client):
-    response = client.get("/vendor/htmx.min.js")
+def test_htmx_is_served_from_the_installed_package_under_a_versioned_url(client):
+    make_person("emma")
+    client.post("/login", data={"username": "emma"})
+    page = client.get("/").get_data(as_text=True)
+    src = re.search(r'<script src="(/vendor/[^"]+/htmx.min.js)"', page).group(1)
+    assert src == f"/vendor/{version('django-js-lib-htmx')}/htmx.min.js"
+    response = client.get(src)
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
-    body = response.get_data(as_text=True)
-    assert 'version:"2.' in body.replace(" ", "")
-    assert client.get("/vendor/jquery.js").status_code == 404
+    assert response.cache_control.max_age == 365 * 24 * 3600 and response.cache_control.immutable
+    assert 'version:"2.' in response.get_data(as_text=True).replace(" ", "")
+    # a page cached before an upgrade asks for the old version: sent on
+    old = client.get("/vendor/1.9.0/htmx.min.js")
+    assert old.status_code == 302 and old.headers["Location"].endswith(src)
+    assert client.get(src.replace("htmx.min.js", "jquery.js")).status_code == 404
 
 
 def test_healthz(client):
