@@ -101,9 +101,9 @@ def _sqlite_value(value):
 
 def populate(n_clicks, seed=7):
     """The data set; everything but the clicks is the same at every size."""
-    from intranet_plugin import totals
     from intranet_plugin.db import is_postgres
     from intranet_plugin.models import SHARE_NETWORKS, db, new_code, utcnow
+    from intranet_plugin.tracking import totals
 
     rnd = random.Random(seed)
     now = utcnow().replace(microsecond=0)

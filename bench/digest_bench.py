@@ -99,7 +99,6 @@ def generate(database_url, instance, size, seed=11):
     """Bulk inserts (peewee insert_many in chunks) of a realistic programme."""
     from digest.send import week_of
     from intranet_plugin import db as database
-    from intranet_plugin import totals
     from intranet_plugin.models import (
         Campaign,
         Click,
@@ -112,6 +111,7 @@ def generate(database_url, instance, size, seed=11):
         new_code,
         utcnow,
     )
+    from intranet_plugin.tracking import totals
 
     rng = random.Random(seed)
     app = make_app(database_url, instance)

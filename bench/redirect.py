@@ -267,7 +267,13 @@ class Instance:
     def populate(self, n_links):
         """People, items and ``n_links`` tracked links; returns their codes."""
         from intranet_plugin import create_app
-        from intranet_plugin.models import SHARE_NETWORKS, Item, Person, TrackedLink, db
+        from intranet_plugin.models import (
+            SHARE_NETWORKS,
+            Item,
+            Person,
+            TrackedLink,
+            db,
+        )
 
         n_people = 40
         n_items = -(-n_links // n_people)

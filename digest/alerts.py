@@ -16,12 +16,30 @@ import time
 
 from peewee import JOIN
 
-from intranet_plugin.models import AlertLedger, AuditLog, Item, Person, ShareEvent, utcnow
-
-from .links import MailLinks, mail_context
-from .mail import Mailer, MailError, MailServerUnavailable, PermanentFailure, TemporaryFailure
-from .render import alert_message, templates
-from .send import BATCH, CLAIM_LEASE, LISTED, TEMPORARY, Report
+from digest.links import MailLinks, mail_context
+from digest.render import alert_message, templates
+from digest.send import (
+    BATCH,
+    CLAIM_LEASE,
+    LISTED,
+    TEMPORARY,
+    Report,
+)
+from intranet_plugin.mail.smtp import (
+    Mailer,
+    MailError,
+    MailServerUnavailable,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from intranet_plugin.models import (
+    AlertLedger,
+    AuditLog,
+    Item,
+    Person,
+    ShareEvent,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from peewee import Case, fn
 
 from intranet_plugin import analytics
-from intranet_plugin.models import DigestLedger, Item, LinkTotal, ShareEvent, TrackedLink
+from intranet_plugin.models import (
+    DigestLedger,
+    Item,
+    LinkTotal,
+    ShareEvent,
+    TrackedLink,
+)
 
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)

@@ -18,10 +18,9 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from mjml import mjml2html
 
+from intranet_plugin.content.sharing import NETWORKS, is_http_url
 from intranet_plugin.i18n import LANGUAGES
-from intranet_plugin.sharing import NETWORKS, is_http_url
-
-from .mail import build_message, sender_domain
+from intranet_plugin.mail.smtp import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
 BAR_HEIGHT = 60  # pixels of the tallest bar

@@ -41,12 +41,23 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from digest.build import Batch, Leaderboard, Windows
+from digest.links import MailLinks, mail_context
+from digest.render import (
+    Week,
+    digest_message,
+    digest_message_id,
+    render_digest,
+    templates,
+)
+from intranet_plugin.mail.smtp import (
+    Mailer,
+    MailError,
+    MailServerUnavailable,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from intranet_plugin.models import DigestLedger, Person, utcnow
-
-from .build import Batch, Leaderboard, Windows
-from .links import MailLinks, mail_context
-from .mail import Mailer, MailError, MailServerUnavailable, PermanentFailure, TemporaryFailure
-from .render import Week, digest_message, digest_message_id, render_digest, templates
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from digest.alerts import mark_share_now
+from digest.links import read_unsubscribe_token
+from digest.send import preview as build_preview
+from intranet_plugin.mail import outbox
 from intranet_plugin.models import AuditLog, Item, Person, db
 from intranet_plugin.security import csrf
 from sso.roles import role_required
-
-from . import outbox
-from .alerts import mark_share_now
-from .links import read_unsubscribe_token
-from .send import preview as build_preview
 
 bp = Blueprint("digest", __name__, template_folder="templates")
 

@@ -10,10 +10,10 @@ from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from . import db, i18n, security
-from .clicks import ClickJournal
-from .config import load_config
-from .sharing import TargetCache
+from intranet_plugin import db, i18n, security
+from intranet_plugin.config import load_config
+from intranet_plugin.content.sharing import TargetCache
+from intranet_plugin.tracking.clicks import ClickJournal
 
 htmx = Htmx()
 
@@ -51,7 +51,7 @@ def create_app(config=None):
     journal_dir = app.config["CLICK_JOURNAL_DIR"]
     app.extensions["ambassador.journal"] = ClickJournal(journal_dir) if journal_dir != "off" else None
     app.extensions["ambassador.targets"] = TargetCache()
-    from .views.links import TrackedRedirects
+    from intranet_plugin.tracking.redirect import TrackedRedirects
 
     # Inside the proxy fix (added by security), so REMOTE_ADDR is the client's.
     app.wsgi_app = TrackedRedirects(app, app.wsgi_app)
@@ -62,7 +62,7 @@ def create_app(config=None):
 
     init_sso(app)
 
-    from .views import (
+    from intranet_plugin.views import (
         api,
         assets,
         campaigns,
@@ -71,14 +71,12 @@ def create_app(config=None):
         editor,
         feeds,
         impact,
-        links,
         programme,
         share,
         system,
     )
 
     app.register_blueprint(assets.bp)
-    app.register_blueprint(links.bp)
     app.register_blueprint(share.bp)
     app.register_blueprint(system.bp)
     app.register_blueprint(programme.bp)
@@ -91,7 +89,7 @@ def create_app(config=None):
     app.register_blueprint(impact.bp)
     app.register_blueprint(api.bp)
 
-    from .cli import register
+    from intranet_plugin.cli import register
 
     register(app)
     return app

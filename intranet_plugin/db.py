@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import PostgresqlDatabase, SqliteDatabase
 from playhouse.migrations import Runner
 
-from .models import db
+from intranet_plugin.models import db
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 

@@ -8,8 +8,7 @@ import random
 
 from flask import current_app, url_for
 
-from .clicks import store
-from .models import (
+from intranet_plugin.models import (
     Campaign,
     Click,
     ClickDaily,
@@ -24,6 +23,7 @@ from .models import (
     new_code,
     utcnow,
 )
+from intranet_plugin.tracking.clicks import store
 
 SITE = "https://www.noordwind.example"
 

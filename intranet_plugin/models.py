@@ -23,7 +23,7 @@ from peewee import (
     fn,
 )
 
-from .urls import normalize_url
+from intranet_plugin.content.urls import normalize_url
 
 db = DatabaseProxy()
 

@@ -23,8 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from peewee import fn
 
-from .config import ConfigError
-from .models import JobLease, VisitorSalt, db, utcnow
+from intranet_plugin.config import ConfigError
+from intranet_plugin.models import JobLease, VisitorSalt, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def instant_alerts(app):
 
 
 def poll_feeds(app):
-    from .feeds import import_all
+    from intranet_plugin.content.feeds import import_all
 
     return import_all()
 
@@ -127,8 +127,8 @@ def retention(app):
     which no visitor hash can be linked to an address), clicks left in the
     journals of stopped workers are moved in, and raw clicks older than the
     retention period become daily totals."""
-    from .clicks import recover
-    from .rollup import roll_up
+    from intranet_plugin.tracking.clicks import recover
+    from intranet_plugin.tracking.rollup import roll_up
 
     cutoff = utcnow().date() - datetime.timedelta(days=1)
     salts = VisitorSalt.delete().where(VisitorSalt.day < cutoff).execute()
@@ -140,7 +140,7 @@ def retention(app):
 
 
 def monthly_report(app):
-    from .report import scheduled
+    from intranet_plugin.analytics.report import scheduled
 
     return scheduled(app)
 

@@ -8,8 +8,7 @@ admin views on the server (403 for people without the role).
 from flask_login import LoginManager
 
 from intranet_plugin.models import Person
-
-from .roles import has_role, role_required
+from sso.roles import has_role, role_required
 
 __all__ = ["init_app", "login_manager", "role_required", "has_role"]
 
@@ -29,13 +28,13 @@ def load_person(person_id):
 def init_app(app):
     from flask_babel import lazy_gettext as _l
 
-    from .directory import check_config
+    from sso.directory import check_config
 
     check_config(app.config)
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.init_app(app)
 
-    from .views import bp, sign_in_from_header
+    from sso.views import bp, sign_in_from_header
 
     if app.config["AUTH"] == "header":
         app.before_request(sign_in_from_header)

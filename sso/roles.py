@@ -28,7 +28,7 @@ def role_required(role):
         @wraps(view)
         def guarded(*args, **kwargs):
             if not current_user.is_authenticated:
-                from . import login_manager
+                from sso import login_manager
 
                 return login_manager.unauthorized()
             if not has_role(current_user, role):

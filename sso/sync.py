@@ -12,9 +12,8 @@ from flask import current_app
 from peewee import fn
 
 from intranet_plugin.models import Person, db
-
-from .directory import Directory, IncompleteRead
-from .roles import role_from_directory
+from sso.directory import Directory, IncompleteRead
+from sso.roles import role_from_directory
 
 # A read that would deactivate more people than this (and more than this
 # share of the active ones) is taken for a directory or configuration

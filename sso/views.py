@@ -12,10 +12,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intranet_plugin.models import Person
-
-from .directory import DirectoryUnavailable, InvalidCredentials, valid_username
-from .models import LoginAttempt, Throttled
-from .sync import directory, find_person, upsert_person
+from sso.directory import DirectoryUnavailable, InvalidCredentials, valid_username
+from sso.models import LoginAttempt, Throttled
+from sso.sync import directory, find_person, upsert_person
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)

@@ -13,9 +13,17 @@ import uuid
 
 import pytest
 
-from intranet_plugin import clicks, create_app
+from intranet_plugin import create_app
 from intranet_plugin import db as database
-from intranet_plugin.models import MODELS, Campaign, Item, Person, db, utcnow
+from intranet_plugin.models import (
+    MODELS,
+    Campaign,
+    Item,
+    Person,
+    db,
+    utcnow,
+)
+from intranet_plugin.tracking import clicks
 
 TEST_DATABASE = os.environ.get("AMBASSADOR_TEST_DATABASE", "sqlite")
 

@@ -6,8 +6,16 @@ import re
 
 from conftest import login, make_item, make_person
 from digest.alerts import ALERT_WINDOW, send_pending_alerts
-from digest.mail import Mailer
-from intranet_plugin.models import AlertLedger, AuditLog, Item, Person, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.mail.smtp import Mailer
+from intranet_plugin.models import (
+    AlertLedger,
+    AuditLog,
+    Item,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    utcnow,
+)
 
 
 def run(app):

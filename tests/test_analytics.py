@@ -10,8 +10,14 @@ import pytest
 
 from conftest import count_queries, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics as a
-from intranet_plugin.models import ClickDaily, Conversion, Setting, ShareEvent, TrackedLink
-from intranet_plugin.rollup import roll_up_days
+from intranet_plugin.models import (
+    ClickDaily,
+    Conversion,
+    Setting,
+    ShareEvent,
+    TrackedLink,
+)
+from intranet_plugin.tracking.rollup import roll_up_days
 
 TODAY = datetime.date(2026, 3, 18)  # a Wednesday, ISO week 12
 MONTH = a.this_month(TODAY)

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from conftest import BROWSER, make_item, make_person
-from intranet_plugin import clicks
 from intranet_plugin.models import Click, TrackedLink
+from intranet_plugin.tracking import clicks
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def test_ingesting_twice_stores_once(journal_app, tmp_path):
 
 CRASHING_WORKER = textwrap.dedent("""
     import os, signal, sys
-    from intranet_plugin import clicks, create_app
+    from intranet_plugin import create_app
+    from intranet_plugin.tracking import clicks
     clicks.FLUSH_INTERVAL = 3600  # never flush: the crash comes first
     app = create_app({"DATABASE_URL": sys.argv[1], "CLICK_JOURNAL_DIR": sys.argv[2],
                       "PUBLIC_URL": "https://go.example.com"})

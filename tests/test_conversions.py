@@ -6,7 +6,13 @@ import re
 import pytest
 
 from conftest import BROWSER, login, make_campaign, make_item, make_person, store_click
-from intranet_plugin.models import ApiKey, AuditLog, Conversion, TrackedLink, utcnow
+from intranet_plugin.models import (
+    ApiKey,
+    AuditLog,
+    Conversion,
+    TrackedLink,
+    utcnow,
+)
 from intranet_plugin.views.conversions import hash_key, new_key
 
 URL = "/api/v1/conversions"

@@ -13,9 +13,16 @@ import pytest
 from smtpserver import free_port
 
 from conftest import login, make_campaign, make_item, make_person, store_click
-from digest.mail import Mailer
 from digest.send import preview, send_weekly, week_of
-from intranet_plugin.models import AuditLog, DigestLedger, Person, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.mail.smtp import Mailer
+from intranet_plugin.models import (
+    AuditLog,
+    DigestLedger,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    utcnow,
+)
 
 BASE = "https://intranet.example.com/ambassador"
 NETWORKS = ["linkedin", "x", "facebook", "xing", "whatsapp", "email"]
@@ -604,7 +611,7 @@ def test_the_digest_signs_share_links_exactly_as_the_share_page_reads_them(mail_
     import time
 
     from digest.links import ShareTokens
-    from intranet_plugin.sharing import read_share_token, share_token
+    from intranet_plugin.content.sharing import read_share_token, share_token
 
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # the same second for both
     fast = ShareTokens(mail_app.config["SECRET_KEY"])

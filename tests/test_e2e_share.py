@@ -18,7 +18,13 @@ from browser import DESKTOP_CHROME, VISITOR_FIREFOX, ConsoleLog, OutsideWeb, lau
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import make_campaign, make_item, make_person
-from intranet_plugin.models import Click, Person, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.models import (
+    Click,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    utcnow,
+)
 
 PAGE_SIZE = 2
 COMPANY = "https://www.example.com"

@@ -15,8 +15,8 @@ from werkzeug.datastructures import MultiDict
 
 from conftest import BROWSER, make_campaign, make_item, make_person
 from intranet_plugin import models
+from intranet_plugin.content.opengraph import parse
 from intranet_plugin.models import AuditLog, Campaign, Item
-from intranet_plugin.opengraph import parse
 from intranet_plugin.views import editor
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'

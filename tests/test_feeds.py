@@ -9,7 +9,7 @@ import pytest
 from feedserver import FEEDS, FeedServer
 
 from conftest import login, make_campaign, make_item, make_person
-from intranet_plugin.feeds import add_feed, import_all, import_feed
+from intranet_plugin.content.feeds import add_feed, import_all, import_feed
 from intranet_plugin.models import AuditLog, Feed, Item, utcnow
 
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from feedserver import FeedServer
 
-from intranet_plugin.fetch import FetchError, fetch, guess_encoding, is_internal
+from intranet_plugin.content.fetch import FetchError, fetch, guess_encoding, is_internal
 
 
 @pytest.fixture

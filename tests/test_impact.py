@@ -26,7 +26,7 @@ from intranet_plugin.models import (
     TrackedLink,
     utcnow,
 )
-from intranet_plugin.rollup import roll_up_days
+from intranet_plugin.tracking.rollup import roll_up_days
 
 _events = itertools.count()
 

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import BROWSER, make_campaign, make_item, make_person
+from intranet_plugin.content.sharing import with_utm
 from intranet_plugin.models import Click, Person, TrackedLink
-from intranet_plugin.sharing import with_utm
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
@@ -144,7 +144,7 @@ def test_own_click_while_signed_in_does_not_count(client, link):
 def test_own_click_from_the_sharing_browser_does_not_count(client, app):
     """The sharer shares, then opens their own link in another (signed-out)
     browser session on the same device: recognised by the visitor hash."""
-    from intranet_plugin.sharing import share_token
+    from intranet_plugin.content.sharing import share_token
 
     emma = make_person("emma")
     item = make_item()

@@ -8,7 +8,8 @@ from aiosmtpd.smtp import AuthResult
 from slapd import make_tls_files
 from smtpserver import SMTPServer, free_port
 
-from digest.mail import (
+from intranet_plugin.config import ConfigError, load_config
+from intranet_plugin.mail.smtp import (
     Mailer,
     MailNotConfigured,
     MailServerUnavailable,
@@ -16,7 +17,6 @@ from digest.mail import (
     build_message,
     send_email,
 )
-from intranet_plugin.config import ConfigError, load_config
 
 
 @pytest.fixture(scope="module")

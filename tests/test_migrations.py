@@ -7,8 +7,15 @@ from peewee import Table
 from conftest import make_item, make_person
 from intranet_plugin import create_app
 from intranet_plugin import db as database
-from intranet_plugin.models import Click, Item, Person, ShareEvent, TrackedLink, db
-from intranet_plugin.sharing import resolve
+from intranet_plugin.content.sharing import resolve
+from intranet_plugin.models import (
+    Click,
+    Item,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    db,
+)
 
 
 def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_path):
@@ -88,8 +95,8 @@ def test_migrations_build_exactly_the_models_schema(app):
 
 def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory):
     """0008 computes the running totals of an install that has clicks."""
-    from intranet_plugin import totals
     from intranet_plugin.models import DayTotal, LinkMonth, LinkTotal
+    from intranet_plugin.tracking import totals
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})

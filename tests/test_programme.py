@@ -10,8 +10,17 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import BROWSER, counting, make_item, make_person, store_click
-from intranet_plugin.models import AuditLog, Click, Item, Person, Setting, ShareEvent, Suggestion, TrackedLink
-from intranet_plugin.sharing import share_token
+from intranet_plugin.content.sharing import share_token
+from intranet_plugin.models import (
+    AuditLog,
+    Click,
+    Item,
+    Person,
+    Setting,
+    ShareEvent,
+    Suggestion,
+    TrackedLink,
+)
 
 
 @pytest.fixture

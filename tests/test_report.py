@@ -8,10 +8,16 @@ import itertools
 import pytest
 
 from conftest import make_item, make_person, store_click
-from digest.mail import Mailer, SMTPSettings
 from intranet_plugin import analytics
-from intranet_plugin.models import AuditLog, Conversion, Setting, ShareEvent, TrackedLink
-from intranet_plugin.report import local_today, previous_month, scheduled, send_monthly
+from intranet_plugin.analytics.report import local_today, previous_month, scheduled, send_monthly
+from intranet_plugin.mail.smtp import Mailer, SMTPSettings
+from intranet_plugin.models import (
+    AuditLog,
+    Conversion,
+    Setting,
+    ShareEvent,
+    TrackedLink,
+)
 
 _events = itertools.count()
 BOSSES = "ceo@example.com, hr-lead@example.com"

@@ -8,8 +8,8 @@ import pytest
 from conftest import make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import Click, ClickDaily, TrackedLink, utcnow
-from intranet_plugin.rollup import roll_up, roll_up_days
 from intranet_plugin.scheduler import retention
+from intranet_plugin.tracking.rollup import roll_up, roll_up_days
 
 TODAY = datetime.date(2026, 5, 20)
 _events = itertools.count()
@@ -121,7 +121,7 @@ def test_batches_of_days(clicks):
 
 
 def test_a_failing_batch_leaves_the_raw_rows(clicks, monkeypatch):
-    from intranet_plugin import rollup
+    from intranet_plugin.tracking import rollup
 
     def failing_delete(*args, **kwargs):
         raise RuntimeError("disk full")

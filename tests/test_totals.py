@@ -9,8 +9,7 @@ import threading
 import pytest
 
 from conftest import count_queries, make_campaign, make_item, make_person, store_click
-from intranet_plugin import analytics, totals
-from intranet_plugin.clicks import store
+from intranet_plugin import analytics
 from intranet_plugin.models import (
     MEASURES,
     Campaign,
@@ -23,7 +22,9 @@ from intranet_plugin.models import (
     db,
     utcnow,
 )
-from intranet_plugin.rollup import roll_up_days
+from intranet_plugin.tracking import totals
+from intranet_plugin.tracking.clicks import store
+from intranet_plugin.tracking.rollup import roll_up_days
 
 D = datetime.date
 COSTS = {"linkedin": 3.0, "x": 1.5, "facebook": 1.0}

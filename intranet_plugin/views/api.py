@@ -11,8 +11,8 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import analytics
-from .impact import personal_figures
+from intranet_plugin import analytics
+from intranet_plugin.views.impact import personal_figures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

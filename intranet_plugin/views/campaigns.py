@@ -9,11 +9,25 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from peewee import JOIN
 
+from intranet_plugin import models
+from intranet_plugin.models import (
+    Campaign,
+    Click,
+    Item,
+    ShareEvent,
+    TrackedLink,
+    db,
+)
+from intranet_plugin.views.editor import (
+    audit,
+    clean_hashtags,
+    item_state,
+    kind_labels,
+    state_labels,
+    unique_slug,
+    zone,
+)
 from sso import role_required
-
-from .. import models
-from ..models import Campaign, Click, Item, ShareEvent, TrackedLink, db
-from .editor import audit, clean_hashtags, item_state, kind_labels, state_labels, unique_slug, zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 

@@ -32,12 +32,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN, IntegrityError, Ordering, fn
 
+from intranet_plugin.content.sharing import COPY
+from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.models import (
+    ApiKey,
+    AuditLog,
+    Campaign,
+    Click,
+    Conversion,
+    Item,
+    Person,
+    TrackedLink,
+    db,
+    utcnow,
+)
+from intranet_plugin.security import csrf
 from sso import role_required
-
-from ..models import ApiKey, AuditLog, Campaign, Click, Conversion, Item, Person, TrackedLink, db, utcnow
-from ..security import csrf
-from ..sharing import COPY
-from ..urls import normalize_url
 
 bp = Blueprint("conversions", __name__)
 

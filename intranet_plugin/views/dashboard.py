@@ -23,11 +23,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
+from intranet_plugin import analytics
+from intranet_plugin.models import Campaign
+from intranet_plugin.views.impact import chart, csv_cell, network_labels
 from sso import role_required
-
-from .. import analytics
-from ..models import Campaign
-from .impact import chart, csv_cell, network_labels
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 

@@ -18,14 +18,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN, IntegrityError
 
+from intranet_plugin import models
+from intranet_plugin.content import opengraph
+from intranet_plugin.content.sharing import (
+    MAX_CAPTION,
+    NETWORKS,
+    X_LINK_LENGTH,
+    caption_length,
+    is_http_url,
+)
+from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.models import (
+    KINDS,
+    AuditLog,
+    Campaign,
+    Item,
+    Person,
+    db,
+)
+from intranet_plugin.views import fragment_or_page
 from sso import role_required
 from sso.views import safe_next
-
-from .. import models, opengraph
-from ..models import KINDS, AuditLog, Campaign, Item, Person, db
-from ..sharing import MAX_CAPTION, NETWORKS, X_LINK_LENGTH, caption_length, is_http_url
-from ..urls import normalize_url
-from . import fragment_or_page
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 

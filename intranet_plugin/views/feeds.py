@@ -6,10 +6,15 @@ from flask_babel import ngettext
 from flask_login import current_user
 from peewee import JOIN
 
+from intranet_plugin.content.feeds import (
+    FeedError,
+    add_feed,
+    import_all,
+    import_feed,
+    remove_feed,
+)
+from intranet_plugin.models import KINDS, Campaign, Feed
 from sso.roles import role_required
-
-from ..feeds import FeedError, add_feed, import_all, import_feed, remove_feed
-from ..models import KINDS, Campaign, Feed
 
 bp = Blueprint("feeds", __name__, url_prefix="/admin/feeds")
 

@@ -14,10 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from peewee import Select, fn
 
-from sso import role_required
-
-from .. import analytics, totals
-from ..models import (
+from intranet_plugin import analytics
+from intranet_plugin.models import (
     AlertLedger,
     AuditLog,
     Campaign,
@@ -38,7 +36,9 @@ from ..models import (
     new_code,
     utcnow,
 )
-from . import fragment_or_page
+from intranet_plugin.tracking import totals
+from intranet_plugin.views import fragment_or_page
+from sso import role_required
 
 bp = Blueprint("impact", __name__)
 

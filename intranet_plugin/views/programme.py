@@ -15,12 +15,21 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from peewee import JOIN
 
+from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, is_http_url
+from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.models import (
+    DIGEST_CHOICES,
+    KINDS,
+    AuditLog,
+    Item,
+    Person,
+    Setting,
+    Suggestion,
+    db,
+    utcnow,
+)
 from sso import role_required
-
-from ..i18n import LANGUAGES
-from ..models import DIGEST_CHOICES, KINDS, AuditLog, Item, Person, Setting, Suggestion, db, utcnow
-from ..sharing import MAX_CAPTION, NETWORKS, is_http_url
-from ..urls import normalize_url
 
 bp = Blueprint("programme", __name__)
 

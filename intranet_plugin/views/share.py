@@ -5,12 +5,30 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from ..clicks import classify, visitors
-from ..i18n import LANGUAGES
-from ..models import KINDS, Campaign, Item, Person, ShareEvent, TrackedLink, db, utcnow
-from ..security import csrf
-from ..sharing import COPY, MAX_CAPTION, NETWORKS, caption_length, read_share_token, share_token, share_url, tracked_url
-from .programme import suggester_names, suggestion_outcomes
+from intranet_plugin.content.sharing import (
+    COPY,
+    MAX_CAPTION,
+    NETWORKS,
+    caption_length,
+    read_share_token,
+    share_token,
+    share_url,
+    tracked_url,
+)
+from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.models import (
+    KINDS,
+    Campaign,
+    Item,
+    Person,
+    ShareEvent,
+    TrackedLink,
+    db,
+    utcnow,
+)
+from intranet_plugin.security import csrf
+from intranet_plugin.tracking.clicks import classify, visitors
+from intranet_plugin.views.programme import suggester_names, suggestion_outcomes
 
 bp = Blueprint("share", __name__)
 

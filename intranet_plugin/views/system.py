@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from ..models import Person, db
+from intranet_plugin.models import Person, db
 
 bp = Blueprint("system", __name__)
 

@@ -4,8 +4,14 @@
 import click
 from flask.cli import with_appcontext
 
-from .feeds import FeedError, add_feed, import_all, import_feed, remove_feed
-from .models import KINDS, Feed
+from intranet_plugin.content.feeds import (
+    FeedError,
+    add_feed,
+    import_all,
+    import_feed,
+    remove_feed,
+)
+from intranet_plugin.models import KINDS, Feed
 
 
 @click.command("import-feeds")

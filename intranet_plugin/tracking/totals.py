@@ -26,8 +26,17 @@ import datetime
 
 from peewee import Case, Select, fn
 
-from .db import execute_values, is_postgres
-from .models import MEASURES, Click, ClickDaily, DayTotal, LinkMonth, LinkTotal, TrackedLink, db
+from intranet_plugin.db import execute_values, is_postgres
+from intranet_plugin.models import (
+    MEASURES,
+    Click,
+    ClickDaily,
+    DayTotal,
+    LinkMonth,
+    LinkTotal,
+    TrackedLink,
+    db,
+)
 
 BOTS = ("crawler", "head", "empty")
 # On PostgreSQL every transaction that stores clicks takes this lock first.

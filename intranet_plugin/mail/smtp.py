@@ -104,7 +104,7 @@ def settings_for(config):
     if config["SMTP_URL"]:
         return SMTPSettings.from_url(config["SMTP_URL"])
     if config.get("MAIL_OUTBOX"):
-        from .outbox import start_sink
+        from intranet_plugin.mail.outbox import start_sink
 
         host, port = start_sink(config["MAIL_OUTBOX"])
         return SMTPSettings(host, port)

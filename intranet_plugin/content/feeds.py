@@ -32,9 +32,17 @@ from flask import current_app
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
-from .fetch import FetchError, fetch
-from .models import KINDS, AuditLog, Campaign, Feed, Item, db, utcnow
-from .urls import normalize_url
+from intranet_plugin.content.fetch import FetchError, fetch
+from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.models import (
+    KINDS,
+    AuditLog,
+    Campaign,
+    Feed,
+    Item,
+    db,
+    utcnow,
+)
 
 TITLE_LIMIT = 255  # the column's size on PostgreSQL
 SUMMARY_LIMIT = 600

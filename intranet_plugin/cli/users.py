@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .directory import DirectoryUnavailable
+from sso.directory import DirectoryUnavailable
 
 
 @click.command("sync-users")
@@ -18,7 +18,7 @@ def sync_users_command(dry_run, force):
     The directory is read completely before anything changes: if the read
     fails or stops halfway, nobody is deactivated.
     """
-    from .sync import SyncRefused, sync_users
+    from sso.sync import SyncRefused, sync_users
 
     if current_app.config["AUTH"] not in ("ldap", "header"):
         raise click.ClickException("sync-users needs AMBASSADOR_AUTH=ldap or header and the "

@@ -82,7 +82,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from peewee import JOIN, Case, Select, Value, fn
 
-from .models import (
+from intranet_plugin.models import (
     CLICK_KINDS,
     MEASURES,
     SHARE_NETWORKS,
@@ -98,8 +98,8 @@ from .models import (
     ShareEvent,
     TrackedLink,
 )
-from .totals import click_source, measure_columns, month_of
-from .totals import where_all as _where
+from intranet_plugin.tracking.totals import click_source, measure_columns, month_of
+from intranet_plugin.tracking.totals import where_all as _where
 
 DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
 LEADERBOARD_SETTING = "leaderboard_people_enabled"

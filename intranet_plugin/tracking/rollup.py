@@ -22,7 +22,7 @@ import datetime
 
 from peewee import EXCLUDED, fn
 
-from .models import Click, ClickDaily, db, utcnow
+from intranet_plugin.models import Click, ClickDaily, db, utcnow
 
 # One day per transaction: SQLite holds its write lock for the whole of it
 # (clicks wait in the journals meanwhile), and after the first run there is

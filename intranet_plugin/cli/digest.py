@@ -22,7 +22,7 @@ def _finish(report):
 @click.option("--week", default=None, metavar="YYYY-Www", help="The ISO week (default: this week).")
 def send_command(dry_run, week):
     """Send this week's digest to every member who has not had it yet."""
-    from .send import send_weekly
+    from digest.send import send_weekly
 
     _finish(send_weekly(current_app._get_current_object(), week=week, dry_run=dry_run))
 
@@ -34,7 +34,7 @@ def send_command(dry_run, week):
 @click.option("--text", "as_text", is_flag=True, help="The plain-text part instead of the HTML.")
 def preview_command(username, out, as_text):
     """Write the digest a person would get now; nothing is recorded or sent."""
-    from .send import preview
+    from digest.send import preview
 
     person = Person.get_or_none(Person.username == username)
     if person is None:
@@ -53,6 +53,6 @@ def preview_command(username, out, as_text):
 @digest_group.command("alerts")
 def alerts_command():
     """Send the instant alerts that are due."""
-    from .alerts import send_pending_alerts
+    from digest.alerts import send_pending_alerts
 
     _finish(send_pending_alerts(current_app._get_current_object()))

@@ -56,7 +56,7 @@ def start_sink(directory):
         try:
             from aiosmtpd.controller import Controller
         except ImportError:
-            from .mail import MailNotConfigured
+            from intranet_plugin.mail.smtp import MailNotConfigured
 
             raise MailNotConfigured("The demo outbox needs aiosmtpd (pip install aiosmtpd), "
                                     "or set AMBASSADOR_SMTP_URL.") from None

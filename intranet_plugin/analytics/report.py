@@ -19,19 +19,23 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-import click
-from flask import current_app, render_template, url_for
-from flask.cli import with_appcontext
+from flask import render_template, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from digest.links import mail_context
-from digest.mail import Mailer, MailError, MailServerUnavailable, PermanentFailure, TemporaryFailure, build_message
 from digest.send import claim_owner
-
-from . import analytics
-from .models import AuditLog, Setting, db, utcnow
+from intranet_plugin import analytics
+from intranet_plugin.mail.smtp import (
+    Mailer,
+    MailError,
+    MailServerUnavailable,
+    PermanentFailure,
+    TemporaryFailure,
+    build_message,
+)
+from intranet_plugin.models import AuditLog, Setting, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -243,34 +247,3 @@ def scheduled(app, now=None):
         return f"skipped: the report goes out from day {app.config['REPORT_DAY']} of the month"
     result = send_monthly(app, previous_month(today), now=now)
     return result.summary()
-
-
-# -- the command line -------------------------------------------------------------
-
-@click.group("report", help="The monthly management report e-mail.")
-def report_group():
-    pass
-
-
-@report_group.command("send")
-@click.option("--month", default=None, metavar="YYYY-MM", help="A finished month (default: last month).")
-@click.option("--dry-run", is_flag=True, help="Build the report and print it; record and send nothing.")
-@with_appcontext
-def send_command(month, dry_run):
-    """Send a month's report to AMBASSADOR_REPORT_RECIPIENTS. A recipient who
-    already had that month's report is not sent it again: with nobody left,
-    the command refuses (exit status 1)."""
-    app = current_app._get_current_object()
-    today = local_today(app.config)
-    try:
-        first = parse_month(month, today) if month else previous_month(today)
-    except BadMonth as exc:
-        raise click.BadParameter(str(exc), param_hint="--month") from None
-    result = send_monthly(app, first, dry_run)
-    if dry_run and result.text:
-        click.echo(f"Subject: {result.subject}\n\n{result.text}")
-    click.echo(result.summary(), err=not result.ok or result.nothing_to_do)
-    if result.nothing_to_do:
-        click.echo(f"The report of {result.month} was sent before: nothing sent.", err=True)
-    if not result.ok or result.nothing_to_do:
-        raise SystemExit(1)

@@ -8,22 +8,13 @@ unknown code, another method) falls through to Flask and its error pages.
 
 import re
 
-from flask import Blueprint, abort
 from werkzeug.http import parse_cookie
 from werkzeug.urls import iri_to_uri
 
-from ..clicks import record
-from ..sharing import resolve
-
-bp = Blueprint("links", __name__)
+from intranet_plugin.content.sharing import resolve
+from intranet_plugin.tracking.clicks import record
 
 CODE = re.compile(r"[A-Za-z0-9_-]{8,16}")
-
-
-@bp.route("/s/<code>", methods=["GET"])
-def follow(code):
-    """Reached only when ``TrackedRedirects`` found nothing to redirect to."""
-    abort(404)
 
 
 class TrackedRedirects:

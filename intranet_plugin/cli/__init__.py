@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import db as database
-from .config import ConfigError
+from intranet_plugin import db as database
+from intranet_plugin.config import ConfigError
 
 
 @click.group("db", help="Database schema.")
@@ -37,7 +37,7 @@ def status_command():
 def rebuild_totals_command():
     """Recompute the running click totals from the stored clicks (after
     clicks were imported into the database directly)."""
-    from .totals import rebuild
+    from intranet_plugin.tracking.totals import rebuild
 
     links = rebuild()
     click.echo(f"Click totals rebuilt for {links} links.")
@@ -48,7 +48,7 @@ def rebuild_totals_command():
 @with_appcontext
 def demo_command(reset):
     """Fill the database with realistic demo content and people."""
-    from .demo import build
+    from intranet_plugin.demo import build
 
     database.upgrade()
     counts = build(reset=reset)
@@ -59,7 +59,7 @@ def demo_command(reset):
 @with_appcontext
 def recover_clicks_command():
     """Move clicks left in the journals of stopped workers into the database."""
-    from .clicks import recover
+    from intranet_plugin.tracking.clicks import recover
 
     moved = recover(current_app.config["CLICK_JOURNAL_DIR"])
     click.echo(f"Recovered {moved} clicks.")
@@ -72,7 +72,7 @@ def scheduler_command():
 
     Run one per installation (a second one waits as a stand-by).
     """
-    from .scheduler import Scheduler
+    from intranet_plugin.scheduler import Scheduler
 
     app = current_app._get_current_object()
     scheduler = Scheduler(app)
@@ -82,11 +82,10 @@ def scheduler_command():
 
 
 def register(app):
-    from digest.cli import digest_group
-    from sso.cli import sync_users_command
-
-    from .feeds_cli import feeds_group, import_feeds_command
-    from .report import report_group
+    from intranet_plugin.cli.digest import digest_group
+    from intranet_plugin.cli.feeds import feeds_group, import_feeds_command
+    from intranet_plugin.cli.report import report_group
+    from intranet_plugin.cli.users import sync_users_command
 
     for command in (db_group, demo_command, recover_clicks_command, scheduler_command, sync_users_command,
                     feeds_group, import_feeds_command, digest_group, report_group):
@@ -94,7 +93,7 @@ def register(app):
 
 
 def _create_app():
-    from . import create_app
+    from intranet_plugin import create_app
 
     return create_app()
 

@@ -13,7 +13,13 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import JOIN
 
-from .models import Campaign, Item, Person, TrackedLink, db
+from intranet_plugin.models import (
+    Campaign,
+    Item,
+    Person,
+    TrackedLink,
+    db,
+)
 
 # Networks in button order, with the limits of their post text.
 NETWORKS = {

@@ -8,8 +8,8 @@ from urllib.parse import urljoin
 from flask import current_app
 from flask_babel import gettext as _
 
-from .fetch import FetchError, fetch
-from .sharing import is_http_url
+from intranet_plugin.content.fetch import FetchError, fetch
+from intranet_plugin.content.sharing import is_http_url
 
 # The head is all we read; a page that puts its meta tags further down than
 # this is not worth waiting for.

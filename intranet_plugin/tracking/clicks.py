@@ -31,9 +31,16 @@ from urllib.parse import urlsplit
 from crawlerdetect import CrawlerDetect
 from peewee import PostgresqlDatabase, fn
 
-from . import totals
-from .db import execute_values
-from .models import Click, ShareEvent, TrackedLink, VisitorSalt, db, utcnow
+from intranet_plugin.db import execute_values
+from intranet_plugin.models import (
+    Click,
+    ShareEvent,
+    TrackedLink,
+    VisitorSalt,
+    db,
+    utcnow,
+)
+from intranet_plugin.tracking import totals
 
 log = logging.getLogger(__name__)
 
