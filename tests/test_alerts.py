@@ -4,8 +4,8 @@ alerts get one short e-mail about it, once, with one-click share buttons."""
 import datetime
 import re
 
-from conftest import login, make_item, make_person
 from digest.alerts import ALERT_WINDOW, send_pending_alerts
+from helpers import login, make_item, make_person
 from intranet_plugin.mail.smtp import Mailer
 from intranet_plugin.models import (
     AlertLedger,

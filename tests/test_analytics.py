@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from conftest import count_queries, make_campaign, make_item, make_person, store_click
+from helpers import count_queries, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics as a
 from intranet_plugin.models import (
     ClickDaily,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BROWSER, make_item, make_person
+from helpers import BROWSER, make_item, make_person
 from intranet_plugin.models import Click, TrackedLink
 from intranet_plugin.tracking import clicks
 

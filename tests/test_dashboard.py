@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import count_queries, login, make_campaign, make_item, make_person, store_click
+from helpers import count_queries, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import Conversion, ShareEvent, TrackedLink, utcnow
 from intranet_plugin.views.dashboard import TABLES, earned_media_value, goal_target, measured_inputs
@@ -236,8 +236,9 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
     script error and no Content-Security-Policy violation."""
     import re
 
-    from browser import DESKTOP_CHROME, ConsoleLog, serve
     from playwright.sync_api import expect
+
+    from helpers.browser import DESKTOP_CHROME, ConsoleLog, serve
 
     with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True)) as (base, app):
         anouk = make_person("anouk", display_name="Admin Anouk", role="admin")

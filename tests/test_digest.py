@@ -10,10 +10,10 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
-from smtpserver import free_port
 
-from conftest import login, make_campaign, make_item, make_person, store_click
 from digest.send import preview, send_weekly, week_of
+from helpers import login, make_campaign, make_item, make_person, store_click
+from helpers.smtpserver import free_port
 from intranet_plugin.mail.smtp import Mailer
 from intranet_plugin.models import (
     AuditLog,

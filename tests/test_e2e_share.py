@@ -14,10 +14,10 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import DESKTOP_CHROME, VISITOR_FIREFOX, ConsoleLog, OutsideWeb, launch, serve
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import make_campaign, make_item, make_person
+from helpers import make_campaign, make_item, make_person
+from helpers.browser import DESKTOP_CHROME, VISITOR_FIREFOX, ConsoleLog, OutsideWeb, launch, serve
 from intranet_plugin.models import (
     Click,
     Person,

@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from feedserver import FeedServer
 from werkzeug.datastructures import MultiDict
 
-from conftest import BROWSER, make_campaign, make_item, make_person
+from helpers import BROWSER, make_campaign, make_item, make_person
+from helpers.feedserver import FeedServer
 from intranet_plugin import models
 from intranet_plugin.content.opengraph import parse
 from intranet_plugin.models import AuditLog, Campaign, Item
@@ -783,8 +783,9 @@ def test_the_editor_in_a_browser(make_app, web, chromium):
     """Start from a page address, watch the preview and the counters follow
     the typing, add and remove a variant, save, then pin from the library
     and search it, all without a page reload where htmx does the work."""
-    from browser import DESKTOP_CHROME, ConsoleLog, serve
     from playwright.sync_api import expect
+
+    from helpers.browser import DESKTOP_CHROME, ConsoleLog, serve
 
     def build(base):
         return make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True, FETCH_ALLOW_PRIVATE=True)

@@ -6,9 +6,9 @@ import os
 import re
 
 import pytest
-from feedserver import FEEDS, FeedServer
 
-from conftest import login, make_campaign, make_item, make_person
+from helpers import login, make_campaign, make_item, make_person
+from helpers.feedserver import FEEDS, FeedServer
 from intranet_plugin.content.feeds import add_feed, import_all, import_feed
 from intranet_plugin.models import AuditLog, Feed, Item, utcnow
 

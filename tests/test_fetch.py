@@ -7,8 +7,8 @@ import socket
 import subprocess
 
 import pytest
-from feedserver import FeedServer
 
+from helpers.feedserver import FeedServer
 from intranet_plugin.content.fetch import FetchError, fetch, guess_encoding, is_internal
 
 

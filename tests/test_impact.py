@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import BROWSER, login, make_campaign, make_item, make_person, store_click
+from helpers import BROWSER, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import (
     AuditLog,

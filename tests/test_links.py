@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import BROWSER, make_campaign, make_item, make_person
+from helpers import BROWSER, make_campaign, make_item, make_person
 from intranet_plugin.content.sharing import with_utm
 from intranet_plugin.models import Click, Person, TrackedLink
 

@@ -5,9 +5,9 @@ import ssl
 
 import pytest
 from aiosmtpd.smtp import AuthResult
-from slapd import make_tls_files
-from smtpserver import SMTPServer, free_port
 
+from helpers.slapd import make_tls_files
+from helpers.smtpserver import SMTPServer, free_port
 from intranet_plugin.config import ConfigError, load_config
 from intranet_plugin.mail.smtp import (
     Mailer,

@@ -4,7 +4,7 @@ import datetime
 
 from peewee import Table
 
-from conftest import make_item, make_person
+from helpers import make_item, make_person
 from intranet_plugin import create_app
 from intranet_plugin import db as database
 from intranet_plugin.content.sharing import resolve

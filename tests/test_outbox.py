@@ -3,8 +3,8 @@ browsable by admins at /admin/outbox."""
 
 import os
 
-from conftest import login, make_item, make_person
 from digest.send import send_weekly
+from helpers import login, make_item, make_person
 
 
 def test_the_digest_lands_in_the_outbox_and_admins_can_read_it(make_app, tmp_path):

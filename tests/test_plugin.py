@@ -6,7 +6,7 @@ from importlib.metadata import version
 from flask import Flask
 
 import intranet_plugin
-from conftest import make_item, make_person
+from helpers import make_item, make_person
 from intranet_plugin import db as database
 from intranet_plugin.models import db
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BROWSER, counting, make_item, make_person, store_click
+from helpers import BROWSER, counting, make_item, make_person, store_click
 from intranet_plugin.content.sharing import share_token
 from intranet_plugin.models import (
     AuditLog,
@@ -520,7 +520,7 @@ def test_suggested_by_costs_one_query_for_the_whole_page(client):
 
 @pytest.fixture
 def site(make_app):
-    from browser import serve
+    from helpers.browser import serve
 
     with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True)) as (base, app):
         with app.app_context():
@@ -531,8 +531,9 @@ def site(make_app):
 
 
 def browser_page(chromium, base, name):
-    from browser import DESKTOP_CHROME, ConsoleLog
     from playwright.sync_api import expect
+
+    from helpers.browser import DESKTOP_CHROME, ConsoleLog
 
     context = chromium.new_context(base_url=base, user_agent=DESKTOP_CHROME)
     context.set_default_timeout(10_000)

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from conftest import make_item, make_person, store_click
+from helpers import make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.analytics.report import local_today, previous_month, scheduled, send_monthly
 from intranet_plugin.mail.smtp import Mailer, SMTPSettings
@@ -163,7 +163,7 @@ def test_without_recipients_nothing_is_sent(make_app, smtp):
 
 
 def test_an_unreachable_server_stops_and_a_rerun_sends(make_app, smtp, last_month):
-    from smtpserver import free_port
+    from helpers.smtpserver import free_port
 
     app = make_app(SMTP_URL=f"smtp://127.0.0.1:{free_port()}", REPORT_RECIPIENTS=BOSSES)
     dead = Mailer(SMTPSettings.from_url(app.config["SMTP_URL"]), app.config["MAIL_FROM"], delays=(0,),

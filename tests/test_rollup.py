@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from conftest import make_campaign, make_item, make_person, store_click
+from helpers import make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.models import Click, ClickDaily, TrackedLink, utcnow
 from intranet_plugin.scheduler import retention

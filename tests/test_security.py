@@ -7,7 +7,7 @@ import re
 import pytest
 from flask import Blueprint
 
-from conftest import login, make_item, make_person
+from helpers import login, make_item, make_person
 from intranet_plugin.config import ConfigError
 from intranet_plugin.models import Person
 from sso import role_required

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from conftest import BROWSER, login, make_campaign, make_item, make_person
+from helpers import BROWSER, login, make_campaign, make_item, make_person
 from intranet_plugin.content.sharing import caption_length, share_token
 from intranet_plugin.models import Item, ShareEvent, TrackedLink, utcnow
 

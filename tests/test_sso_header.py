@@ -10,12 +10,12 @@ import threading
 import time
 
 import pytest
-from slapd import free_port, ldap_settings
 from werkzeug.serving import make_server
 
+from helpers.slapd import free_port, ldap_settings
 from intranet_plugin.models import Person
 
-pytest_plugins = ["slapd_fixtures"]
+pytest_plugins = ["helpers.slapd_fixtures"]
 
 PROXY = "192.0.2.10"
 OUTSIDER = "203.0.113.66"

@@ -3,7 +3,8 @@ generic error, injection, escaped and non-ASCII DNs, roles from groups,
 TLS, and a directory that dies."""
 
 import pytest
-from slapd import (
+
+from helpers.slapd import (
     ADMIN_GROUP,
     PEOPLE,
     PEOPLE_ENTRIES,
@@ -14,12 +15,11 @@ from slapd import (
     ldap_settings,
     make_tls_files,
 )
-
 from intranet_plugin.models import Person
 from sso.directory import user_filter
 from sso.models import LoginAttempt
 
-pytest_plugins = ["slapd_fixtures"]
+pytest_plugins = ["helpers.slapd_fixtures"]
 
 GENERIC = "The user name or password is not correct."
 UNAVAILABLE = "Sign-in is unavailable at the moment"
@@ -275,7 +275,7 @@ def test_refused_service_account_is_unavailable_not_wrong_password(make_app, lda
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory):
-    from slapd_fixtures import require_slapd
+    from helpers.slapd_fixtures import require_slapd
 
     require_slapd()
     tls_dir = make_tls_files(tmp_path_factory.mktemp("tls"))

@@ -2,12 +2,11 @@
 updated, leavers deactivated (history kept), and a failed or partial
 directory read that deactivates nobody."""
 
-from slapd import ADMIN_GROUP, PEOPLE, PEOPLE_ENTRIES, SERVICES, ldap_login, ldap_settings
-
-from conftest import make_item, make_person
+from helpers import make_item, make_person
+from helpers.slapd import ADMIN_GROUP, PEOPLE, PEOPLE_ENTRIES, SERVICES, ldap_login, ldap_settings
 from intranet_plugin.models import Person, TrackedLink
 
-pytest_plugins = ["slapd_fixtures"]
+pytest_plugins = ["helpers.slapd_fixtures"]
 
 EVERYONE = sorted(PEOPLE_ENTRIES)
 

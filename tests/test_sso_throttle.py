@@ -8,12 +8,11 @@ import os
 import subprocess
 import sys
 
-from slapd import PEOPLE_ENTRIES, ldap_login, ldap_settings
-
+from helpers.slapd import PEOPLE_ENTRIES, ldap_login, ldap_settings
 from intranet_plugin.models import Person
 from sso.models import LoginAttempt
 
-pytest_plugins = ["slapd_fixtures"]
+pytest_plugins = ["helpers.slapd_fixtures"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THROTTLED = "Too many failed sign-ins."

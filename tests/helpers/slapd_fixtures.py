@@ -1,9 +1,10 @@
 """pytest fixtures for the real slapd (tests/slapd.py). A test module loads
-them with ``pytest_plugins = ["slapd_fixtures"]``, so that one directory
+them with ``pytest_plugins = ["helpers.slapd_fixtures"]``, so that one directory
 server serves the whole session."""
 
 import pytest
-from slapd import Slapd, ldap_settings, slapd_installed
+
+from helpers.slapd import Slapd, ldap_settings, slapd_installed
 
 
 def require_slapd():

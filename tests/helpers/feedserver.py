@@ -20,7 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-FEEDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feeds")
+FEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "feeds")
 LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
 
 CONTENT_TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml", ".xml": "application/xml",
