@@ -83,7 +83,7 @@ class MailLinks:
     def __init__(self):
         self._token = ShareTokens(current_app.config["SECRET_KEY"])
         self._share = self._split(url_for("share.share", token=_PLACEHOLDER, via="email", _external=True))
-        self._unsubscribe = self._split(url_for("digest.unsubscribe", token=_PLACEHOLDER, _external=True))
+        self._unsubscribe = self._split(url_for("mail.unsubscribe", token=_PLACEHOLDER, _external=True))
         self.share_page = url_for("share.index", _external=True)
         self.preferences = url_for("programme.preferences", _external=True)
 

@@ -57,37 +57,28 @@ def create_app(config=None):
     app.wsgi_app = TrackedRedirects(app, app.wsgi_app)
     security.init_app(app)
 
-    from digest import views as digest_views
     from sso import init_app as init_sso
 
     init_sso(app)
 
     from intranet_plugin.views import (
         api,
+        api_keys,
         assets,
         campaigns,
-        conversions,
         dashboard,
         editor,
         feeds,
         impact,
+        mail,
         programme,
         share,
         system,
     )
 
-    app.register_blueprint(assets.bp)
-    app.register_blueprint(share.bp)
-    app.register_blueprint(system.bp)
-    app.register_blueprint(programme.bp)
-    app.register_blueprint(feeds.bp)
-    app.register_blueprint(editor.bp)
-    app.register_blueprint(campaigns.bp)
-    app.register_blueprint(digest_views.bp)
-    app.register_blueprint(conversions.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(impact.bp)
-    app.register_blueprint(api.bp)
+    for module in (assets, share, system, programme, feeds, editor, campaigns, mail, api_keys, dashboard,
+                   impact, api):
+        app.register_blueprint(module.bp)
 
     from intranet_plugin.cli import register
 

@@ -1,6 +1,7 @@
 """Security headers on every response and CSRF on every state change."""
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -62,3 +63,17 @@ def init_app(app):
         if app.config["ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def safe_next(target):
+    """Only same-origin relative paths: never an open redirect."""
+    if not target or len(target) > 2000:
+        return None
+    # Browsers drop tabs and newlines inside URLs and read "\" as "/", so
+    # "/\t/evil.example" and "/\evil.example" would leave the site.
+    if any(ord(c) < 33 or ord(c) == 127 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

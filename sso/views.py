@@ -4,7 +4,6 @@ import ipaddress
 import logging
 import math
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intranet_plugin.models import Person
+from intranet_plugin.security import safe_next
 from sso.directory import DirectoryUnavailable, InvalidCredentials, valid_username
 from sso.models import LoginAttempt, Throttled
 from sso.sync import directory, find_person, upsert_person
@@ -22,21 +22,7 @@ log = logging.getLogger(__name__)
 # Routes that never sign anyone in from the proxy header: the public
 # redirect, health checks and static files.
 HEADERLESS_ENDPOINTS = {"static", "system.healthz"}
-HEADERLESS_BLUEPRINTS = {"links", "assets"}
-
-
-def safe_next(target):
-    """Only same-origin relative paths: never an open redirect."""
-    if not target or len(target) > 2000:
-        return None
-    # Browsers drop tabs and newlines inside URLs and read "\" as "/", so
-    # "/\t/evil.example" and "/\evil.example" would leave the site.
-    if any(ord(c) < 33 or ord(c) == 127 or c == "\\" for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+HEADERLESS_BLUEPRINTS = {"assets"}
 
 
 def _start_session(person):

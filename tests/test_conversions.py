@@ -6,6 +6,7 @@ import re
 import pytest
 
 from helpers import BROWSER, login, make_campaign, make_item, make_person, store_click
+from intranet_plugin.analytics.conversions import hash_key, new_key
 from intranet_plugin.models import (
     ApiKey,
     AuditLog,
@@ -13,7 +14,6 @@ from intranet_plugin.models import (
     TrackedLink,
     utcnow,
 )
-from intranet_plugin.views.conversions import hash_key, new_key
 
 URL = "/api/v1/conversions"
 

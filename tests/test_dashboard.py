@@ -11,8 +11,9 @@ import pytest
 
 from helpers import count_queries, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
+from intranet_plugin.analytics.dashboard import TABLES
+from intranet_plugin.analytics.goals import earned_media_value, goal_target, measured_inputs
 from intranet_plugin.models import Conversion, ShareEvent, TrackedLink, utcnow
-from intranet_plugin.views.dashboard import TABLES, earned_media_value, goal_target, measured_inputs
 
 _events = itertools.count()
 

@@ -184,7 +184,7 @@ def share_titles(browser):
 
 def editor_urls(app, item, campaign):
     """Every editor route (and the campaign editor), with arguments filled in."""
-    values = {"item_id": item.id, "network": "x", "action": "pin", "slug": campaign.slug}
+    values = {"item_id": item.id, "network": "x", "action": "pin", "slug": campaign.slug, "suggestion_id": 1}
     urls = []
     for rule in app.url_map.iter_rules():
         if not (rule.endpoint.startswith("editor.") or rule.endpoint in ("campaigns.new", "campaigns.edit")):

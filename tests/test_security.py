@@ -10,8 +10,8 @@ from flask import Blueprint
 from helpers import login, make_item, make_person
 from intranet_plugin.config import ConfigError
 from intranet_plugin.models import Person
+from intranet_plugin.security import safe_next
 from sso import role_required
-from sso.views import safe_next
 
 CSRF_EXPIRED = "The form was too old or came from another site."
 

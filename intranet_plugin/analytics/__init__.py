@@ -856,3 +856,25 @@ def campaign_participants(campaign_id, period=None):
     query = (_share_query(period, campaign_id=campaign_id).select(ShareEvent.person).distinct()
              .order_by(ShareEvent.person).tuples())
     return [pid for (pid,) in query]
+
+
+CHART_WEEKS = 12
+
+
+def personal_figures(person, today=None):
+    """Everything /me and /api/v1/me/stats show, from a fixed number of
+    queries."""
+    today = today or today_utc()
+    month, ever = this_month(today), all_time()
+    both = person_totals([person.id], month)[person.id], \
+        person_totals([person.id], ever)[person.id]
+    enabled = leaderboard_people_enabled()
+    visible = enabled and person.show_on_leaderboard and person.is_active
+    return {
+        "month": both[0], "all": both[1],
+        "rank": {"month": rank_of(person.id, month) if visible else None,
+                 "all": rank_of(person.id, ever) if visible else None},
+        "on_leaderboard": visible, "leaderboard_enabled": enabled,
+        "streak": streak(person.id, today),
+        "weekly": weekly_series(CHART_WEEKS, person.id, today),
+    }

@@ -1,5 +1,7 @@
 """One module per user-facing area, each defining ``bp``."""
 
+import datetime
+
 from flask import current_app, render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -13,3 +15,24 @@ def fragment_or_page(template, block, **context):
         response = current_app.make_response(render_template(template, **context))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def chart(series, width=880, height=240):
+    """Geometry of a bar chart of weekly clicks, for an inline SVG."""
+    top, bottom, left, right = 24, 34, 36, 8
+    peak = max([w["clicks"] for w in series] + [0])
+    step = max(1, -(-peak // 4))  # four grid lines, whole numbers
+    scale_max = step * 4
+    plot_w, plot_h = width - left - right, height - top - bottom
+    slot = plot_w / len(series)
+    bars = []
+    for i, week in enumerate(series):
+        h = plot_h * week["clicks"] / scale_max
+        start = datetime.date.fromisoformat(week["start"])
+        bars.append({"x": round(left + i * slot + slot * 0.15, 1), "w": round(slot * 0.7, 1),
+                     "y": round(top + plot_h - h, 1), "h": round(h, 1),
+                     "cx": round(left + i * slot + slot / 2, 1), "week": week,
+                     "label": week["week"].split("-W")[1], "start": start})
+    grid = [{"y": round(top + plot_h - plot_h * k / 4, 1), "value": step * k} for k in range(5)]
+    return {"width": width, "height": height, "bars": bars, "grid": grid, "left": left,
+            "right": width - right, "base": top + plot_h, "total": sum(w["clicks"] for w in series)}

@@ -2,7 +2,28 @@
 
 The figures are the same as on the pages (both come from
 ``intranet_plugin.analytics``); ``/api/v1/openapi.json`` describes every
-route. Errors are JSON: ``{"error": "..."}``.
+route. Errors are JSON: ``{"error": "..."}``, from one helper.
+
+Conversions: the careers site or applicant tracking system reports an
+application or lead with ``POST /api/v1/conversions``, with ``Authorization: Bearer <key>`` and a JSON
+body. The tracked link is found by:
+
+- ``code``: the code of the tracked link (``/s/<code>``), the primary way; or
+- ``utm_content`` (the ambassador's pseudonymous reference), with
+  ``utm_source`` (the network; ``copy`` for a copied link) and
+  ``utm_campaign`` (the item's short name or its campaign's) or
+  ``item_url`` (the page the visitor landed on) to narrow it down. When
+  these fit several links of the ambassador, the one clicked most recently
+  gets the conversion.
+
+Also ``external_id`` (required: the reporter's own id, so that a report sent
+twice counts once), ``kind`` (``application``, the default, or ``lead``) and
+``at`` (ISO 8601; naive times are UTC; default now).
+
+Answers: 201 with the conversion, 200 with ``"duplicate": true`` for an
+``external_id`` and ``kind`` already reported, 400 for a body that is not
+JSON or a field that is wrong, 401 for a missing, unknown or revoked key, 404
+when no tracked link fits. Errors are ``{"error": "..."}``.
 """
 
 import datetime
@@ -12,7 +33,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from intranet_plugin import analytics
-from intranet_plugin.views.impact import personal_figures
+from intranet_plugin.analytics import conversions
+from intranet_plugin.models import utcnow
+from intranet_plugin.security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -24,10 +47,12 @@ class BadRequest(Exception):
     pass
 
 
-def _error(status, message):
+def _error(status, message, **headers):
+    """Every error of the API: ``{"error": message}`` with ``status``."""
     response = jsonify(error=message)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
+    response.headers.update(headers)
     return response
 
 
@@ -87,7 +112,7 @@ def me_stats():
         return _error(401, _("Sign in first."))
     name, period = requested_period()
     person = current_user._get_current_object()
-    figures = personal_figures(person)
+    figures = analytics.personal_figures(person)
     totals = analytics.person_totals([person.id], period)[person.id]
     return _json({
         "period": {"name": name, **period.as_dict()},
@@ -121,6 +146,77 @@ def stats():
         "teams": [{"team": row.department, "members": row.members, **row.totals.as_dict()}
                   for row in analytics.team_totals(period)],
     })
+
+
+# -- conversions from the careers site ------------------------------------------------
+
+MAX_FIELD = 255
+
+
+def _text(body, name, required=False):
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise BadRequest(_("“%(field)s” is required.", field=name))
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FIELD or not value.strip():
+        raise BadRequest(_("“%(field)s” must be a text of at most %(max)d characters.", field=name, max=MAX_FIELD))
+    return value.strip()
+
+
+def _parse_at(value):
+    if value is None:
+        return utcnow()
+    if not isinstance(value, str):
+        raise BadRequest(_("“at” must be a date and time in ISO 8601, e.g. 2026-05-04T10:30:00Z."))
+    try:
+        at = datetime.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRequest(_("“at” must be a date and time in ISO 8601, e.g. 2026-05-04T10:30:00Z.")) from None
+    if at.tzinfo is not None:
+        at = at.astimezone(datetime.UTC).replace(tzinfo=None)
+    if not 2000 <= at.year <= 2100:
+        raise BadRequest(_("“at” must be a date between the years 2000 and 2100."))
+    return at
+
+
+def _link_fields(body):
+    code = _text(body, "code")
+    if code:
+        return {"code": code}
+    ref = _text(body, "utm_content")
+    if not ref:
+        raise BadRequest(_("Give the tracked link's “code”, or “utm_content” with “utm_source” and "
+                           "“utm_campaign” or “item_url”."))
+    return {"ref": ref, "source": _text(body, "utm_source"), "campaign": _text(body, "utm_campaign"),
+            "item_url": _text(body, "item_url")}
+
+
+@bp.route("/conversions", methods=["POST"])
+@csrf.exempt
+def report_conversion():
+    """The careers site reports an application or lead that came through a
+    tracked link (see the module docstring for the fields)."""
+    key = conversions.authenticate(request.headers.get("Authorization"))
+    if key is None:
+        return _error(401, _("A valid API key is required: send “Authorization: Bearer <key>”."),
+                      **{"WWW-Authenticate": 'Bearer realm="ambassador"'})
+    conversions.mark_used(key)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_("The body must be a JSON object."))
+    external_id = _text(body, "external_id", required=True)
+    kind = body.get("kind") or "application"
+    if kind not in conversions.CONVERSION_KINDS:
+        raise BadRequest(_("“kind” must be “application” or “lead”."))
+    at = _parse_at(body.get("at"))
+    link = conversions.find_link(**_link_fields(body))
+    if link is None:
+        return _error(404, _("No tracked link fits this report."))
+    conversion, created = conversions.record(link, kind, external_id, at)
+    if not created:
+        return jsonify(duplicate=True, **conversions.as_json(conversion)), 200
+    return jsonify(conversions.as_json(conversion)), 201
 
 
 @bp.route("/openapi.json")

@@ -7,17 +7,10 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from peewee import JOIN
 
-from intranet_plugin import models
-from intranet_plugin.models import (
-    Campaign,
-    Click,
-    Item,
-    ShareEvent,
-    TrackedLink,
-    db,
-)
+from intranet_plugin import analytics, models
+from intranet_plugin.analytics import draws as prize_draws
+from intranet_plugin.models import Campaign, Item, db
 from intranet_plugin.views.editor import (
     audit,
     clean_hashtags,
@@ -176,11 +169,11 @@ def show(slug):
     else:
         items = Item.shareable(now).where(Item.campaign == campaign)
     items = list(items.order_by(Item.pinned.desc(), Item.publish_at.desc(), Item.id.desc()))
-    shares = ShareEvent.select().join(Item).where(Item.campaign == campaign).count()
-    clicks = (Click.counted().join(TrackedLink).join(Item, JOIN.INNER)
-              .where(Item.campaign == campaign).count())
-    return render_template("campaigns/show.html", campaign=campaign, items=items, shares=shares,
-                           clicks=clicks, item_state=lambda item: item_state(item, now))
+    # The campaign's figures in its own period, from the analytics: the
+    # same numbers as its board, the dashboard, the API and the CSV.
+    figures = analytics.campaign_totals(campaign.id, analytics.campaign_period(campaign))
+    return render_template("campaigns/show.html", campaign=campaign, items=items, shares=figures["shares"],
+                           clicks=figures["clicks"], item_state=lambda item: item_state(item, now))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -222,3 +215,61 @@ def _save(form, campaign):
         audit("create" if created else "change", target, changed=[] if created else changed)
     flash(_("Saved: “%(name)s”.", name=target.name))
     return redirect(url_for("campaigns.show", slug=target.slug))
+
+
+# -- campaign contests ------------------------------------------------------------------
+
+BOARD_SIZE = 50
+
+
+def _campaign(slug):
+    return Campaign.get_or_none(Campaign.slug == slug) or abort(404)
+
+
+@bp.route("/<slug>/board")
+@login_required
+def board(slug):
+    """A campaign's own leaderboard: people who shared its items in its
+    period, ranked by points from those items (same visibility rules)."""
+    campaign = _campaign(slug)
+    period = analytics.campaign_period(campaign)
+    enabled = analytics.leaderboard_people_enabled()
+    # Ranked among the visible people only: gaps in the ranks would tell
+    # where the hidden ones are.
+    people = analytics.leaderboard(period, campaign_id=campaign.id)
+    mine = next((row for row in people if row["person_id"] == current_user.id), None)
+    totals = analytics.campaign_totals(campaign.id, period)
+    return render_template("campaigns/board.html", campaign=campaign, period=period, enabled=enabled,
+                           people=people[:BOARD_SIZE], mine=mine, hidden=totals["sharers"] - len(people),
+                           totals=totals, draws=prize_draws.count(campaign))
+
+
+@bp.route("/<slug>/draw", methods=["POST"])
+@role_required("admin")
+def draw(slug):
+    """Draw prize winners among the campaign's sharers, recording the seed,
+    the participants and the method so that anyone can check the result."""
+    campaign = _campaign(slug)
+    try:
+        n = int(request.form.get("winners", ""))
+    except ValueError:
+        n = 0
+    try:
+        prize_draws.draw(campaign, n, by=current_user._get_current_object())
+    except prize_draws.DrawRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("campaigns.board", slug=slug)), 303
+    flash(_("%(n)d winners drawn.", n=n))
+    return redirect(url_for("campaigns.draws", slug=slug), 303)
+
+
+@bp.route("/<slug>/draws")
+@login_required
+def draws(slug):
+    """Past prize draws of a campaign, with the seed and the participants
+    (by number), so that anyone can redo them."""
+    campaign = _campaign(slug)
+    results = prize_draws.of_campaign(campaign)
+    names, contacts, drawers = prize_draws.people_named(results, current_user.is_admin)
+    return render_template("campaigns/draws.html", campaign=campaign, results=results, names=names,
+                           contacts=contacts, drawers=drawers, verify=prize_draws.verify_command)

@@ -18,8 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN, IntegrityError
 
+from digest.alerts import mark_share_now
 from intranet_plugin import models
-from intranet_plugin.content import opengraph
+from intranet_plugin.content import opengraph, suggestions
 from intranet_plugin.content.sharing import (
     MAX_CAPTION,
     NETWORKS,
@@ -34,11 +35,12 @@ from intranet_plugin.models import (
     Campaign,
     Item,
     Person,
+    Suggestion,
     db,
 )
+from intranet_plugin.security import safe_next
 from intranet_plugin.views import fragment_or_page
 from sso import role_required
-from sso.views import safe_next
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
@@ -830,3 +832,77 @@ def field_labels():
             "pinned": _("pinned"), "name": _("name"), "slug": _("slug"), "hashtag": _("hashtag"),
             "description": _("description"), "starts_at": _("start"), "ends_at": _("end"),
             "goal": _("goal")}
+
+
+# -- colleagues' suggestions ---------------------------------------------------
+
+@bp.route("/suggestions")
+@role_required("editor")
+def review():
+    """Colleagues' suggestions waiting for review, and the latest decisions."""
+    return _review_page()
+
+
+def _review_page(errors=None, values=None, status=200):
+    pending, decided = suggestions.for_review()
+    return render_template("editor/review.html", pending=pending, decided=decided,
+                           errors=errors or {}, values=values or {}, kind_labels=kind_labels(),
+                           max_caption=MAX_CAPTION), status
+
+
+@bp.route("/suggestions/<int:suggestion_id>", methods=["POST"])
+@role_required("editor")
+def decide(suggestion_id):
+    """Approve a suggestion (optionally edited) as a published item, or
+    reject it with a note to the colleague."""
+    suggestion = Suggestion.select(Suggestion, Person).join(Person).where(Suggestion.id == suggestion_id).first()
+    if suggestion is None:
+        abort(404)
+    if suggestion.status != "pending":
+        flash(_("This suggestion has already been reviewed."), "error")
+        return redirect(url_for("editor.review"))
+    form = {key: request.form.get(key, "").strip()
+            for key in ("title", "summary", "caption", "kind", "hashtags", "review_note")}
+    decision = request.form.get("decision")
+    errors = {}
+    if len(form["review_note"]) > suggestions.MAX_NOTE:
+        errors["review_note"] = _("The note is too long: at most %(n)d characters.", n=suggestions.MAX_NOTE)
+    if decision == "approve":
+        errors.update(suggestions.approval_errors(suggestion, form))
+    elif decision == "reject":
+        if not form["review_note"]:
+            errors["review_note"] = _("Write a short note for %(name)s: why is this suggestion not taken up?",
+                                      name=suggestion.person.display_name)
+    else:
+        errors["decision"] = _("Choose to approve or to reject.")
+    if errors:
+        return _review_page({suggestion.id: errors}, {suggestion.id: form}, 400)
+    try:
+        item = suggestions.decide(suggestion, decision, form, by=current_user._get_current_object())
+    except suggestions.AlreadyReviewed:
+        flash(_("This suggestion has already been reviewed."), "error")
+        return redirect(url_for("editor.review"))
+    if item is not None:
+        flash(_("Approved: “%(title)s” is on the share page now.", title=item.title))
+    else:
+        flash(_("Rejected: %(name)s will see your note.", name=suggestion.person.display_name))
+    return redirect(url_for("editor.review"))
+
+
+# -- share now ------------------------------------------------------------------
+
+@bp.post("/items/<int:item_id>/share-now")
+@role_required("editor")
+def share_now(item_id):
+    """Mark an item "share now": members who asked for instant alerts get an
+    e-mail about it (sent by the scheduler, once per person)."""
+    item = Item.shareable().where(Item.id == item_id).first()
+    if item is None:
+        if Item.get_or_none(Item.id == item_id) is None:
+            abort(404)
+        flash(_("Only a published, unexpired item can be sent as an instant alert."), "error")
+    elif mark_share_now(item, current_user.id):
+        flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
+    else:
+        flash(_("“%(title)s” is already marked for an instant alert.", title=item.title))
+    return redirect(safe_next(request.form.get("next")) or url_for("editor.index"), 303)

@@ -15,6 +15,7 @@ from intranet_plugin.content.sharing import (
     share_url,
     tracked_url,
 )
+from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.models import (
     KINDS,
@@ -28,7 +29,6 @@ from intranet_plugin.models import (
 )
 from intranet_plugin.security import csrf
 from intranet_plugin.tracking.clicks import classify, visitors
-from intranet_plugin.views.programme import suggester_names, suggestion_outcomes
 
 bp = Blueprint("share", __name__)
 

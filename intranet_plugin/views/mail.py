@@ -1,21 +1,21 @@
-"""Unsubscribing from the e-mails, the admin's digest preview, the editor's
-"share now", and the demo outbox."""
+"""Ambassador's e-mail as pages: unsubscribing from a link in a mail (no
+sign-in needed), the admin's preview of the weekly digest, and the demo
+outbox."""
 
 import os
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from digest.alerts import mark_share_now
 from digest.links import read_unsubscribe_token
 from digest.send import preview as build_preview
 from intranet_plugin.mail import outbox
-from intranet_plugin.models import AuditLog, Item, Person, db
+from intranet_plugin.models import Person
+from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
-from sso.roles import role_required
+from sso import role_required
 
-bp = Blueprint("digest", __name__, template_folder="templates")
+bp = Blueprint("mail", __name__)
 
 # E-mail HTML shown inside Ambassador's pages: in a sandbox (no scripts, no
 # forms, an origin of its own), with images and inline styles as in a mail
@@ -45,7 +45,7 @@ def _unsubscribe_target(token):
 
 
 def _invalid():
-    return render_template("digest/unsubscribe.html", state="invalid"), 400
+    return render_template("mail/unsubscribe.html", state="invalid"), 400
 
 
 @bp.get("/unsubscribe/<token>")
@@ -55,7 +55,7 @@ def unsubscribe(token):
     person, list_name = _unsubscribe_target(token)
     if person is None:
         return _invalid()
-    return render_template("digest/unsubscribe.html", state="confirm", token=token,
+    return render_template("mail/unsubscribe.html", state="confirm", token=token,
                            list_label=LIST_NAMES[list_name]())
 
 
@@ -68,14 +68,8 @@ def unsubscribe_post(token):
     person, list_name = _unsubscribe_target(token)
     if person is None:
         return _invalid()
-    with db.atomic():
-        if list_name == "digest" and person.digest != "off":
-            Person.update(digest="off").where(Person.id == person.id).execute()
-            AuditLog.record(person, "unsubscribe", person, summary="digest")
-        elif list_name == "alerts" and person.instant_alerts:
-            Person.update(instant_alerts=False).where(Person.id == person.id).execute()
-            AuditLog.record(person, "unsubscribe", person, summary="alerts")
-    return render_template("digest/unsubscribe.html", state="done", list_label=LIST_NAMES[list_name]())
+    membership.unsubscribe(person, list_name)
+    return render_template("mail/unsubscribe.html", state="done", list_label=LIST_NAMES[list_name]())
 
 
 # -- admin preview -------------------------------------------------------------
@@ -102,7 +96,7 @@ def preview():
                        would_send=person.is_active and person.has_joined and person.digest == "weekly"
                        and bool(person.email))
     status = 404 if username and person is None else 200
-    return render_template("digest/preview.html", **context), status
+    return render_template("mail/preview.html", **context), status
 
 
 @bp.get("/admin/digest/preview/message")
@@ -114,32 +108,6 @@ def preview_message():
         abort(404)
     _subject, html, _text, _digest = build_preview(current_app._get_current_object(), person)
     return _mail_page(html)
-
-
-# -- share now -------------------------------------------------------------------
-
-def _back(default):
-    """Where the editor came from, when that is on this site."""
-    target = request.form.get("next") or request.referrer or ""
-    local = target.startswith("/") and not target.startswith("//")
-    return target if local or target.startswith(request.host_url) else default
-
-
-@bp.post("/editor/items/<int:item_id>/share-now")
-@role_required("editor")
-def share_now(item_id):
-    """Mark an item "share now": members who asked for instant alerts get an
-    e-mail about it (sent by the scheduler, once per person)."""
-    item = Item.shareable().where(Item.id == item_id).first()
-    if item is None:
-        if Item.get_or_none(Item.id == item_id) is None:
-            abort(404)
-        flash(_("Only a published, unexpired item can be sent as an instant alert."), "error")
-    elif mark_share_now(item, current_user.id):
-        flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
-    else:
-        flash(_("“%(title)s” is already marked for an instant alert.", title=item.title))
-    return redirect(_back(url_for("editor.index")), 303)
 
 
 # -- demo outbox ------------------------------------------------------------------
@@ -156,7 +124,7 @@ def _outbox_dir():
 def outbox_index():
     """The demo's sent mail, newest first (only when the outbox is on)."""
     directory = _outbox_dir()
-    return render_template("digest/outbox.html", messages=outbox.messages(directory),
+    return render_template("mail/outbox.html", messages=outbox.messages(directory),
                            directory=os.path.abspath(directory))
 
 
@@ -167,7 +135,7 @@ def outbox_message(name):
     message = outbox.read(_outbox_dir(), name) or abort(404)
     headers = [(h, str(message[h])) for h in ("From", "To", "Subject", "Date", "Message-ID",
                                               "List-Unsubscribe", "List-Unsubscribe-Post") if message[h]]
-    return render_template("digest/outbox_message.html", name=name, headers=headers,
+    return render_template("mail/outbox_message.html", name=name, headers=headers,
                            text=outbox.body(message, "plain"),
                            has_html=bool(outbox.body(message, "html")))
 

@@ -1,0 +1,1 @@
+"""People in the programme: joining and leaving, their preferences, their own data."""
