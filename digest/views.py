@@ -10,6 +10,8 @@ from flask_login import current_user
 from digest.alerts import mark_share_now
 from digest.links import read_unsubscribe_token
 from digest.send import preview as build_preview
+from intranet_plugin import models
+from intranet_plugin.content import items
 from intranet_plugin.mail import outbox
 from intranet_plugin.models import AuditLog, Item, Person, db
 from intranet_plugin.security import csrf
@@ -120,26 +122,30 @@ def preview_message():
 
 def _back(default):
     """Where the editor came from, when that is on this site."""
-    target = request.form.get("next") or request.referrer or ""
+    target = request.values.get("next") or request.referrer or ""
     local = target.startswith("/") and not target.startswith("//")
     return target if local or target.startswith(request.host_url) else default
 
 
-@bp.post("/editor/items/<int:item_id>/share-now")
+@bp.route("/editor/items/<int:item_id>/share-now", methods=["GET", "POST"])
 @role_required("editor")
 def share_now(item_id):
     """Mark an item "share now": members who asked for instant alerts get an
-    e-mail about it (sent by the scheduler, once per person)."""
-    item = Item.shareable().where(Item.id == item_id).first()
-    if item is None:
-        if Item.get_or_none(Item.id == item_id) is None:
-            abort(404)
-        flash(_("Only a published, unexpired item can be sent as an instant alert."), "error")
-    elif mark_share_now(item, current_user.id):
-        flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
-    else:
-        flash(_("“%(title)s” is already marked for an instant alert.", title=item.title))
-    return redirect(_back(url_for("editor.index")), 303)
+    e-mail about it (sent by the scheduler, once per person). Only for a
+    published, unexpired item, and only once the editor confirms: the GET
+    (or a POST without the confirmation) asks first."""
+    item = Item.get_or_none(Item.id == item_id) or abort(404)
+    next_url = _back(url_for("editor.edit", item_id=item.id))
+    try:
+        items.check(item, items.SHARE_NOW, models.utcnow())
+        if request.method == "GET" or request.form.get("confirm") != "yes":
+            return render_template("editor/share_now.html", item=item, next_url=next_url)
+        if not mark_share_now(item, current_user.id):  # another editor was first
+            raise items.Refused(_("“%(title)s” is already marked for an instant alert.", title=item.title))
+    except items.Refused as refused:
+        return render_template("editor/refused.html", item=item, reason=str(refused), next_url=next_url), 409
+    flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
+    return redirect(next_url, 303)
 
 
 # -- demo outbox ------------------------------------------------------------------

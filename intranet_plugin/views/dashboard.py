@@ -24,8 +24,9 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from intranet_plugin import analytics
+from intranet_plugin.labels import KIND_PLURAL_LABELS, NETWORK_LABELS
 from intranet_plugin.models import Campaign
-from intranet_plugin.views.impact import chart, csv_cell, network_labels
+from intranet_plugin.views.impact import chart, csv_cell
 from sso import role_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
@@ -280,8 +281,7 @@ def _page(status=200, **context):
 
 
 def _labels():
-    return {"networks": network_labels(),
-            "kinds": {"news": _("News"), "vacancy": _("Vacancies"), "blog": _("Blogs")},
+    return {"networks": NETWORK_LABELS, "kinds": KIND_PLURAL_LABELS,
             "visitor_kinds": {"human": _("People"), "crawler": _("Link-preview bots"),
                               "head": _("Link checkers (HEAD)"), "empty": _("Empty requests")},
             "periods": {"month": _("This month"), "30d": _("Last 30 days"), "all": _("All time"),

@@ -62,15 +62,10 @@ def period_labels():
     return {"month": _("This month"), "all": _("All time")}
 
 
-def network_labels():
-    return {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook", "xing": "XING",
-            "whatsapp": "WhatsApp", "email": _("E-mail"), "link": _("Copied link")}
-
-
 @bp.context_processor
 def labels():
     """Labels the impact pages share."""
-    return {"PERIOD_LABELS": period_labels(), "NETWORK_LABELS": network_labels()}
+    return {"PERIOD_LABELS": period_labels()}
 
 
 def _period_arg():

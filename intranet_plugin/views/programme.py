@@ -1,9 +1,6 @@
 """The programme: its guidelines, joining and leaving it, personal
 preferences, and colleagues' suggestions with their review by editors."""
 
-import re
-import secrets
-import unicodedata
 
 import markdown
 import nh3
@@ -15,9 +12,11 @@ from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 from peewee import JOIN
 
-from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, is_http_url
-from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
+from intranet_plugin.content.slugs import unique_slug
+from intranet_plugin.content.urls import is_http_url, normalize_url
 from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
 from intranet_plugin.models import (
     DIGEST_CHOICES,
     KINDS,
@@ -108,10 +107,6 @@ def guidelines_context():
     contact = Setting.get_value(CONTACT_KEY)
     return {"guidelines": render_markdown(guidelines_markdown()),
             "contact": render_markdown(contact) if contact.strip() else None}
-
-
-def kind_labels():
-    return {"news": _("News"), "vacancy": _("Vacancy"), "blog": _("Blog")}
 
 
 def _me():
@@ -223,9 +218,8 @@ def _stored(prefs):
 
 
 def _prefs_page(template, prefs, errors=None, status=200, **extra):
-    kinds_followed = {"news": _("News"), "vacancy": _("Vacancies"), "blog": _("Blogs")}
     return render_template(template, prefs=prefs, errors=errors or {}, networks=NETWORKS,
-                           kind_labels=kinds_followed, **extra), status
+                           kind_labels=KIND_PLURAL_LABELS, **extra), status
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -340,7 +334,7 @@ def suggest():
 
 def _suggest_form(form, errors=None, status=200):
     return render_template("programme/suggest.html", form=form, errors=errors or {},
-                           kind_labels=kind_labels(), max_caption=MAX_CAPTION), status
+                           kind_labels=KIND_LABELS, max_caption=MAX_CAPTION), status
 
 
 @bp.route("/suggestions")
@@ -353,7 +347,7 @@ def my_suggestions():
             .join(Reviewer, JOIN.LEFT_OUTER, on=(Suggestion.reviewer == Reviewer.id), attr="reviewer")
             .where(Suggestion.person == current_user.id)
             .order_by(Suggestion.created_at.desc(), Suggestion.id.desc()))
-    return render_template("programme/suggestions.html", suggestions=list(rows), kind_labels=kind_labels())
+    return render_template("programme/suggestions.html", suggestions=list(rows), kind_labels=KIND_LABELS)
 
 
 def suggestion_outcomes(person):
@@ -400,17 +394,8 @@ def _review_page(errors=None, values=None, status=200):
                .where(Suggestion.status != "pending")
                .order_by(Suggestion.reviewed_at.desc(), Suggestion.id.desc()).limit(20))
     return render_template("programme/review.html", pending=list(pending), decided=list(decided),
-                           errors=errors or {}, values=values or {}, kind_labels=kind_labels(),
+                           errors=errors or {}, values=values or {}, kind_labels=KIND_LABELS,
                            max_caption=MAX_CAPTION), status
-
-
-def _unique_slug(title):
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60] or "item"
-    slug = base
-    while Item.select().where(Item.slug == slug).exists():
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
 
 
 @bp.route("/editor/suggestions/<int:suggestion_id>", methods=["POST"])
@@ -452,7 +437,7 @@ def decide(suggestion_id):
             flash(_("This suggestion has already been reviewed."), "error")
             return redirect(url_for("programme.review"))
         if decision == "approve":
-            item = Item.create(kind=form["kind"], slug=_unique_slug(form["title"]), title=form["title"],
+            item = Item.create(kind=form["kind"], slug=unique_slug(Item, form["title"]), title=form["title"],
                                summary=form["summary"], url=suggestion.url, caption=form["caption"],
                                hashtags=form["hashtags"], status="published", publish_at=now,
                                suggested_by=suggestion.person, created_by=me, updated_by=me,
