@@ -136,11 +136,12 @@ def share_now(item_id):
     (or a POST without the confirmation) asks first."""
     item = Item.get_or_none(Item.id == item_id) or abort(404)
     next_url = _back(url_for("editor.edit", item_id=item.id))
+    now = models.utcnow()
     try:
-        items.check(item, items.SHARE_NOW, models.utcnow())
+        items.check(item, items.SHARE_NOW, now)
         if request.method == "GET" or request.form.get("confirm") != "yes":
             return render_template("editor/share_now.html", item=item, next_url=next_url)
-        if not mark_share_now(item, current_user.id):  # another editor was first
+        if not mark_share_now(item, current_user.id, now):  # another editor was first
             raise items.Refused(_("“%(title)s” is already marked for an instant alert.", title=item.title))
     except items.Refused as refused:
         return render_template("editor/refused.html", item=item, reason=str(refused), next_url=next_url), 409

@@ -59,6 +59,15 @@
     Object.keys(params).forEach(function (key) { if (params[key] === "") delete params[key]; });
   });
 
+  // An action the server refuses answers 409 with what to show instead (the
+  // editor's row with the reason); htmx swaps only 2xx answers by itself.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    if (ev.detail.xhr.status === 409) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
+
   document.addEventListener("input", function (ev) {
     if (ev.target.matches("textarea[data-caption]")) updateCounters(ev.target);
   });
