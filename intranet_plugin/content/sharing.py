@@ -77,7 +77,7 @@ def caption_length(network, caption):
     link_length = NETWORKS.get(network, {}).get("link_length")
     if not link_length:
         return len(text)
-    rest, links = _LINK.subn("", text)
+    rest, links = _LINK.subn("", text) if "://" in text else (text, 0)
     # The text's own links, then a space and the tracked link the share adds.
     return len(rest) + links * link_length + (1 if text else 0) + link_length
 
