@@ -18,8 +18,10 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from mjml import mjml2html
 
-from intranet_plugin.content.sharing import NETWORKS, is_http_url
+from intranet_plugin.content.sharing import networks_of
+from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.labels import KIND_LABELS, NETWORK_LABELS, translated
 from intranet_plugin.mail.smtp import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
@@ -60,12 +62,6 @@ def locale_of(person):
     return person.locale if person.locale in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
 
 
-def networks_of(person):
-    """The networks whose buttons the person sees: their choice, else all."""
-    chosen = [n for n in NETWORKS if n in (person.networks or ())]
-    return chosen or list(NETWORKS)
-
-
 def _shorten(text, limit):
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
@@ -77,8 +73,9 @@ class Labels:
 
     def __init__(self, networks):
         self.networks = networks
-        self.share_on = {n: _("Share on %(network)s", network=NETWORKS[n]["label"]) for n in networks}
-        self.kinds = {"news": _("News"), "vacancy": _("Vacancy"), "blog": _("Blog")}
+        self.names = {n: str(NETWORK_LABELS[n]) for n in networks}
+        self.share_on = {n: _("Share on %(network)s", network=self.names[n]) for n in networks}
+        self.kinds = translated(KIND_LABELS)
 
 
 def item_context(item, person, links, labels):
@@ -94,7 +91,7 @@ def item_context(item, person, links, labels):
         kind_label=labels.kinds.get(item.kind, item.kind),
         pinned=item.pinned,
         campaign=item.campaign.name if item.campaign_id else "",
-        buttons=[Namespace(network=n, label=NETWORKS[n]["label"], title=labels.share_on[n],
+        buttons=[Namespace(network=n, label=labels.names[n], title=labels.share_on[n],
                            colour=NETWORK_COLOURS[n], href=links.share(person.id, item.id, n))
                  for n in labels.networks],
     )

@@ -12,8 +12,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from intranet_plugin import db, i18n, security
 from intranet_plugin.config import load_config
-from intranet_plugin.content.sharing import TargetCache
 from intranet_plugin.tracking.clicks import ClickJournal
+from intranet_plugin.tracking.links import TargetCache
 
 htmx = Htmx()
 

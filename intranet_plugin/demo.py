@@ -8,6 +8,7 @@ import random
 
 from flask import current_app, url_for
 
+from intranet_plugin.content.slugs import slugify
 from intranet_plugin.models import (
     Campaign,
     Click,
@@ -127,14 +128,6 @@ ITEMS = [
 IMAGES = ["windfarm", "engineer", "report", "team", "data", "community", "technician"]
 
 
-def _slug(title):
-    import re
-    import unicodedata
-
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60]
-
-
 def build(reset=False, seed=7):
     """Create the demo (idempotent unless ``reset``); returns counts."""
     rng = random.Random(seed)
@@ -159,7 +152,7 @@ def build(reset=False, seed=7):
             campaigns.append(campaign)
         items = []
         for kind, lang, camp, pinned, ago, expires, image, title, summary, caption, tags in ITEMS:
-            slug = _slug(title)
+            slug = slugify(title)
             item = Item.get_or_none(slug=slug)
             if item is None:
                 published = now - datetime.timedelta(days=ago, hours=rng.randint(0, 8))

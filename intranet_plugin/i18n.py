@@ -5,6 +5,8 @@ from flask import current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
+from intranet_plugin import labels
+
 LANGUAGES = {"en": "English", "nl": "Nederlands"}
 
 babel = Babel()
@@ -26,3 +28,4 @@ def select_timezone():
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    labels.init_app(app)

@@ -31,6 +31,8 @@ KINDS = ("news", "vacancy", "blog")
 ROLES = ("employee", "editor", "admin")
 # "review": imported from a feed that needs an editor's approval.
 STATUSES = ("draft", "review", "published", "archived")
+# What an item is at a moment, from its status and times (see Item.state).
+ITEM_STATES = ("draft", "review", "scheduled", "published", "expired", "archived")
 DIGEST_CHOICES = ("weekly", "off")
 # The networks a share button exists for; "link" is the copy-link button.
 SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email", "link")
@@ -212,15 +214,42 @@ class Item(BaseModel):
         variants = (self.captions or {}).get(network) or []
         return variants[0] if variants else self.caption
 
+    # -- states: the one rule of what is on the share page ------------------
+    # ``state`` (one item) and ``in_state`` (a query condition) say the same
+    # thing, side by side; the share page, the editor's tabs and badges and
+    # the editor's actions (content.items) all go by them.
+
+    def state(self, now=None):
+        """What the item is for the people on the share page at ``now``: one
+        of ITEM_STATES; "published" means shareable."""
+        now = now or utcnow()
+        if self.status != "published":
+            return self.status
+        if self.publish_at > now:
+            return "scheduled"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "published"
+
+    @classmethod
+    def in_state(cls, state, now=None):
+        """The condition of items in ``state`` at ``now`` (as ``state``)."""
+        now = now or utcnow()
+        published = cls.status == "published"
+        if state == "scheduled":
+            return published & (cls.publish_at > now)
+        if state == "published":
+            return published & (cls.publish_at <= now) & (cls.expires_at.is_null() | (cls.expires_at > now))
+        if state == "expired":
+            return published & (cls.publish_at <= now) & (cls.expires_at <= now)
+        return cls.status == state
+
     @classmethod
     def shareable(cls, now=None):
         """Published, already public and not expired: what the share page lists."""
-        now = now or utcnow()
         return (cls.select(cls, Campaign)
                 .join(Campaign, JOIN.LEFT_OUTER)
-                .where((cls.status == "published")
-                       & (cls.publish_at <= now)
-                       & (cls.expires_at.is_null() | (cls.expires_at > now))))
+                .where(cls.in_state("published", now)))
 
     @classmethod
     def for_share_page(cls, kind=None, q=None, campaign=None, now=None):

@@ -35,7 +35,7 @@ def test_an_editor_marks_an_item_and_alerted_members_get_it_once(mail_app, smtp,
     ShareEvent.create(person=sharer, item=item, link=link, network="x", day=utcnow().date())
     login(client, "joris")
 
-    response = client.post(f"/editor/items/{item.id}/share-now", data={"next": "/editor/"})
+    response = client.post(f"/editor/items/{item.id}/share-now", data={"next": "/editor/", "confirm": "yes"})
 
     assert response.status_code == 303 and response.headers["Location"].endswith("/editor/")
     assert Item.get_by_id(item.id).share_now_at is not None
@@ -61,15 +61,17 @@ def test_marking_twice_alerts_once_and_a_draft_cannot_be_marked(mail_app, client
     item = make_item("Urgent")
     draft = make_item("Not yet", status="draft")
     login(client, "joris")
-    client.post(f"/editor/items/{item.id}/share-now")
+    client.post(f"/editor/items/{item.id}/share-now", data={"confirm": "yes"})
     first = Item.get_by_id(item.id).share_now_at
 
-    page = client.post(f"/editor/items/{item.id}/share-now", follow_redirects=True)
+    response = client.post(f"/editor/items/{item.id}/share-now", data={"confirm": "yes"})
 
-    assert "already marked for an instant alert" in page.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "already marked for an instant alert" in response.get_data(as_text=True)
     assert Item.get_by_id(item.id).share_now_at == first
-    page = client.post(f"/editor/items/{draft.id}/share-now", follow_redirects=True)
-    assert "Only a published, unexpired item" in page.get_data(as_text=True)
+    response = client.post(f"/editor/items/{draft.id}/share-now", data={"confirm": "yes"})
+    assert response.status_code == 409
+    assert "Only a published, unexpired item" in response.get_data(as_text=True)
     assert Item.get_by_id(draft.id).share_now_at is None
     assert client.post("/editor/items/99999/share-now").status_code == 404
 

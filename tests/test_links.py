@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from helpers import BROWSER, make_campaign, make_item, make_person
-from intranet_plugin.content.sharing import with_utm
 from intranet_plugin.models import Click, Person, TrackedLink
+from intranet_plugin.tracking.links import with_utm
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 

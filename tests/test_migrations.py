@@ -7,7 +7,6 @@ from peewee import Table
 from helpers import make_item, make_person
 from intranet_plugin import create_app
 from intranet_plugin import db as database
-from intranet_plugin.content.sharing import resolve
 from intranet_plugin.models import (
     Click,
     Item,
@@ -16,6 +15,7 @@ from intranet_plugin.models import (
     TrackedLink,
     db,
 )
+from intranet_plugin.tracking.links import resolve
 
 
 def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_path):

@@ -19,8 +19,6 @@ import html
 import http.client
 import io
 import re
-import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -33,6 +31,7 @@ from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from intranet_plugin.content.fetch import FetchError, fetch
+from intranet_plugin.content.slugs import unique_slug
 from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import (
     KINDS,
@@ -259,7 +258,7 @@ def _apply(feed, parsed, base_url, now, result):
                 continue
             item = Item.create(
                 kind=feed.kind, campaign=feed.campaign_id, feed=feed, guid=data["guid"],
-                slug=_slug(data["title"]), title=data["title"], summary=data["summary"], url=data["url"],
+                slug=unique_slug(Item, data["title"]), title=data["title"], summary=data["summary"], url=data["url"],
                 image_url=data["image_url"], caption=data["title"],
                 language=language if re.fullmatch(r"[a-z]{2,3}", language) else "en",
                 status="review" if feed.needs_review else "published",
@@ -433,8 +432,3 @@ def parse_date(value, zone):
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
-
-def _slug(title):
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:60].strip("-") or "item"
-    return f"{base}-{secrets.token_hex(3)}"

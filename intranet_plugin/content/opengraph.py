@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from intranet_plugin.content.fetch import FetchError, fetch
-from intranet_plugin.content.sharing import is_http_url
+from intranet_plugin.content.urls import is_http_url
 
 # The head is all we read; a page that puts its meta tags further down than
 # this is not worth waiting for.

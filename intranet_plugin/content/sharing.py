@@ -1,77 +1,85 @@
-"""Share URLs of the networks, tracked-link targets with UTM parameters, and
-the signed share tokens behind every share button.
+"""Sharing: the networks and the limits of their posts, the one rule of how
+long a post is, the networks' share URLs, and the signed share tokens
+behind every share button.
 
 Only the networks' official share URLs are used: no API keys, no OAuth.
 """
 
-import threading
-import time
-from collections import OrderedDict, namedtuple
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+import re
+import unicodedata
+from urllib.parse import quote
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from peewee import JOIN
 
-from intranet_plugin.models import (
-    Campaign,
-    Item,
-    Person,
-    TrackedLink,
-    db,
-)
-
-# Networks in button order, with the limits of their post text.
+# Networks in button order, with the limits of their post text. X shortens
+# every link to t.co and counts it as ``link_length`` characters. Their
+# names are in intranet_plugin.labels.
 NETWORKS = {
-    "linkedin": {"label": "LinkedIn", "limit": 3000, "takes_text": False},
-    "x": {"label": "X", "limit": 280, "takes_text": True},
-    "facebook": {"label": "Facebook", "limit": 63206, "takes_text": False},
-    "xing": {"label": "XING", "limit": 420, "takes_text": False},
-    "whatsapp": {"label": "WhatsApp", "limit": 65536, "takes_text": True},
-    "email": {"label": "E-mail", "limit": 65536, "takes_text": True},
+    "linkedin": {"limit": 3000, "takes_text": False},
+    "x": {"limit": 280, "takes_text": True, "link_length": 23},
+    "facebook": {"limit": 63206, "takes_text": False},
+    "xing": {"limit": 420, "takes_text": False},
+    "whatsapp": {"limit": 65536, "takes_text": True},
+    "email": {"limit": 65536, "takes_text": True},
 }
-# X shortens every link to t.co and counts it as 23 characters.
-X_LINK_LENGTH = 23
+X_LINK_LENGTH = NETWORKS["x"]["link_length"]
 COPY = "link"  # the copy-link button's network
 MAX_CAPTION = 3000
 
-UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+def networks_of(person):
+    """The networks whose buttons the person sees, in button order: their
+    choice, else all."""
+    chosen = [n for n in NETWORKS if n in (person.networks or ())]
+    return chosen or list(NETWORKS)
 
 
-def is_http_url(url):
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+# -- how long a post is ----------------------------------------------------------
+#
+# Characters are Unicode code points of the text in NFC, after surrounding
+# white space is dropped (the server strips a caption before it uses it).
+# That is how X counts (twitter-text normalises to NFC and counts code
+# points), and it is exact in both Python and every browser: an emoji is
+# one character (not the two UTF-16 units of JavaScript's ``length``), and
+# "e" with a combining accent is composed into one "é". Grapheme clusters
+# were the alternative (a family emoji of five code points would count once):
+# closer to what a reader sees, but no network counts that way, and Python
+# and the browser's ICU segment by different Unicode versions, so the two
+# counters would drift apart with every new emoji.
+#
+# The browser counts with this same rule: ``CAPTION_RULES`` goes to it as
+# data (base.html) and static/app.js applies it; tests/data/caption_lengths.json
+# is checked against both.
 
+# The characters str.strip() drops, written out so that the browser drops
+# exactly these (JavaScript's trim() has another list).
+SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+          "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_SPACE_CLASS = "".join(f"\\u{ord(c):04x}" for c in SPACES)
+# A web address in a caption, up to the next white space; written so that
+# Python's re and JavaScript's RegExp read it alike.
+LINK_PATTERN = f"[Hh][Tt][Tt][Pp][Ss]?://[^{_SPACE_CLASS}]+"
+_LINK = re.compile(LINK_PATTERN)
 
-def target_allowed(url, allowed_hosts):
-    """http(s) only, and on the allow-list when one is configured."""
-    if not is_http_url(url):
-        return False
-    if not allowed_hosts:
-        return True
-    host = urlsplit(url).hostname.lower()
-    return any(host == h or host.endswith("." + h) for h in allowed_hosts)
-
-
-def with_utm(url, source, medium, campaign, content):
-    """``url`` with our UTM parameters merged in; its other parameters, their
-    order and its fragment are kept, and any UTM values it had are replaced."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in UTM_KEYS]
-    query += [("utm_source", source), ("utm_medium", medium),
-              ("utm_campaign", campaign), ("utm_content", content)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+# Everything the browser needs to count as the server does.
+CAPTION_RULES = {
+    "spaces": f"^[{_SPACE_CLASS}]+|[{_SPACE_CLASS}]+$",
+    "link": LINK_PATTERN,
+    "networks": {net: {"limit": spec["limit"], "link_length": spec.get("link_length")}
+                 for net, spec in NETWORKS.items()},
+}
 
 
 def caption_length(network, caption):
-    """Characters a post will use on a network, link included."""
-    caption = caption or ""
-    if network == "x":
-        return len(caption) + (1 if caption else 0) + X_LINK_LENGTH
-    return len(caption)
+    """Characters a post will use on a network, the shared link included."""
+    text = unicodedata.normalize("NFC", (caption or "").strip(SPACES).replace("\r\n", "\n"))
+    link_length = NETWORKS.get(network, {}).get("link_length")
+    if not link_length:
+        return len(text)
+    rest, links = _LINK.subn("", text) if "://" in text else (text, 0)
+    # The text's own links, then a space and the tracked link the share adds.
+    return len(rest) + links * link_length + (1 if text else 0) + link_length
 
 
 def share_url(network, link_url, caption, title):
@@ -91,10 +99,6 @@ def share_url(network, link_url, caption, title):
         body = f"{caption}\n\n{link_url}" if caption else link_url
         return f"mailto:?subject={quote(title, safe='')}&body={quote(body, safe='')}"
     raise ValueError(f"unknown network {network!r}")
-
-
-def tracked_url(code):
-    return f"{current_app.config['PUBLIC_URL']}/s/{code}"
 
 
 # -- share tokens ------------------------------------------------------------
@@ -128,71 +132,3 @@ def read_share_token(token, max_age):
     return int(person_id), int(item_id), network, source
 
 
-# -- resolving /s/<code> -----------------------------------------------------
-
-Target = namedtuple("Target", "link_id person_id url")
-
-
-class TargetCache:
-    """code -> Target for recently used links, per process.
-
-    A tracked link's destination only changes when an editor edits the item,
-    so a short time to live keeps the redirect off the database for popular
-    links while edits still reach visitors within ``ttl`` seconds.
-    """
-
-    def __init__(self, size=20_000, ttl=60.0):
-        self.size, self.ttl = size, ttl
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, code, load):
-        now = time.monotonic()
-        with self._lock:
-            hit = self._data.get(code)
-            if hit and hit[0] > now:
-                self._data.move_to_end(code)
-                return hit[1]
-        value = load(code)
-        if value is None:
-            return None  # unknown codes are not cached: they cannot crowd out real ones
-        with self._lock:
-            self._data[code] = (now + self.ttl, value)
-            if len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-
-_statements = {}
-
-
-def _resolve_statement(database):
-    """The lookup's SQL, built once per database: peewee takes longer to
-    build it than the database takes to run it."""
-    if id(database) not in _statements:
-        query = (TrackedLink
-                 .select(TrackedLink.id, TrackedLink.person, TrackedLink.network, Item.url,
-                         Item.slug, Campaign.slug, Person.ref)
-                 .join(Item).join(Campaign, JOIN.LEFT_OUTER)
-                 .switch(TrackedLink).join(Person)
-                 .where(TrackedLink.code == "code").limit(1))
-        _statements[id(database)] = query.sql()[0]
-    return _statements[id(database)]
-
-
-def resolve(code, config=None):
-    """The destination of a tracked link, or None when there is none to give."""
-    config = config or current_app.config
-    row = db.execute_sql(_resolve_statement(db.obj), (code, 1)).fetchone()
-    if row is None:
-        return None
-    link_id, person_id, network, url, item_slug, campaign_slug, ref = row
-    if not target_allowed(url, config["ALLOWED_TARGET_HOSTS"]):
-        return None
-    source = "copy" if network == COPY else network
-    return Target(link_id, person_id,
-                  with_utm(url, source, config["UTM_MEDIUM"], campaign_slug or item_slug, ref))

@@ -2,14 +2,11 @@
 approve it (optionally edited) as a published item or reject it with a
 note, and the colleague sees the outcome once."""
 
-import re
-import secrets
-import unicodedata
-
 from flask_babel import gettext as _
 from peewee import JOIN
 
 from intranet_plugin.content.sharing import MAX_CAPTION
+from intranet_plugin.content.slugs import unique_slug
 from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, utcnow
 
@@ -85,15 +82,6 @@ def for_review():
     return list(pending), list(decided)
 
 
-def _unique_slug(title):
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60] or "item"
-    slug = base
-    while Item.select().where(Item.slug == slug).exists():
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
-
-
 def approval_errors(suggestion, form):
     errors = {}
     if not form["title"]:
@@ -135,7 +123,7 @@ def decide(suggestion, decision, form, by):
         if decision != "approve":
             AuditLog.record(by, "reject", suggestion, summary=suggestion.title, note=form["review_note"])
             return None
-        item = Item.create(kind=form["kind"], slug=_unique_slug(form["title"]), title=form["title"],
+        item = Item.create(kind=form["kind"], slug=unique_slug(Item, form["title"]), title=form["title"],
                            summary=form["summary"], url=suggestion.url, caption=form["caption"],
                            hashtags=form["hashtags"], status="published", publish_at=now,
                            suggested_by=suggestion.person, created_by=by, updated_by=by,

@@ -1,10 +1,20 @@
-"""URL helpers shared by editors, feeds and suggestions."""
+"""URL rules shared by editors, feeds and suggestions: what counts as a web
+address, and the canonical form that spots duplicates."""
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say where a visitor came from: two URLs that
 # differ only in these point at the same content.
 TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi")
+
+
+def is_http_url(url):
+    """An absolute http(s) address with a host."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def normalize_url(url):

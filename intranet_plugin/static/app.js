@@ -3,8 +3,6 @@
 (function () {
   "use strict";
 
-  var X_LINK = 23; // X counts every link as 23 characters
-
   function toast(message) {
     var el = document.getElementById("toast");
     if (!el) return;
@@ -14,17 +12,30 @@
     el._timer = setTimeout(function () { el.classList.remove("show"); }, 3500);
   }
 
-  function postLength(network, text) {
-    // Characters as the server counts them (code points, not UTF-16 units).
-    var length = Array.from(text).length;
-    if (network === "x") return length + (length ? 1 : 0) + X_LINK;
-    return length;
+  // How many characters a post uses on a network: the server's rule
+  // (intranet_plugin.content.sharing.caption_length, which explains it),
+  // applied with the patterns and lengths the server puts in
+  // <body data-caption-rules>. Code points of the NFC text, not UTF-16
+  // units: an emoji is one character. The editor's script uses it too.
+  var rules = null;
+
+  function captionLength(network, caption) {
+    rules = rules || JSON.parse(document.body.dataset.captionRules);
+    var text = caption.replace(new RegExp(rules.spaces, "gu"), "").replace(/\r\n/g, "\n").normalize("NFC");
+    var linkLength = (rules.networks[network] || {}).link_length;
+    if (!linkLength) return Array.from(text).length;
+    var links = 0;
+    var rest = text.replace(new RegExp(rules.link, "gu"), function () { links += 1; return ""; });
+    // The text's own links, then a space and the tracked link the share adds.
+    return Array.from(rest).length + links * linkLength + (text ? 1 : 0) + linkLength;
   }
+
+  window.Ambassador = { captionLength: captionLength };
 
   function updateCounters(textarea) {
     var card = textarea.closest("[data-item]");
     card.querySelectorAll("[data-counter]").forEach(function (counter) {
-      var used = postLength(counter.dataset.counter, textarea.value);
+      var used = captionLength(counter.dataset.counter, textarea.value);
       counter.querySelector("b").textContent = used;
       counter.classList.toggle("over", used > Number(counter.dataset.limit));
     });
@@ -46,6 +57,15 @@
     var params = ev.detail.parameters;
     if (ev.detail.verb !== "get" || !params) return;
     Object.keys(params).forEach(function (key) { if (params[key] === "") delete params[key]; });
+  });
+
+  // An action the server refuses answers 409 with what to show instead (the
+  // editor's row with the reason); htmx swaps only 2xx answers by itself.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    if (ev.detail.xhr.status === 409) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
   });
 
   document.addEventListener("input", function (ev) {

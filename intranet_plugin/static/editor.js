@@ -4,21 +4,12 @@
 (function () {
   "use strict";
 
-  var X_LINK = 23; // as intranet_plugin.sharing.X_LINK_LENGTH: X counts every link as 23
-
-  // As intranet_plugin.sharing.caption_length (server-side checks use that).
-  function postLength(network, text) {
-    if (network === "x") return text.length + (text.length ? 1 : 0) + X_LINK;
-    return text.length;
-  }
-
   function updateCounters(textarea) {
     var field = textarea.closest(".field");
     if (!field) return;
-    // The server strips surrounding spaces before it counts; so do we.
-    var text = textarea.value.trim().replace(/\r\n/g, "\n");
     field.querySelectorAll("[data-counter]").forEach(function (counter) {
-      var used = postLength(counter.dataset.counter, text);
+      // The share page's counter (app.js): the server's rule.
+      var used = window.Ambassador.captionLength(counter.dataset.counter, textarea.value);
       counter.querySelector("b").textContent = used;
       counter.classList.toggle("over", used > Number(counter.dataset.limit));
     });

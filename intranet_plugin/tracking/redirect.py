@@ -11,8 +11,8 @@ import re
 from werkzeug.http import parse_cookie
 from werkzeug.urls import iri_to_uri
 
-from intranet_plugin.content.sharing import resolve
 from intranet_plugin.tracking.clicks import record
+from intranet_plugin.tracking.links import resolve
 
 CODE = re.compile(r"[A-Za-z0-9_-]{8,16}")
 

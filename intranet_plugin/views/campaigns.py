@@ -10,14 +10,11 @@ from flask_login import current_user, login_required
 
 from intranet_plugin import analytics, models
 from intranet_plugin.analytics import draws as prize_draws
+from intranet_plugin.content.slugs import unique_slug
 from intranet_plugin.models import Campaign, Item, db
 from intranet_plugin.views.editor import (
     audit,
     clean_hashtags,
-    item_state,
-    kind_labels,
-    state_labels,
-    unique_slug,
     zone,
 )
 from sso import role_required
@@ -35,27 +32,14 @@ DESCRIPTION_MAX = 5000
 TRACKED_FIELDS = ("name", "slug", "hashtag", "starts_at", "ends_at", "description", "goal")
 
 
-def _local_date(value):
-    if value is None:
-        return None
-    return value.replace(tzinfo=datetime.UTC).astimezone(zone()).date()
-
-
 def _utc(day, at):
     """Naive UTC of a local date at a local time of day."""
     local = datetime.datetime.combine(day, at, tzinfo=zone())
     return local.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
-def campaign_period(campaign):
-    """(first day, last day) in the configured zone, either may be None."""
-    return _local_date(campaign.starts_at), _local_date(campaign.ends_at)
-
-
-@bp.app_template_global()
-def campaign_dates(campaign):
-    """The campaign's period as local dates, for display."""
-    return campaign_period(campaign)
+# The campaign's days in the configured zone, for display.
+bp.add_app_template_global(analytics.campaign_period, "campaign_period")
 
 
 class CampaignForm:
@@ -73,10 +57,10 @@ class CampaignForm:
     def for_campaign(cls, campaign):
         if campaign is None:
             return cls(dict.fromkeys(cls.FIELDS, ""))
-        first, last = campaign_period(campaign)
+        period = analytics.campaign_period(campaign)
         return cls({"name": campaign.name, "slug": campaign.slug, "hashtag": campaign.hashtag,
-                    "starts_on": first.isoformat() if first else "",
-                    "ends_on": last.isoformat() if last else "",
+                    "starts_on": period.start.isoformat() if period.start else "",
+                    "ends_on": period.end.isoformat() if period.end else "",
                     "description": campaign.description, "goal": campaign.goal}, campaign)
 
     @classmethod
@@ -140,12 +124,6 @@ class CampaignForm:
         return not errors
 
 
-@bp.context_processor
-def labels():
-    """The kind and state labels the campaign pages share with the editor."""
-    return {"KIND_LABELS": kind_labels(), "STATE_LABELS": state_labels()}
-
-
 @bp.route("/")
 @login_required
 def index():
@@ -173,7 +151,7 @@ def show(slug):
     # same numbers as its board, the dashboard, the API and the CSV.
     figures = analytics.campaign_totals(campaign.id, analytics.campaign_period(campaign))
     return render_template("campaigns/show.html", campaign=campaign, items=items, shares=figures["shares"],
-                           clicks=figures["clicks"], item_state=lambda item: item_state(item, now))
+                           clicks=figures["clicks"], item_state=lambda item: item.state(now))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -23,7 +23,7 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import goals
 from intranet_plugin.analytics.dashboard import TABLES, csv_rows, figures
 from intranet_plugin.analytics.spreadsheet import csv_text
-from intranet_plugin.labels import network_labels
+from intranet_plugin.labels import KIND_PLURAL_LABELS, NETWORK_LABELS
 from intranet_plugin.views import chart
 from sso import role_required
 
@@ -83,8 +83,7 @@ def _page(status=200, **context):
 
 
 def _labels():
-    return {"networks": network_labels(),
-            "kinds": {"news": _("News"), "vacancy": _("Vacancies"), "blog": _("Blogs")},
+    return {"networks": NETWORK_LABELS, "kinds": KIND_PLURAL_LABELS,
             "visitor_kinds": {"human": _("People"), "crawler": _("Link-preview bots"),
                               "head": _("Link checkers (HEAD)"), "empty": _("Empty requests")},
             "periods": {"month": _("This month"), "30d": _("Last 30 days"), "all": _("All time"),

@@ -7,7 +7,6 @@ Open to editors and admins only (``role_required("editor")`` on every view).
 import datetime
 import re
 import secrets
-import unicodedata
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -16,20 +15,23 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from peewee import JOIN, IntegrityError
+from peewee import JOIN
 
 from digest.alerts import mark_share_now
 from intranet_plugin import models
+from intranet_plugin.content import items as content_items
 from intranet_plugin.content import opengraph, suggestions
 from intranet_plugin.content.sharing import (
     MAX_CAPTION,
     NETWORKS,
     X_LINK_LENGTH,
     caption_length,
-    is_http_url,
 )
-from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.content.slugs import insert_with_slug
+from intranet_plugin.content.urls import is_http_url, normalize_url
+from intranet_plugin.labels import ACTION_LABELS, AUDIT_LABELS, KIND_LABELS, NETWORK_LABELS, STATE_LABELS
 from intranet_plugin.models import (
+    ITEM_STATES,
     KINDS,
     AuditLog,
     Campaign,
@@ -45,7 +47,6 @@ from sso import role_required
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
 PAGE = 25
-STATE_FILTERS = ("draft", "review", "scheduled", "published", "expired", "archived")
 # Statuses an editor picks in the form; archiving is its own action.
 FORM_STATUSES = ("draft", "review", "published")
 CONTENT_LANGUAGES = ("nl", "en", "de", "fr", "es", "it", "pl")
@@ -106,21 +107,6 @@ def same_minute(a, b):
 
 # -- labels and states ------------------------------------------------------
 
-def kind_labels():
-    return {"news": _("News"), "vacancy": _("Vacancy"), "blog": _("Blog")}
-
-
-def state_labels():
-    return {"draft": _("Draft"), "review": _("In review"), "scheduled": _("Scheduled"),
-            "published": _("Published"), "expired": _("Expired"), "archived": _("Archived")}
-
-
-def action_labels():
-    return {"create": _("Created"), "change": _("Changed"), "publish": _("Published"),
-            "schedule": _("Scheduled"), "pin": _("Pinned"), "unpin": _("Unpinned"),
-            "archive": _("Archived"), "restore": _("Restored"), "expire": _("Expired")}
-
-
 def language_names(current=None):
     """Content languages by their names in the reader's language; an item's
     own language stays choosable even when it is not one of ours (feeds)."""
@@ -137,47 +123,10 @@ def language_names(current=None):
     return names
 
 
-def item_state(item, now):
-    """What an item is for the people on the share page right now."""
-    if item.status != "published":
-        return item.status
-    if item.publish_at > now:
-        return "scheduled"
-    if item.expires_at is not None and item.expires_at <= now:
-        return "expired"
-    return "published"
-
-
-def items_in_state(state, now):
-    """Items in one of STATE_FILTERS; every state but archived by default."""
-    published = Item.status == "published"
-    conditions = {
-        "draft": Item.status == "draft",
-        "review": Item.status == "review",
-        "scheduled": published & (Item.publish_at > now),
-        "published": published & (Item.publish_at <= now)
-        & (Item.expires_at.is_null() | (Item.expires_at > now)),
-        "expired": published & (Item.publish_at <= now) & (Item.expires_at <= now),
-        "archived": Item.status == "archived",
-    }
-    query = Item.select(Item, Campaign).join(Campaign, JOIN.LEFT_OUTER)
-    return query.where(conditions.get(state, Item.status != "archived"))
-
-
 def item_actions(item, now):
-    """(action, label) of what can be done to an item in its state now."""
-    state = item_state(item, now)
-    actions = []
-    if state in ("draft", "review", "scheduled"):
-        actions.append(("publish", _("Publish now")))
-    if state == "published":
-        actions.append(("expire", _("Expire now")))
-    if state != "archived":
-        actions.append(("unpin", _("Unpin")) if item.pinned else ("pin", _("Pin")))
-        actions.append(("archive", _("Archive")))
-    else:
-        actions.append(("restore", _("Restore")))
-    return actions
+    """(action, label) of the buttons for what can be done to an item now."""
+    return [(action, ACTION_LABELS[action]) for action in content_items.offered(item, now)
+            if action != content_items.SHARE_NOW]
 
 
 def link_host(url):
@@ -214,11 +163,11 @@ def load_fully():
 def editor_helpers():
     """Labels, limits and state helpers for the editor's templates."""
     now = models.utcnow()
-    return {"item_state": lambda item: item_state(item, now), "KIND_LABELS": kind_labels(),
-            "STATE_LABELS": state_labels(), "NETWORKS": NETWORKS, "X_LINK_LENGTH": X_LINK_LENGTH,
+    return {"item_state": lambda item: item.state(now), "NETWORKS": NETWORKS, "X_LINK_LENGTH": X_LINK_LENGTH,
             "DEFAULT_COUNTERS": DEFAULT_COUNTERS, "post_length": caption_length,
-            "item_actions": lambda item: item_actions(item, now), "link_host": link_host,
-            "post_text": post_text, "TIMEZONE": current_app.config["TIMEZONE"]}
+            "item_actions": lambda item: item_actions(item, now),
+            "may_share_now": lambda item: content_items.refusal(item, content_items.SHARE_NOW, now) is None,
+            "link_host": link_host, "post_text": post_text, "TIMEZONE": current_app.config["TIMEZONE"]}
 
 
 # -- the item form -----------------------------------------------------------
@@ -239,19 +188,6 @@ def clean_hashtags(text):
             seen.add(tag.lower())
             tags.append(tag)
     return tags, refused
-
-
-def slugify(text, fallback="item"):
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60].strip("-") or fallback
-
-
-def unique_slug(model, text, fallback="item"):
-    base = slugify(text, fallback)
-    slug, n = base, 2
-    while model.select().where(model.slug == slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    return slug
 
 
 def duplicates_of(url, item_id=None):
@@ -435,7 +371,7 @@ class ItemForm:
                     errors["caption"] = _(
                         "On %(network)s this text counts %(used)d characters, more than the %(limit)d "
                         "allowed. Shorten it, or write a shorter text for %(network)s.",
-                        network=spec["label"], used=used, limit=spec["limit"])
+                        network=NETWORK_LABELS[net], used=used, limit=spec["limit"])
                     break
         for net, texts in variants.items():
             spec = NETWORKS[net]
@@ -444,7 +380,7 @@ class ItemForm:
                 if used > spec["limit"] or len(text) > MAX_CAPTION:
                     errors[f"captions-{net}"] = _(
                         "%(network)s, variant %(n)d counts %(used)d characters, more than the %(limit)d "
-                        "allowed.", network=spec["label"], n=n, used=used, limit=spec["limit"])
+                        "allowed.", network=NETWORK_LABELS[net], n=n, used=used, limit=spec["limit"])
                     break
 
     def apply(self, item, now):
@@ -550,14 +486,14 @@ def _paged(query, page):
 def index():
     """The content library: filter by state and kind, search, page."""
     state = request.args.get("state", "")
-    state = state if state in STATE_FILTERS else ""
+    state = state if state in ITEM_STATES else ""
     kind = request.args.get("kind", "")
     kind = kind if kind in KINDS else ""
     q = request.args.get("q", "").strip()[:100]
     now = models.utcnow()
 
     def matching(in_state):
-        query = items_in_state(in_state, now)
+        query = content_items.items_in_state(in_state, now)
         if kind:
             query = query.where(Item.kind == kind)
         if q:
@@ -565,9 +501,8 @@ def index():
                                 | Item.hashtags.contains(q) | Item.url.contains(q))
         return query
 
-    labels = state_labels()
     tabs = [("", _("All"), matching("").count())]
-    tabs += [(s, labels[s], matching(s).count()) for s in STATE_FILTERS]
+    tabs += [(s, STATE_LABELS[s], matching(s).count()) for s in ITEM_STATES]
     query = matching(state).order_by(Item.publish_at.desc(), Item.id.desc())
     items, page, pages, total = _paged(query, _page_number())
     return fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
@@ -639,23 +574,12 @@ def _save(form, item):
         item.updated_by = current_user.id
         item.updated_at = now
         if created:
-            _insert_with_slug(item)
+            insert_with_slug(item, item.title)
         else:
             item.save()
         audit_item_save(item, changed, created, now)
     flash(_("Saved: “%(title)s”.", title=item.title))
     return redirect(url_for("editor.edit", item_id=item.id))
-
-
-def _insert_with_slug(item):
-    item.slug = unique_slug(Item, item.title)
-    try:
-        with db.atomic():
-            item.save()
-    except IntegrityError:
-        # Someone took the slug in the meantime.
-        item.slug = f"{slugify(item.title)[:50]}-{secrets.token_hex(3)}"
-        item.save()
 
 
 @bp.route("/items/prefill", methods=["POST"])
@@ -741,50 +665,32 @@ def item_action(item_id, action):
     """Pin, unpin, publish now, expire now, archive or restore an item.
 
     From the library htmx swaps the item's row; otherwise back to where the
-    editor was. An action that does not apply changes nothing.
+    editor was, with what was done. An action that does not apply changes
+    nothing and answers 409 with the reason (in the row for htmx).
     """
     item = Item.get_or_none(Item.id == item_id) or abort(404)
-    now = models.utcnow()
-    state = item_state(item, now)
-    changed = []
-    with db.atomic():
-        if action == "pin" and not item.pinned:
-            item.pinned, changed = True, ["pinned"]
-        elif action == "unpin" and item.pinned:
-            item.pinned, changed = False, ["pinned"]
-        elif action == "publish" and state in ("draft", "review", "scheduled"):
-            item.status, item.publish_at = "published", now
-            changed = ["status", "publish_at"] if state != "scheduled" else ["publish_at"]
-        elif action == "expire" and state == "published":
-            item.expires_at, changed = now, ["expires_at"]
-        elif action == "archive" and state != "archived":
-            item.status, changed = "archived", ["status"]
-        elif action == "restore" and state == "archived":
-            # Back as a draft: an editor decides again whether it goes out.
-            item.status, changed = "draft", ["status"]
-        if changed:
-            item.updated_by, item.updated_at = current_user.id, now
-            item.save()
-            audit(action, item, changed=changed)
     next_url = safe_next(request.form.get("next")) or url_for("editor.index")
+    try:
+        message = content_items.perform(item, action, current_user.id, models.utcnow())
+    except content_items.Refused as refused:
+        return _refused(item, str(refused), next_url)
     if request.htmx and not request.htmx.boosted:
-        item = Item.select(Item, Campaign).join(Campaign, JOIN.LEFT_OUTER).where(Item.id == item.id).get()
-        return render_template("editor/_row.html", item=item, next_url=next_url)
-    if changed:
-        flash(action_message(action, item))
+        return _row(item, next_url)
+    flash(message)
     return redirect(next_url)
 
 
-def action_message(action, item):
-    messages = {
-        "pin": _("Pinned: “%(title)s” now shows first on the share page."),
-        "unpin": _("Unpinned: “%(title)s”."),
-        "publish": _("Published: “%(title)s” is on the share page now."),
-        "expire": _("Expired: “%(title)s” has left the share page."),
-        "archive": _("Archived: “%(title)s”."),
-        "restore": _("Restored as a draft: “%(title)s”."),
-    }
-    return messages[action] % {"title": item.title}
+def _row(item, next_url, refusal=None, status=200):
+    item = Item.select(Item, Campaign).join(Campaign, JOIN.LEFT_OUTER).where(Item.id == item.id).get()
+    return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal), status
+
+
+def _refused(item, reason, next_url):
+    """409 with the reason: the item's row for htmx (app.js swaps it in),
+    otherwise a page that links back."""
+    if request.htmx and not request.htmx.boosted:
+        return _row(item, next_url, refusal=reason, status=409)
+    return render_template("editor/refused.html", item=item, reason=reason, next_url=next_url), 409
 
 
 @bp.route("/audit")
@@ -808,10 +714,10 @@ def audit_log():
     campaign_ids = {e.target_id for e in entries if e.target_type == "campaign"}
     campaign_slugs = dict(Campaign.select(Campaign.id, Campaign.slug)
                           .where(Campaign.id.in_(list(campaign_ids))).tuples()) if campaign_ids else {}
-    actions = sorted({a for (a,) in AuditLog.select(AuditLog.action).distinct().tuples()} | set(action_labels()))
+    actions = sorted({a for (a,) in AuditLog.select(AuditLog.action).distinct().tuples()} | set(AUDIT_LABELS))
     return fragment_or_page("editor/audit.html", "results", entries=entries, item=item, action=action,
                              q=q, page=page, pages=pages, total=total, actions=actions,
-                             campaign_slugs=campaign_slugs, ACTION_LABELS=action_labels(),
+                             campaign_slugs=campaign_slugs,
                              field_labels=field_labels(),
                              page_url=lambda n: audit_url(item, action, q, n))
 
@@ -846,7 +752,7 @@ def review():
 def _review_page(errors=None, values=None, status=200):
     pending, decided = suggestions.for_review()
     return render_template("editor/review.html", pending=pending, decided=decided,
-                           errors=errors or {}, values=values or {}, kind_labels=kind_labels(),
+                           errors=errors or {}, values=values or {}, kind_labels=KIND_LABELS,
                            max_caption=MAX_CAPTION), status
 
 
@@ -891,18 +797,23 @@ def decide(suggestion_id):
 
 # -- share now ------------------------------------------------------------------
 
-@bp.post("/items/<int:item_id>/share-now")
+@bp.route("/items/<int:item_id>/share-now", methods=["GET", "POST"])
 @role_required("editor")
 def share_now(item_id):
     """Mark an item "share now": members who asked for instant alerts get an
-    e-mail about it (sent by the scheduler, once per person)."""
-    item = Item.shareable().where(Item.id == item_id).first()
-    if item is None:
-        if Item.get_or_none(Item.id == item_id) is None:
-            abort(404)
-        flash(_("Only a published, unexpired item can be sent as an instant alert."), "error")
-    elif mark_share_now(item, current_user.id):
-        flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
-    else:
-        flash(_("“%(title)s” is already marked for an instant alert.", title=item.title))
-    return redirect(safe_next(request.form.get("next")) or url_for("editor.index"), 303)
+    e-mail about it (sent by the scheduler, once per person). Only for a
+    published, unexpired item, and only once the editor confirms: the GET
+    (or a POST without the confirmation) asks first."""
+    item = Item.get_or_none(Item.id == item_id) or abort(404)
+    next_url = safe_next(request.values.get("next")) or url_for("editor.edit", item_id=item.id)
+    now = models.utcnow()
+    try:
+        content_items.check(item, content_items.SHARE_NOW, now)
+        if request.method == "GET" or request.form.get("confirm") != "yes":
+            return render_template("editor/share_now.html", item=item, next_url=next_url)
+        if not mark_share_now(item, current_user.id, now):  # another editor was first
+            raise content_items.Refused(_("“%(title)s” is already marked for an instant alert.", title=item.title))
+    except content_items.Refused as refused:
+        return render_template("editor/refused.html", item=item, reason=str(refused), next_url=next_url), 409
+    flash(_("“%(title)s” goes out as an instant alert to everyone who asked for them.", title=item.title))
+    return redirect(next_url, 303)

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
-from intranet_plugin.labels import network_labels
 from intranet_plugin.models import AuditLog, Setting, db
 from intranet_plugin.people import data
 from intranet_plugin.views import chart, fragment_or_page
@@ -36,7 +35,7 @@ def period_labels():
 @bp.context_processor
 def labels():
     """Labels the impact pages share."""
-    return {"PERIOD_LABELS": period_labels(), "NETWORK_LABELS": network_labels()}
+    return {"PERIOD_LABELS": period_labels()}
 
 
 def _period_arg():

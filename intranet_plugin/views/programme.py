@@ -11,8 +11,10 @@ from jinja2_fragments.flask import render_block
 from intranet_plugin.content import guidelines as programme_guidelines
 from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, default_guidelines, render_markdown
-from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, is_http_url
+from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
+from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
 from intranet_plugin.models import DIGEST_CHOICES, KINDS
 from intranet_plugin.people import membership
 from sso import role_required
@@ -25,10 +27,6 @@ def guidelines_context():
     contact = programme_guidelines.contact_markdown()
     return {"guidelines": render_markdown(programme_guidelines.guidelines_markdown()),
             "contact": render_markdown(contact) if contact.strip() else None}
-
-
-def kind_labels():
-    return {"news": _("News"), "vacancy": _("Vacancy"), "blog": _("Blog")}
 
 
 def _me():
@@ -106,9 +104,8 @@ def _read_prefs(form):
 
 
 def _prefs_page(template, prefs, errors=None, status=200, **extra):
-    kinds_followed = {"news": _("News"), "vacancy": _("Vacancies"), "blog": _("Blogs")}
     return render_template(template, prefs=prefs, errors=errors or {}, networks=NETWORKS,
-                           kind_labels=kinds_followed, **extra), status
+                           kind_labels=KIND_PLURAL_LABELS, **extra), status
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -196,7 +193,7 @@ def suggest():
 
 def _suggest_form(form, errors=None, status=200):
     return render_template("programme/suggest.html", form=form, errors=errors or {},
-                           kind_labels=kind_labels(), max_caption=MAX_CAPTION), status
+                           kind_labels=KIND_LABELS, max_caption=MAX_CAPTION), status
 
 
 @bp.route("/suggestions")
@@ -204,4 +201,4 @@ def _suggest_form(form, errors=None, status=200):
 def my_suggestions():
     """The colleague's own suggestions and what became of them."""
     return render_template("programme/suggestions.html", suggestions=suggestions.of_person(current_user.id),
-                           kind_labels=kind_labels())
+                           kind_labels=KIND_LABELS)

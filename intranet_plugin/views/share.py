@@ -6,17 +6,19 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from intranet_plugin.content.sharing import (
+    CAPTION_RULES,
     COPY,
     MAX_CAPTION,
     NETWORKS,
     caption_length,
+    networks_of,
     read_share_token,
     share_token,
     share_url,
-    tracked_url,
 )
 from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
 from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.labels import NETWORK_LABELS
 from intranet_plugin.models import (
     KINDS,
     Campaign,
@@ -29,6 +31,7 @@ from intranet_plugin.models import (
 )
 from intranet_plugin.security import csrf
 from intranet_plugin.tracking.clicks import classify, visitors
+from intranet_plugin.tracking.links import tracked_url
 
 bp = Blueprint("share", __name__)
 
@@ -60,8 +63,8 @@ def _cards(items):
 
 
 def _networks(person):
-    """The networks whose buttons the person sees: their choice, else all."""
-    return {n: spec for n, spec in NETWORKS.items() if n in (person.networks or ())} or NETWORKS
+    """The specs of the networks whose buttons the person sees."""
+    return {n: NETWORKS[n] for n in networks_of(person)}
 
 
 @bp.route("/")
@@ -137,7 +140,7 @@ def share(token):
         # e-mail: record nothing; a person presses the button.
         response = current_app.make_response(render_template(
             "share/confirm.html", item=item, network=network,
-            label=NETWORKS.get(network, {}).get("label", network), action=request.url))
+            label=NETWORK_LABELS.get(network, network), action=request.url))
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -209,3 +212,7 @@ def share_page_url(kind="", q="", campaign="", page=1):
 @bp.app_template_global()
 def post_length(network, caption):
     return caption_length(network, caption)
+
+
+# What the browser needs to count a caption as the server does (base.html).
+bp.add_app_template_global(CAPTION_RULES, "CAPTION_RULES")

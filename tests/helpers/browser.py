@@ -4,6 +4,7 @@ and a record of what the browser console said.
 """
 
 import html
+import re
 import threading
 from collections import namedtuple
 from contextlib import contextmanager
@@ -137,3 +138,16 @@ class ConsoleLog:
     @staticmethod
     def csp_violations(page):
         return page.evaluate("window.__cspViolations || []")
+
+
+def signed_in_page(browser, base, display_name):
+    """A new context of ``browser`` on the app at ``base``, signed in as
+    ``display_name`` through the demo login: (context, page, console)."""
+    context = browser.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB")
+    context.set_default_timeout(10_000)
+    console = ConsoleLog(context)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_role("button", name=re.compile(re.escape(display_name))).click()
+    page.wait_for_url(re.compile(r"/$"))
+    return context, page, console
