@@ -7,6 +7,7 @@ same models serve SQLite and PostgreSQL, tests and production.
 import datetime
 import json
 import secrets
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from peewee import (
     JOIN,
@@ -22,8 +23,6 @@ from peewee import (
     TextField,
     fn,
 )
-
-from intranet_plugin.content.urls import normalize_url
 
 db = DatabaseProxy()
 
@@ -45,6 +44,31 @@ def utcnow():
 def new_code(nbytes=9):
     """An unguessable URL-safe code (9 random bytes = 12 characters)."""
     return secrets.token_urlsafe(nbytes)
+
+
+# Query parameters that only say where a visitor came from: two URLs that
+# differ only in these point at the same content.
+TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi")
+
+
+def normalize_url(url):
+    """A canonical form of a URL for spotting duplicates: lower-case scheme
+    and host, no default port, no fragment, no tracking parameters, sorted
+    query, no trailing slash."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return (url or "").strip()
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not k.lower().startswith(TRACKING_PARAMS))
+    path = parts.path.rstrip("/") or ""
+    scheme = "https" if parts.scheme in ("http", "https") else parts.scheme.lower()
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
 class JSONField(TextField):
@@ -184,7 +208,7 @@ class Item(BaseModel):
     # one e-mail about it (once, see AlertLedger).
     share_now_at = DateTimeField(null=True)
     # Where it came from, for dedupe and for expiring vacancies that leave
-    # their feed. normalized_url: see intranet_plugin.urls.normalize_url.
+    # their feed. normalized_url: see normalize_url above.
     normalized_url = TextField(default="", index=True)
     feed = ForeignKeyField(Feed, null=True, backref="items", on_delete="SET NULL")
     guid = CharField(null=True, index=True)

@@ -33,7 +33,6 @@ from flask_babel import gettext as _
 from peewee import IntegrityError
 
 from intranet_plugin.content.fetch import FetchError, fetch
-from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import (
     KINDS,
     AuditLog,
@@ -41,6 +40,7 @@ from intranet_plugin.models import (
     Feed,
     Item,
     db,
+    normalize_url,
     utcnow,
 )
 

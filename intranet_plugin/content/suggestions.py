@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from peewee import JOIN
 
 from intranet_plugin.content.sharing import MAX_CAPTION
-from intranet_plugin.content.urls import normalize_url
-from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, utcnow
+from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, normalize_url, utcnow
 
 MAX_URL = 2000
 MAX_TITLE = 200

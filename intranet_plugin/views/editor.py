@@ -28,7 +28,6 @@ from intranet_plugin.content.sharing import (
     caption_length,
     is_http_url,
 )
-from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import (
     KINDS,
     AuditLog,
@@ -37,6 +36,7 @@ from intranet_plugin.models import (
     Person,
     Suggestion,
     db,
+    normalize_url,
 )
 from intranet_plugin.security import safe_next
 from intranet_plugin.views import fragment_or_page
