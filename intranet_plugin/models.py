@@ -21,7 +21,6 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    fn,
 )
 
 db = DatabaseProxy()
@@ -147,16 +146,6 @@ class Person(BaseModel):
         query = (ShareEvent.select(ShareEvent.item).distinct()
                  .where((ShareEvent.person == self) & ShareEvent.item.in_(list(item_ids))))
         return {row.item_id for row in query}
-
-    def impact(self):
-        """Shares, human clicks and unique visitors of this person, all time."""
-        shares = ShareEvent.select().where(ShareEvent.person == self).count()
-        clicks = Click.counted().join(TrackedLink).where(TrackedLink.person == self)
-        row = clicks.select(
-            fn.COUNT(Click.id).alias("clicks"),
-            fn.COUNT(fn.DISTINCT(Click.visitor)).alias("visitors"),
-        ).dicts().get()
-        return {"shares": shares, "clicks": row["clicks"], "visitors": row["visitors"]}
 
 
 class Campaign(BaseModel):
