@@ -57,8 +57,10 @@ system-deps:
 	@$(call need,ldapsearch,ldap-utils)
 	@$(call need,openssl,openssl)
 
+# ruff, then the layer contracts of pyproject.toml's [tool.importlinter].
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: $(VENV)/.installed system-deps
 	$(MAKE) --no-print-directory lint
@@ -83,4 +85,4 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d intranet_plugin/translations
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .import_linter_cache

@@ -7,6 +7,7 @@ same models serve SQLite and PostgreSQL, tests and production.
 import datetime
 import json
 import secrets
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from peewee import (
     JOIN,
@@ -20,10 +21,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
-    fn,
 )
-
-from intranet_plugin.content.urls import normalize_url
 
 db = DatabaseProxy()
 
@@ -47,6 +45,31 @@ def utcnow():
 def new_code(nbytes=9):
     """An unguessable URL-safe code (9 random bytes = 12 characters)."""
     return secrets.token_urlsafe(nbytes)
+
+
+# Query parameters that only say where a visitor came from: two URLs that
+# differ only in these point at the same content.
+TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "_hsenc", "_hsmi")
+
+
+def normalize_url(url):
+    """A canonical form of a URL for spotting duplicates: lower-case scheme
+    and host, no default port, no fragment, no tracking parameters, sorted
+    query, no trailing slash."""
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:
+        return (url or "").strip()
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                   if not k.lower().startswith(TRACKING_PARAMS))
+    path = parts.path.rstrip("/") or ""
+    scheme = "https" if parts.scheme in ("http", "https") else parts.scheme.lower()
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
 class JSONField(TextField):
@@ -126,16 +149,6 @@ class Person(BaseModel):
                  .where((ShareEvent.person == self) & ShareEvent.item.in_(list(item_ids))))
         return {row.item_id for row in query}
 
-    def impact(self):
-        """Shares, human clicks and unique visitors of this person, all time."""
-        shares = ShareEvent.select().where(ShareEvent.person == self).count()
-        clicks = Click.counted().join(TrackedLink).where(TrackedLink.person == self)
-        row = clicks.select(
-            fn.COUNT(Click.id).alias("clicks"),
-            fn.COUNT(fn.DISTINCT(Click.visitor)).alias("visitors"),
-        ).dicts().get()
-        return {"shares": shares, "clicks": row["clicks"], "visitors": row["visitors"]}
-
 
 class Campaign(BaseModel):
     slug = CharField(unique=True)
@@ -186,7 +199,7 @@ class Item(BaseModel):
     # one e-mail about it (once, see AlertLedger).
     share_now_at = DateTimeField(null=True)
     # Where it came from, for dedupe and for expiring vacancies that leave
-    # their feed. normalized_url: see intranet_plugin.urls.normalize_url.
+    # their feed. normalized_url: see normalize_url above.
     normalized_url = TextField(default="", index=True)
     feed = ForeignKeyField(Feed, null=True, backref="items", on_delete="SET NULL")
     guid = CharField(null=True, index=True)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import BROWSER, make_item, make_person
+from helpers import BROWSER, impact_of, make_item, make_person
 from intranet_plugin.models import Click, TrackedLink
 from intranet_plugin.tracking import clicks
 
@@ -132,3 +132,54 @@ def test_a_click_on_a_deleted_link_does_not_block_the_journal(journal_app, tmp_p
                             for n, link_id in enumerate([link.id, gone_id, link.id])))
     assert clicks.ingest_file(str(path))[0] == 3
     assert sorted(c.event_id for c in Click.select()) == ["m-0", "m-2"]
+
+
+def test_a_full_journal_is_replaced_by_a_new_one_and_no_click_is_lost_or_doubled(journal_app, monkeypatch):
+    """Past ROTATE_BYTES a worker starts a new journal file; the old one is
+    moved in to its last line (also lines written while it was being read)
+    and deleted."""
+    monkeypatch.setattr(clicks, "ROTATE_BYTES", 1000)  # about ten lines
+    monkeypatch.setattr(clicks, "FLUSH_INTERVAL", 3600)  # the test moves the lines itself
+    person = make_person()
+    link = TrackedLink.for_share(person, make_item(), "linkedin")
+    client = journal_app.test_client()
+    journal = journal_app.extensions["ambassador.journal"]
+    journal_dir = journal_app.config["CLICK_JOURNAL_DIR"]
+
+    def visit(times):
+        for _ in range(times):
+            assert client.get(f"/s/{link.code}", headers={"User-Agent": BROWSER}).status_code == 302
+
+    visit(5)
+    [first] = os.listdir(journal_dir)
+    assert os.path.getsize(os.path.join(journal_dir, first)) < 1000
+    assert journal.flush() == 5
+    assert os.listdir(journal_dir) == [first]  # not full yet: kept
+
+    visit(25)
+    real_ingest = clicks.ingest_file
+    late = []
+
+    def ingest_while_visitors_keep_clicking(path, offset=0, fd=None):
+        result = real_ingest(path, offset, fd)
+        if not late:  # three clicks land in the old file after it was read
+            late.append(path)
+            visit(3)
+        return result
+
+    monkeypatch.setattr(clicks, "ingest_file", ingest_while_visitors_keep_clicking)
+    assert journal.flush() == 25
+    [second] = os.listdir(journal_dir)
+    assert second != first  # a new journal; the old one is gone
+    assert late == [os.path.join(journal_dir, first)]
+    assert Click.select().count() == 33  # the late three were moved before the old file was deleted
+
+    visit(4)  # into the new journal
+    assert journal.flush() == 4
+    assert journal.flush() == 0  # nothing moved twice
+    ids = [c.event_id for c in Click.select()]
+    assert len(ids) == len(set(ids)) == 37
+    assert {i.split("-")[0] for i in ids} == {first.removesuffix(".jsonl"), second.removesuffix(".jsonl")}
+    assert impact_of(person)["clicks"] == 37  # and counted once in the running totals
+    journal.close()
+    assert os.listdir(journal_dir) == []

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from helpers import count_queries, login, make_campaign, make_item, make_person, store_click
+from helpers.pages import Page
 from intranet_plugin import analytics
 from intranet_plugin.analytics.dashboard import TABLES
 from intranet_plugin.analytics.goals import earned_media_value, goal_target, measured_inputs
@@ -69,13 +70,18 @@ def test_admins_see_everything_with_the_analytics_figures(app, client, programme
     page = client.get("/admin/dashboard")
     assert page.status_code == 200
     text = page.text
+    read = Page(text)
+    headings = [heading.removesuffix(" CSV") for heading in read.headings]  # each table's CSV link
     for heading in ("Participation", "Applicants via colleagues", "Top items", "Top sharers", "By network",
                     "By kind of content", "Who opened the links", "Clicks per week", "Teams", "Campaigns",
                     "Earned media value calculator"):
-        assert heading in text, heading
+        assert heading in headings, heading
     with app.app_context():  # the configured cost per click
         totals = analytics.programme_totals(analytics.this_month(analytics.today_utc()))
     assert (totals["clicks"], totals["visitors"], totals["bot_hits"], totals["applications"]) == (8, 7, 3, 1)
+    shown = read.dl("Participation")
+    assert (shown["clicks"], shown["visitors"], shown["shares"]) == (totals["clicks"], totals["visitors"],
+                                                                     totals["shares"])
     assert "Visible Victor" in text
     assert "Hidden Hanna" not in text and "Hidden colleague" in text
     # The calculator starts at the measured value.

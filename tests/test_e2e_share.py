@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from helpers import make_campaign, make_item, make_person
+from helpers import impact_of, make_campaign, make_item, make_person
 from helpers.browser import DESKTOP_CHROME, VISITOR_FIREFOX, ConsoleLog, OutsideWeb, launch, serve
 from intranet_plugin.models import (
     Click,
@@ -268,7 +268,7 @@ def test_share_on_linkedin_then_a_visitor_click_counts(browser, site):
     assert len(clicks) == 1
     assert (clicks[0].link_id, clicks[0].referrer_host) == (link.id, "www.linkedin.com")
     with site.db():
-        assert Person.get(username="emma").impact() == {"shares": 1, "clicks": 1, "visitors": 1}
+        assert impact_of(Person.get(username="emma")) == {"shares": 1, "clicks": 1, "visitors": 1}
     assert visitor_console.messages == []
     visitor.close()
     context.close()

@@ -443,7 +443,7 @@ def test_pin_puts_an_item_first_on_the_share_page(joris, emma, clock):
     assert share_titles(emma) == ["Newest", "Older"]
     response = row_action(joris, older, "pin")
     row = response.get_data(as_text=True)
-    assert row.startswith(f'\n<tr id="row-{older.id}"') or f'<tr id="row-{older.id}"' in row
+    assert row.lstrip().startswith(f'<tr id="row-{older.id}"')  # the row alone, for htmx to swap
     assert "<html" not in row and "Unpin" in row
     assert share_titles(emma) == ["Older", "Newest"]
     row_action(joris, older, "unpin")
@@ -610,8 +610,8 @@ def test_prefill_from_a_page_served_over_loopback(make_app, web):
 
 
 @pytest.mark.parametrize("allow_private,path,message", [
-    (False, "/nieuws/windpark", "points to an internal address"),
-    (True, "/missing", "it answered with HTTP status 404"),
+    (False, "/nieuws/windpark", "Could not read that page: 127.0.0.1 points to an internal address"),
+    (True, "/missing", "Could not read that page: it answered with HTTP status 404."),
     (True, "/feed.xml", "That address is not a web page (it is application/rss+xml)."),
 ])
 def test_a_page_that_cannot_be_read_changes_nothing(make_app, web, allow_private, path, message):
@@ -623,7 +623,6 @@ def test_a_page_that_cannot_be_read_changes_nothing(make_app, web, allow_private
     typed = {"url": web.url(path), "title": "My own title", "summary": "Mine", "image_url": ""}
     response = joris.htmx("POST", "/editor/items/prefill", data=typed)
     html = response.get_data(as_text=True)
-    assert "Could not read that page" in html or "not a web page" in html
     assert message in html
     assert 'value="My own title"' in html and ">Mine</textarea>" in html
     if not allow_private:

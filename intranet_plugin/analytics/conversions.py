@@ -9,7 +9,6 @@ import secrets
 from peewee import JOIN, IntegrityError, Ordering, fn
 
 from intranet_plugin.content.sharing import COPY
-from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import (
     ApiKey,
     AuditLog,
@@ -20,6 +19,7 @@ from intranet_plugin.models import (
     Person,
     TrackedLink,
     db,
+    normalize_url,
     utcnow,
 )
 

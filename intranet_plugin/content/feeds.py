@@ -32,7 +32,6 @@ from peewee import IntegrityError
 
 from intranet_plugin.content.fetch import FetchError, fetch
 from intranet_plugin.content.slugs import unique_slug
-from intranet_plugin.content.urls import normalize_url
 from intranet_plugin.models import (
     KINDS,
     AuditLog,
@@ -40,6 +39,7 @@ from intranet_plugin.models import (
     Feed,
     Item,
     db,
+    normalize_url,
     utcnow,
 )
 

@@ -7,8 +7,7 @@ from peewee import JOIN
 
 from intranet_plugin.content.sharing import MAX_CAPTION
 from intranet_plugin.content.slugs import unique_slug
-from intranet_plugin.content.urls import normalize_url
-from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, utcnow
+from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, normalize_url, utcnow
 
 MAX_URL = 2000
 MAX_TITLE = 200

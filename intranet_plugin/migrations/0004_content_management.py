@@ -5,7 +5,7 @@ Frozen copies of the models as they were, independent of models.py.
 """
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, Model, TextField
 
-from intranet_plugin.content.urls import normalize_url
+from intranet_plugin.models import normalize_url
 
 
 def up(migrator, db):

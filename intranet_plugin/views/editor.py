@@ -28,7 +28,7 @@ from intranet_plugin.content.sharing import (
     caption_length,
 )
 from intranet_plugin.content.slugs import insert_with_slug
-from intranet_plugin.content.urls import is_http_url, normalize_url
+from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.labels import ACTION_LABELS, AUDIT_LABELS, KIND_LABELS, NETWORK_LABELS, STATE_LABELS
 from intranet_plugin.models import (
     ITEM_STATES,
@@ -39,6 +39,7 @@ from intranet_plugin.models import (
     Person,
     Suggestion,
     db,
+    normalize_url,
 )
 from intranet_plugin.security import safe_next
 from intranet_plugin.views import fragment_or_page

@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 
+from intranet_plugin import analytics
 from intranet_plugin.models import Campaign, Item, Person, utcnow
 from intranet_plugin.tracking import clicks
 
@@ -34,6 +35,13 @@ def store_click(link, at=None, kind="human", visitor="v", is_self=False):
     at = at or utcnow()
     clicks.store([{"event_id": uuid.uuid4().hex, "link": getattr(link, "id", link), "at": at,
                    "day": at.date(), "kind": kind, "visitor": visitor, "referrer_host": "", "is_self": is_self}])
+
+
+def impact_of(person):
+    """A person's shares, clicks and unique visitors of all time, as every
+    page counts them (analytics)."""
+    totals = analytics.person_totals([person.id], analytics.all_time())[person.id]
+    return {"shares": totals.shares, "clicks": totals.clicks, "visitors": totals.visitors}
 
 
 class _Statements(logging.Handler):
