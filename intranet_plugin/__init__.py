@@ -12,6 +12,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from intranet_plugin import db, i18n, security
 from intranet_plugin.config import load_config
+from intranet_plugin.tracking import totals
 from intranet_plugin.tracking.clicks import ClickJournal
 from intranet_plugin.tracking.links import TargetCache
 
@@ -48,6 +49,7 @@ def create_app(config=None):
     htmx.init_app(app)
     i18n.init_app(app)
 
+    totals.init_app(app)
     journal_dir = app.config["CLICK_JOURNAL_DIR"]
     app.extensions["ambassador.journal"] = ClickJournal(journal_dir) if journal_dir != "off" else None
     app.extensions["ambassador.targets"] = TargetCache()

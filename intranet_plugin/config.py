@@ -134,6 +134,9 @@ def _settings(instance_path):
         "UTM_MEDIUM": ("employee_advocacy", _utm_medium),
         "ALLOWED_TARGET_HOSTS": ("", lambda v: [h.lower() for h in _words(v)]),
         "PAGE_SIZE": ("12", lambda v: _int("PAGE_SIZE", v, 1)),
+        # How many distinct visitors one network (/24, /48) can add to one
+        # link a day; more are recorded as "repeated from one network".
+        "VISITORS_PER_NETWORK": ("3", lambda v: _int("VISITORS_PER_NETWORK", v, 1)),
         "COOKIE_SAMESITE": ("Lax", lambda v: _choice("COOKIE_SAMESITE", v, ("Lax", "Strict", "None"))),
         "CLICK_JOURNAL_DIR": ("", lambda v: v or os.path.join(instance_path, "click-journal")),
         "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, ("en", "nl"))),

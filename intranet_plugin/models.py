@@ -340,11 +340,15 @@ class Click(BaseModel):
     visitor = CharField(max_length=32)
     referrer_host = CharField(default="", max_length=255)
     is_self = BooleanField(default=False)
+    # Keyed hash of the visitor's network (/24 or /48), with the same daily
+    # key as ``visitor``: one network adds only a few visitors to a link a
+    # day (see ``tracking.totals``).
+    net = CharField(max_length=32, default="")
 
     class Meta:
-        # A link's clicks of some days (figures), and whether a visitor is
-        # new on a link that day (running totals).
-        indexes = ((("link", "day", "visitor"), False),)
+        # A link's clicks of some days (figures), and how many visitors a
+        # network has added to a link that day (running totals).
+        indexes = ((("link", "day", "net", "visitor"), False),)
 
     @classmethod
     def counted(cls):
@@ -431,17 +435,20 @@ class ClickDaily(BaseModel):
     is_self = BooleanField(default=False)
     clicks = IntegerField(default=0)
     visitors = IntegerField(default=0)
+    # Visitors beyond the cap of their network (not in ``visitors``).
+    repeated = IntegerField(default=0)
 
     class Meta:
         indexes = ((("link", "day", "kind", "is_self"), True), (("day",), False))
 
 
 # The click figures kept as running totals, one column each: counted clicks
-# and their visitors, the sharers' own clicks, and the hits and visitors of
-# each kind of robot. Visitors are summed per (link, day), as they are
-# counted everywhere (see analytics).
+# and their visitors, the sharers' own clicks, the hits and visitors of
+# each kind of robot, and the counted clicks' visitors beyond the cap of
+# their network ("repeated from one network"). Visitors are summed per
+# (link, day), as they are counted everywhere (see analytics).
 MEASURES = ("clicks", "visitors", "self_clicks", "crawler_hits", "crawler_visitors", "head_hits",
-            "head_visitors", "empty_hits", "empty_visitors")
+            "head_visitors", "empty_hits", "empty_visitors", "repeated_visitors")
 
 
 class Measures(BaseModel):
@@ -457,6 +464,7 @@ class Measures(BaseModel):
     head_visitors = IntegerField(default=0)
     empty_hits = IntegerField(default=0)
     empty_visitors = IntegerField(default=0)
+    repeated_visitors = IntegerField(default=0)
 
 
 class LinkMeasures(Measures):

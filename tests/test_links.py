@@ -1,11 +1,12 @@
 """The tracked redirect /s/<code>: destination, UTM merge, classification,
 unique visitors and self-clicks."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from helpers import BROWSER, impact_of, make_campaign, make_item, make_person
+from helpers import BROWSER, impact_of, login, make_campaign, make_item, make_person
 from intranet_plugin.models import Click, Person, TrackedLink
 from intranet_plugin.tracking.links import with_utm
 
@@ -160,3 +161,40 @@ def test_own_click_from_the_sharing_browser_does_not_count(client, app):
     follow(outsider, link.code, ip="192.0.2.44")  # a real visitor
     assert sorted(c.is_self for c in Click.select()) == [False, True]
     assert impact_of(Person.get(username="emma")) == {"shares": 1, "clicks": 1, "visitors": 1}
+
+
+def test_one_network_adds_at_most_three_visitors_to_a_link_a_day(app, client, link):
+    """One machine that changes its user agent at every request cannot mint
+    visitors (or points); a real audience from many networks counts in
+    full. The rest shows on the dashboard as repeated."""
+    for n in range(9):
+        follow(client, link.code, ua=f"{BROWSER} variant/{n}")
+    for n in range(5):
+        follow(app.test_client(), link.code, ip=f"192.0.{n}.7")  # five other networks
+    assert Click.select().count() == 14
+    me = app.test_client()
+    login(me, "emma")
+    totals = me.get("/api/v1/me/stats?period=all").json["totals"]
+    assert (totals["clicks"], totals["visitors"], totals["points"]) == (14, 8, 8)
+    make_person("anouk", role="admin")
+    admin = app.test_client()
+    login(admin, "anouk")
+    assert admin.get("/api/v1/stats?period=all").json["programme"]["visitors"] == 8
+    page = admin.get("/admin/dashboard?period=all").get_data(as_text=True)
+    assert re.search(r"Repeated from one network</th><td></td><td class=\"num\">6<", page)
+    csv_text = admin.get("/admin/dashboard/visitors.csv?period=all").get_data(as_text=True)
+    assert "repeated_from_one_network,,6" in csv_text
+    # The rule is told in plain words.
+    assert "adds at most 3 visitors to a link a day" in me.get("/guidelines").get_data(as_text=True)
+
+
+def test_the_cap_is_configurable(make_app):
+    app = make_app(VISITORS_PER_NETWORK="1")
+    with app.app_context():
+        link = TrackedLink.for_share(make_person("emma"), make_item(), "x")
+    client = app.test_client()
+    for n in range(4):
+        follow(client, link.code, ua=f"{BROWSER} variant/{n}")
+    me = app.test_client()
+    login(me, "emma")
+    assert me.get("/api/v1/me/stats?period=all").json["totals"]["visitors"] == 1

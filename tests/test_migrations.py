@@ -57,7 +57,7 @@ def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_pat
         with app.test_request_context():
             assert resolve("abcdefghijkl").url.startswith("https://WWW.example.com/a/?b=1&utm_source=linkedin")
         indexes = {i.name for i in db.get_indexes("click")}
-        assert "click_link_id_day_visitor" in indexes
+        assert "click_link_id_day_net_visitor" in indexes
         db.close()
 
 
@@ -124,4 +124,30 @@ def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory)
         kept = [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)]
         totals.rebuild()
         assert [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)] == kept
+        db.close()
+
+
+def test_clicks_stored_before_networks_keep_their_visitors(database_url_factory):
+    """0010: a click stored before visitors had a network is its own
+    network, so the cap changes no figure of the past, not even after a
+    rebuild or a roll-up."""
+    from intranet_plugin.models import LinkTotal
+    from intranet_plugin.tracking import rollup, totals
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0008_click_totals")
+        link = TrackedLink.for_share(make_person("emma"), make_item("Wind"), "linkedin")
+        at = datetime.datetime(2026, 10, 30, 9)
+        table = Table("click").bind(db)
+        for n in range(5):  # five visitors of one link and day
+            table.insert(event_id=f"e{n}", link_id=link.id, at=at, day=at.date(), kind="human", visitor=f"v{n}",
+                         referrer_host="", is_self=False).execute()
+        database.upgrade()
+        totals.rebuild()
+        assert LinkTotal.get(link=link).visitors == 5
+        rollup.roll_up(0, today=datetime.date(2026, 11, 29))
+        totals.rebuild()
+        assert (LinkTotal.get(link=link).visitors, LinkTotal.get(link=link).repeated_visitors) == (5, 0)
         db.close()

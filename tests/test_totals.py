@@ -2,6 +2,7 @@
 rebuild from the raw rows, and giving the figures a count over raw clicks
 gives, for every kind of period."""
 
+import collections
 import datetime
 import random
 import threading
@@ -62,9 +63,16 @@ def world(make_app):
     for n in range(600):
         at = start + datetime.timedelta(minutes=rng.randrange(110 * 24 * 60))
         kind = rng.choices(["human", "crawler", "head", "empty"], [80, 10, 6, 4])[0]
+        visitor = rng.randrange(40)
         rows.append({"event_id": f"w{n}", "link": rng.choice(links).id, "at": at, "day": at.date(),
-                     "kind": kind, "visitor": f"v{rng.randrange(40)}", "referrer_host": "",
-                     "is_self": kind == "human" and rng.random() < 0.05})
+                     "kind": kind, "visitor": f"v{visitor}", "referrer_host": "",
+                     "is_self": kind == "human" and rng.random() < 0.05, "net": f"n{visitor % 8}"})
+    # One machine changing its user agent at every request: nine visitors
+    # from one network on one link and day, of which three count.
+    burst = datetime.datetime(2026, 6, 10, 12)
+    rows.extend({"event_id": f"b{n}", "link": links[0].id, "at": burst, "day": burst.date(), "kind": "human",
+                 "visitor": f"ua{n}", "referrer_host": "", "is_self": False, "net": "one-machine"}
+                for n in range(9))
     # In batches of uneven size, as the journal moves them.
     while rows:
         cut = rng.randrange(1, 90)
@@ -77,9 +85,9 @@ def world(make_app):
 def raw_figures(period, person_id=None, items=None):
     """Clicks, visitors, own clicks, robot hits and EMV counted straight
     from the raw rows, as the definitions in ``analytics`` say."""
-    query = (Click.select(Click.link, Click.day, Click.kind, Click.is_self, Click.visitor, TrackedLink.network,
-                          TrackedLink.person, TrackedLink.item).join(TrackedLink).dicts())
-    out = {"clicks": 0, "visitors": set(), "self_clicks": 0, "bot_hits": 0, "emv": 0.0}
+    query = (Click.select(Click.link, Click.day, Click.kind, Click.is_self, Click.visitor, Click.net,
+                          TrackedLink.network, TrackedLink.person, TrackedLink.item).join(TrackedLink).dicts())
+    out = {"clicks": 0, "visitors": collections.defaultdict(set), "self_clicks": 0, "bot_hits": 0, "emv": 0.0}
     for c in query:
         day = c["day"]
         if period.start and day < period.start or period.end and day > period.end:
@@ -94,9 +102,12 @@ def raw_figures(period, person_id=None, items=None):
             out["self_clicks"] += 1
         else:
             out["clicks"] += 1
-            out["visitors"].add((c["link"], day, c["visitor"]))
+            out["visitors"][(c["link"], day, c["net"])].add(c["visitor"])
             out["emv"] += COSTS.get(c["network"], 0)
-    return {**out, "visitors": len(out["visitors"]), "emv": round(out["emv"], 2)}
+    # One network adds at most three visitors to a link a day.
+    visitors = sum(min(3, len(seen)) for seen in out["visitors"].values())
+    repeated = sum(len(seen) - min(3, len(seen)) for seen in out["visitors"].values())
+    return {**out, "visitors": visitors, "repeated_visitors": repeated, "emv": round(out["emv"], 2)}
 
 
 PERIODS = [
@@ -116,10 +127,11 @@ PERIODS = [
 def test_figures_from_totals_equal_a_count_of_raw_clicks(world, period):
     programme = analytics.programme_totals(period)
     expected = raw_figures(period)
-    assert {k: programme[k] for k in expected} == expected
+    figures = ("clicks", "visitors", "self_clicks", "bot_hits", "emv")
+    assert {k: programme[k] for k in figures} == {k: expected[k] for k in figures}
     kinds = analytics.by_kind(period)
-    assert (kinds["clicks"], kinds["visitors"], kinds["bot_hits"]) == (
-        expected["clicks"], expected["visitors"], expected["bot_hits"])
+    assert (kinds["clicks"], kinds["visitors"], kinds["bot_hits"], kinds["repeated_visitors"]) == (
+        expected["clicks"], expected["visitors"], expected["bot_hits"], expected["repeated_visitors"])
     networks = analytics.by_network(period)
     assert sum(n["clicks"] for n in networks) == expected["clicks"]
     assert round(sum(n["emv"] for n in networks), 2) == expected["emv"]
@@ -129,7 +141,7 @@ def test_figures_from_totals_equal_a_count_of_raw_clicks(world, period):
         assert (people[pid].clicks, people[pid].visitors, people[pid].emv) == (
             mine["clicks"], mine["visitors"], mine["emv"])
         assert {k: v for k, v in analytics.by_kind(period, pid).items() if k != "kinds"} == {
-            k: mine[k] for k in ("clicks", "visitors", "self_clicks", "bot_hits")}
+            k: mine[k] for k in ("clicks", "visitors", "self_clicks", "bot_hits", "repeated_visitors")}
     assert sum(i["visitors"] for i in analytics.by_item(period)) == expected["visitors"]
     assert sum(t.totals.clicks for t in analytics.team_totals(period, min_members=1)) == expected["clicks"]
 
@@ -151,6 +163,7 @@ def test_campaigns_each_over_their_own_period_in_one_go(world):
                               (august, {items[3].id})):
         got = figures[campaign.id]
         expected = raw_figures(analytics.campaign_period(campaign), items=members)
+        expected.pop("repeated_visitors")
         assert {k: got[k] for k in expected} == expected, campaign.slug
         assert expected["clicks"] > 0
         assert got == analytics.campaign_totals(campaign.id)
@@ -253,6 +266,7 @@ def test_many_campaigns_in_one_query(world):
     figures = analytics.campaigns_totals(campaigns)
     assert len(figures) == 1200
     expected = raw_figures(analytics.campaign_period(campaigns[0]), items={item.id})
+    expected.pop("repeated_visitors")
     assert {k: figures[campaigns[0].id][k] for k in expected} == expected
     assert figures[campaigns[1].id]["clicks"] == 0
 

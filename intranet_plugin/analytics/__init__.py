@@ -599,7 +599,9 @@ def by_kind(period, person_id=None):
 
     ``kinds`` maps each kind (human, crawler, head, empty) to its hits and
     visitors, human without self clicks; plus the totals ``clicks``,
-    ``visitors``, ``self_clicks`` and ``bot_hits`` as defined above.
+    ``visitors``, ``self_clicks`` and ``bot_hits`` as defined above, and
+    ``repeated_visitors``: visitors beyond the cap of their network, counted
+    nowhere else.
     """
     query = _programme_query(period) if person_id is None else _click_query(period, _links(person_id=person_id))
     row = query.dicts().get() or {}
@@ -607,7 +609,8 @@ def by_kind(period, person_id=None):
     for kind in CLICK_KINDS[1:]:
         kinds[kind] = {"hits": _num(row, f"{kind}_hits"), "visitors": _num(row, f"{kind}_visitors")}
     return {"clicks": _num(row, "clicks"), "visitors": _num(row, "visitors"),
-            "self_clicks": _num(row, "self_clicks"), "bot_hits": _num(row, "bot_hits"), "kinds": kinds}
+            "self_clicks": _num(row, "self_clicks"), "bot_hits": _num(row, "bot_hits"),
+            "repeated_visitors": _num(row, "repeated_visitors"), "kinds": kinds}
 
 
 def by_item(period, person_id=None, limit=None, campaign_id=None):

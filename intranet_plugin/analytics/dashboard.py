@@ -164,6 +164,7 @@ def csv_rows(table, data, labels):
         for kind, entry in v["kinds"].items():
             yield [kind, entry["hits"], entry["visitors"]]
         yield ["self", v["self_clicks"], ""]
+        yield ["repeated_from_one_network", "", v["repeated_visitors"]]
     elif table == "trend":
         yield ["week", "start", "clicks", "visitors"]
         for row in data["trend"]:

@@ -125,8 +125,14 @@ class VisitorHasher:
         return bytes.fromhex(VisitorSalt.get_by_id(day).salt)
 
     def hash(self, day, address, user_agent):
+        """A visitor: the network and the browser."""
         message = f"{truncate_ip(address)}\n{user_agent or ''}".encode()
         return hmac.new(self.key_for(day), message, hashlib.sha256).hexdigest()[:32]
+
+    def network(self, day, address):
+        """The visitor's network alone, so that the totals can cap what one
+        network adds to a link."""
+        return hmac.new(self.key_for(day), truncate_ip(address).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 visitors = VisitorHasher()
@@ -149,13 +155,13 @@ class ClickJournal:
 
     # -- writing (request path) ------------------------------------------
 
-    def append(self, link_id, kind, visitor, referrer, is_self, at):
+    def append(self, link_id, kind, visitor, referrer, is_self, at, net=None):
         with self._lock:
             self._ensure_open()
             self._seq += 1
             line = json.dumps(
                 [f"{self._file_id}-{self._seq}", link_id, at.isoformat(), kind, visitor, referrer,
-                 is_self],
+                 is_self, net or visitor],
                 separators=(",", ":"),
             ) + "\n"
             os.write(self._fd, line.encode())
@@ -270,20 +276,22 @@ def ingest_file(path, offset=0, fd=None):
     rows = []
     for raw in data[:end].splitlines():
         try:
-            event_id, link_id, at, kind, visitor, referrer, is_self = json.loads(raw)
+            event_id, link_id, at, kind, visitor, referrer, is_self, *rest = json.loads(raw)
         except ValueError:
             log.error("skipping an unreadable journal line in %s: %r", path, raw[:200])
             continue
         at = datetime.datetime.fromisoformat(at)
+        # Lines written before visitors had a network: the visitor is its own.
+        net = rest[0] if rest else visitor
         rows.append({"event_id": event_id, "link": link_id, "at": at, "day": at.date(),
                      "kind": kind, "visitor": visitor, "referrer_host": referrer,
-                     "is_self": is_self})
+                     "is_self": is_self, "net": net})
     for start in range(0, len(rows), BATCH):
         store(rows[start:start + BATCH])
     return len(rows), offset + end
 
 
-_COLUMNS = ("event_id", "link_id", "at", "day", "kind", "visitor", "referrer_host", "is_self")
+_COLUMNS = ("event_id", "link_id", "at", "day", "kind", "visitor", "referrer_host", "is_self", "net")
 
 
 def store(rows):
@@ -301,7 +309,7 @@ def store(rows):
         return
     at, day = Click.at.db_value, Click.day.db_value
     values = [(r["event_id"], r["link"], at(r["at"]), day(r["day"]), r["kind"], r["visitor"],
-               r["referrer_host"], bool(r["is_self"])) for r in rows]
+               r["referrer_host"], bool(r["is_self"]), r.get("net") or r["visitor"]) for r in rows]
     columns = ", ".join(_COLUMNS)
     with db.atomic():
         totals.lock_for_store()
@@ -367,11 +375,13 @@ def record(journal, link, method, user_agent, address, referrer, signed_in_user_
     at once) the click is stored directly.
     """
     now = utcnow()
+    visitor, net = visitors.hash(now.date(), address, user_agent), visitors.network(now.date(), address)
     row = {
         "link": link.link_id,
         "at": now,
         "kind": classify(method, user_agent),
-        "visitor": visitors.hash(now.date(), address, user_agent),
+        "visitor": visitor,
+        "net": net,
         "referrer_host": referrer_host(referrer),
         # The sharer following their own link while signed in; other
         # self-clicks are found by visitor hash when the click is stored.
@@ -381,4 +391,4 @@ def record(journal, link, method, user_agent, address, referrer, signed_in_user_
         store([dict(row, event_id=uuid.uuid4().hex, day=now.date())])
     else:
         journal.append(row["link"], row["kind"], row["visitor"], row["referrer_host"],
-                       row["is_self"], now)
+                       row["is_self"], now, net)

@@ -20,9 +20,10 @@ twice, the one case where the total can be off.
 
 import datetime
 
-from peewee import EXCLUDED, fn
+from peewee import EXCLUDED, Select, fn
 
 from intranet_plugin.models import Click, ClickDaily, db, utcnow
+from intranet_plugin.tracking.totals import capped
 
 # One day per transaction: SQLite holds its write lock for the whole of it
 # (clicks wait in the journals meanwhile), and after the first run there is
@@ -47,17 +48,25 @@ def roll_up_days(first, last):
     in the same transaction for the totals and the delete.
     """
     in_range = (Click.at >= _midnight(first)) & (Click.at < _midnight(last))
-    totals = (Click.select(Click.day, Click.link, Click.kind, Click.is_self,
-                           fn.COUNT(Click.id), fn.COUNT(fn.DISTINCT(Click.visitor)))
-              .where(in_range)
-              .group_by(Click.day, Click.link, Click.kind, Click.is_self))
+    # Per network first, so that each network's visitors are capped as the
+    # running totals cap them (``totals.capped``).
+    per_net = (Click.select(Click.day.alias("day"), Click.link.alias("link_id"), Click.kind.alias("kind"),
+                            Click.is_self.alias("is_self"), fn.COUNT(Click.id).alias("hits"),
+                            fn.COUNT(fn.DISTINCT(Click.visitor)).alias("n"))
+               .where(in_range)
+               .group_by(Click.day, Click.link, Click.kind, Click.is_self, Click.net)).alias("n")
+    n = per_net.c
+    groups = (Select([per_net], [n.day, n.link_id, n.kind, n.is_self, fn.SUM(n.hits), fn.SUM(capped(n.n)),
+                                 fn.SUM(n.n - capped(n.n))])
+              .group_by(n.day, n.link_id, n.kind, n.is_self))
     with db.atomic():
         (ClickDaily
-         .insert_from(totals, [ClickDaily.day, ClickDaily.link, ClickDaily.kind, ClickDaily.is_self,
-                               ClickDaily.clicks, ClickDaily.visitors])
+         .insert_from(groups, [ClickDaily.day, ClickDaily.link, ClickDaily.kind, ClickDaily.is_self,
+                               ClickDaily.clicks, ClickDaily.visitors, ClickDaily.repeated])
          .on_conflict(conflict_target=[ClickDaily.link, ClickDaily.day, ClickDaily.kind, ClickDaily.is_self],
                       update={ClickDaily.clicks: ClickDaily.clicks + EXCLUDED.clicks,
-                              ClickDaily.visitors: ClickDaily.visitors + EXCLUDED.visitors})
+                              ClickDaily.visitors: ClickDaily.visitors + EXCLUDED.visitors,
+                              ClickDaily.repeated: ClickDaily.repeated + EXCLUDED.repeated})
          .execute())
         return Click.delete().where(in_range).execute()
 

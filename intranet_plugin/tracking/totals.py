@@ -5,12 +5,18 @@ Raw clicks grow without bound; these tables do not (a row per link, per
 link and month, per day and network), so the analytics read them instead
 of counting clicks (see ``analytics``). They are kept exact:
 
+* Visitors are distinct visitor hashes per link, day, kind and self-flag,
+  but one network (the /24 or /48 the visitor hash is made of) adds at most
+  ``visitor_cap()`` of them to a link a day (``AMBASSADOR_VISITORS_PER_NETWORK``):
+  a machine that changes its user agent at every request cannot mint
+  visitors. Those beyond the cap are counted apart (``repeated_visitors``)
+  and never as visitors or points. Every count goes through ``capped``, so
+  the totals, the raw recount (``click_source``) and the roll-up agree.
 * ``count_new`` runs in the transaction that stores clicks
-  (``clicks.store``) and adds the rows inserted after a given id. A visitor
-  is new when no earlier click of the same link, day, kind and self-flag
-  carries that visitor hash, the same distinct count the analytics and the
-  roll-up make. Stores are serialised (SQLite's write lock; an advisory
-  lock on PostgreSQL), so "earlier" is "a smaller id".
+  (``clicks.store``) and adds the rows inserted after a given id: per
+  network, the capped visitors after the new rows less those before.
+  Stores are serialised (SQLite's write lock; an advisory lock on
+  PostgreSQL), so "before" is "a smaller id".
 * The retention roll-up moves raw rows into ``ClickDaily`` and changes no
   total.
 * ``forget_links`` takes a person's links out of the programme's day totals
@@ -24,7 +30,7 @@ of counting clicks (see ``analytics``). They are kept exact:
 import collections
 import datetime
 
-from peewee import Case, Select, fn
+from peewee import Case, Select, Value, fn
 
 from intranet_plugin.db import execute_values, is_postgres
 from intranet_plugin.models import (
@@ -39,6 +45,23 @@ from intranet_plugin.models import (
 )
 
 BOTS = ("crawler", "head", "empty")
+DEFAULT_VISITOR_CAP = 3
+_settings = {"visitor_cap": DEFAULT_VISITOR_CAP}
+
+
+def init_app(app):
+    _settings["visitor_cap"] = app.config.get("VISITORS_PER_NETWORK", DEFAULT_VISITOR_CAP)
+
+
+def visitor_cap():
+    """How many visitors one network adds to one link a day, at most."""
+    return _settings["visitor_cap"]
+
+
+def capped(distinct):
+    """An expression: ``distinct`` visitors of one network, capped."""
+    cap = Value(visitor_cap())
+    return Case(None, [(distinct > cap, cap)], distinct)
 # On PostgreSQL every transaction that stores clicks takes this lock first.
 STORE_LOCK = 0x616D6273  # "ambs"
 
@@ -47,10 +70,11 @@ def month_of(day):
     return day.replace(day=1)
 
 
-def measures_of(kind, is_self, hits, visitors):
+def measures_of(kind, is_self, hits, visitors, repeated=0):
     """The measure columns one (kind, self-flag) group adds to."""
     if kind == "human":
-        return {"self_clicks": hits} if is_self else {"clicks": hits, "visitors": visitors}
+        return {"self_clicks": hits} if is_self else {"clicks": hits, "visitors": visitors,
+                                                      "repeated_visitors": repeated}
     if kind in BOTS:
         return {f"{kind}_hits": hits, f"{kind}_visitors": visitors}
     return {}
@@ -65,6 +89,7 @@ def measure_columns(src):
     own = human & (c.is_self == True)  # noqa: E712
     columns = {"clicks": Case(None, [(counted, c.clicks)], 0),
                "visitors": Case(None, [(counted, c.visitors)], 0),
+               "repeated_visitors": Case(None, [(counted, c.repeated)], 0),
                "self_clicks": Case(None, [(own, c.clicks)], 0)}
     for kind in BOTS:
         columns[f"{kind}_hits"] = Case(None, [(c.kind == kind, c.clicks)], 0)
@@ -74,29 +99,37 @@ def measure_columns(src):
 
 def click_source(period=None, links=None):
     """Raw and rolled-up clicks as one relation of
-    (link_id, day, kind, is_self, clicks, visitors).
+    (link_id, day, kind, is_self, clicks, visitors, repeated): raw clicks
+    are counted per network first, so that each network's visitors are
+    capped as the totals cap them.
 
     The link filter goes inside both halves, so a person's page reads only
     that person's rows (through the (link, day) indexes). ``period``: an
     ``analytics.Period``, or None for all time.
     """
-    raw = (Click.select(Click.link.alias("link_id"), Click.day.alias("day"), Click.kind.alias("kind"),
-                        Click.is_self.alias("is_self"), fn.COUNT(Click.id).alias("clicks"),
-                        fn.COUNT(fn.DISTINCT(Click.visitor)).alias("visitors"))
-           .group_by(Click.link, Click.day, Click.kind, Click.is_self))
+    per_net = (Click.select(Click.link.alias("link_id"), Click.day.alias("day"), Click.kind.alias("kind"),
+                            Click.is_self.alias("is_self"), fn.COUNT(Click.id).alias("hits"),
+                            fn.COUNT(fn.DISTINCT(Click.visitor)).alias("n"))
+               .group_by(Click.link, Click.day, Click.kind, Click.is_self, Click.net))
     # Click.day is the UTC date of Click.at. For some links the (link, day)
     # index finds the rows; for all of them the index on the timestamp does.
     if links is not None:
-        raw = raw.where(Click.link.in_(links))
+        per_net = per_net.where(Click.link.in_(links))
         if period is not None:
-            raw = where_all(raw, period.days(Click.day))
+            per_net = where_all(per_net, period.days(Click.day))
     elif period is not None:
-        raw = where_all(raw, period.moments(Click.at))
+        per_net = where_all(per_net, period.moments(Click.at))
+    n = per_net.alias("n")
+    raw = (Select([n], [n.c.link_id, n.c.day, n.c.kind, n.c.is_self, fn.SUM(n.c.hits).alias("clicks"),
+                        fn.SUM(capped(n.c.n)).alias("visitors"),
+                        fn.SUM(n.c.n - capped(n.c.n)).alias("repeated")])
+           .group_by(n.c.link_id, n.c.day, n.c.kind, n.c.is_self))
     daily = ClickDaily.select(ClickDaily.link.alias("link_id"), ClickDaily.day.alias("day"),
                               ClickDaily.kind.alias("kind"), ClickDaily.is_self.alias("is_self"),
-                              ClickDaily.clicks.alias("clicks"), ClickDaily.visitors.alias("visitors"))
+                              ClickDaily.clicks.alias("clicks"), ClickDaily.visitors.alias("visitors"),
+                              ClickDaily.repeated.alias("repeated"))
     daily = where_all(daily, period.days(ClickDaily.day) if period is not None else None,
-                   ClickDaily.link.in_(links) if links is not None else None)
+                      ClickDaily.link.in_(links) if links is not None else None)
     return (raw + daily).alias("c")
 
 
@@ -140,14 +173,14 @@ LINK = ["person_id", "item_id", "network"]
 
 def _apply(groups):
     """Add (link_id, person_id, item_id, network, day, kind, is_self, hits,
-    visitors) groups to all three tables."""
+    visitors, repeated) groups to all three tables."""
     per_link = collections.defaultdict(collections.Counter)
     per_month = collections.defaultdict(collections.Counter)
     per_day = collections.defaultdict(collections.Counter)
-    for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors in groups:
+    for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors, repeated in groups:
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
-        values = measures_of(kind, bool(is_self), int(hits), int(visitors or 0))
+        values = measures_of(kind, bool(is_self), int(hits), int(visitors or 0), int(repeated or 0))
         link = (link_id, person_id, item_id, network)
         for counter in (per_link[link], per_month[(month_of(day), *link)], per_day[(day, network)]):
             counter.update(values)
@@ -166,18 +199,24 @@ def last_click_id():
     return Click.select(fn.COALESCE(fn.MAX(Click.id), 0)).scalar()
 
 
-# The clicks stored after a given id, grouped as the totals count them; a
-# visitor counts when no earlier click of that link, day, kind and
-# self-flag has it (one lookup in the click index on link, day, visitor).
+# The clicks stored after a given id, grouped per network as the totals
+# count them: the network's distinct visitors on that link, day, kind and
+# self-flag after these clicks, and before them (two lookups in the click
+# index on link, day, network, visitor), each capped.
 _NEW_CLICKS = """
-SELECT c.link_id, l.person_id, l.item_id, l.network, c.day, c.kind, c.is_self, COUNT(*),
-       COUNT(DISTINCT CASE WHEN NOT EXISTS (
-           SELECT 1 FROM click AS o
-           WHERE o.link_id = c.link_id AND o.day = c.day AND o.visitor = c.visitor
-             AND o.kind = c.kind AND o.is_self = c.is_self AND o.id <= {p}) THEN c.visitor END)
-FROM click AS c JOIN tracked_link AS l ON l.id = c.link_id
-WHERE c.id > {p}
-GROUP BY c.link_id, l.person_id, l.item_id, l.network, c.day, c.kind, c.is_self
+SELECT g.link_id, l.person_id, l.item_id, l.network, g.day, g.kind, g.is_self, g.hits,
+       {capped_after} - {capped_before}, (g.after - {capped_after}) - (g.before - {capped_before})
+FROM (SELECT c.link_id, c.day, c.kind, c.is_self, c.net, COUNT(*) AS hits,
+             (SELECT COUNT(DISTINCT o.visitor) FROM click AS o
+              WHERE o.link_id = c.link_id AND o.day = c.day AND o.net = c.net
+                AND o.kind = c.kind AND o.is_self = c.is_self) AS after,
+             (SELECT COUNT(DISTINCT o.visitor) FROM click AS o
+              WHERE o.link_id = c.link_id AND o.day = c.day AND o.net = c.net
+                AND o.kind = c.kind AND o.is_self = c.is_self AND o.id <= {p}) AS before
+      FROM click AS c
+      WHERE c.id > {p}
+      GROUP BY c.link_id, c.day, c.kind, c.is_self, c.net) AS g
+JOIN tracked_link AS l ON l.id = g.link_id
 """
 
 
@@ -185,7 +224,10 @@ def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
     read under it. One query, plus one upsert per table."""
-    sql = _NEW_CLICKS.format(p=db.obj.param)
+    cap = int(visitor_cap())
+    sql = _NEW_CLICKS.format(p=db.obj.param,
+                             capped_after=f"(CASE WHEN g.after > {cap} THEN {cap} ELSE g.after END)",
+                             capped_before=f"(CASE WHEN g.before > {cap} THEN {cap} ELSE g.before END)")
     _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
 
 
@@ -194,7 +236,7 @@ def _source_groups(links=None):
     and rolled-up click of some links."""
     src = click_source(None, links)
     query = (Select([src], [src.c.link_id, TrackedLink.network, src.c.day, src.c.kind, src.c.is_self,
-                            src.c.clicks, src.c.visitors])
+                            src.c.clicks, src.c.visitors, src.c.repeated])
              .join(TrackedLink, on=(TrackedLink.id == src.c.link_id))
              .bind(db))
     return query.tuples().iterator()
@@ -238,9 +280,10 @@ def forget_links(links):
     programme's day totals; call before deleting those links, which takes
     their own totals with them."""
     per_day = collections.defaultdict(collections.Counter)
-    for _link_id, network, day, kind, is_self, hits, visitors in _source_groups(links):
+    for _link_id, network, day, kind, is_self, hits, visitors, repeated in _source_groups(links):
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
-        per_day[(day, network)].update(measures_of(kind, bool(is_self), int(hits), int(visitors or 0)))
+        per_day[(day, network)].update(measures_of(kind, bool(is_self), int(hits), int(visitors or 0),
+                                                   int(repeated or 0)))
     _add(DayTotal, ["day", "network"],
          {key: collections.Counter({m: -counter[m] for m in MEASURES}) for key, counter in per_day.items()})

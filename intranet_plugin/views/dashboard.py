@@ -24,6 +24,7 @@ from intranet_plugin.analytics import goals
 from intranet_plugin.analytics.dashboard import TABLES, csv_rows, figures
 from intranet_plugin.analytics.spreadsheet import csv_text
 from intranet_plugin.labels import KIND_PLURAL_LABELS, NETWORK_LABELS
+from intranet_plugin.tracking import totals
 from intranet_plugin.views import chart
 from sso import role_required
 
@@ -122,7 +123,8 @@ def index():
         context = calculator({})
         return _fragment("calculator_result", labels=labels, **context)
     today = analytics.today_utc()
-    context = {"full": full, "labels": labels, "error": None, "tables": TABLES}
+    context = {"full": full, "labels": labels, "error": None, "tables": TABLES,
+               "visitor_cap": totals.visitor_cap()}
     try:
         name, period, start_text, end_text = requested_period(request.args, today)
     except BadPeriod as exc:

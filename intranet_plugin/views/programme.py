@@ -17,6 +17,7 @@ from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
 from intranet_plugin.models import DIGEST_CHOICES, KINDS
 from intranet_plugin.people import membership
+from intranet_plugin.tracking import totals
 from sso import role_required
 
 bp = Blueprint("programme", __name__)
@@ -39,7 +40,7 @@ def _me():
 @login_required
 def guidelines():
     """The programme's guidelines: policy, brand rules, do's and don'ts, contact."""
-    return render_template("programme/guidelines.html", **guidelines_context())
+    return render_template("programme/guidelines.html", visitor_cap=totals.visitor_cap(), **guidelines_context())
 
 
 @bp.route("/admin/guidelines", methods=["GET", "POST"])
