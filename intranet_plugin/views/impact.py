@@ -16,16 +16,15 @@ from peewee import Select, fn
 
 from intranet_plugin import analytics
 from intranet_plugin.models import (
-    AlertLedger,
     AuditLog,
     Campaign,
     Click,
     ClickDaily,
     Conversion,
-    DigestLedger,
     Item,
     LinkMonth,
     LinkTotal,
+    MailLedger,
     Person,
     PrizeDraw,
     Setting,
@@ -267,8 +266,7 @@ def erase_person(person):
     TrackedLink.delete().where(TrackedLink.person == person).execute()
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
     Suggestion.delete().where(Suggestion.person == person).execute()
-    DigestLedger.delete().where(DigestLedger.person == person).execute()
-    AlertLedger.delete().where(AlertLedger.person == person).execute()
+    MailLedger.delete().where(MailLedger.person == person).execute()
     AuditLog.update(summary="", detail={}).where(
         (AuditLog.target_type == "person") & (AuditLog.target_id == person.id)).execute()
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",
