@@ -320,6 +320,13 @@ def test_dutch_person_gets_dutch_dates(mail_app, smtp):
     dutch = [m for m in smtp.messages if m["To"].addresses[0].username == "sanne"][0]
     assert 'lang="nl"' in dutch.get_body(("html",)).get_content()
     assert "23 feb" in dutch.get_body(("plain",)).get_content()  # the chart's week labels
+    # The templates' own words, in each person's language, in both parts.
+    english = [m for m in smtp.messages if m["To"].addresses[0].username == "emma"][0]
+    for part in ("plain", "html"):
+        assert "Hallo Sanne," in dutch.get_body((part,)).get_content()
+        assert "Open de deelpagina" in dutch.get_body((part,)).get_content()
+        assert "Hello Emma," in english.get_body((part,)).get_content()
+        assert "deelpagina" not in english.get_body((part,)).get_content()
 
 
 # -- exactly once ------------------------------------------------------------------
