@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from email.policy import SMTP
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -102,8 +103,8 @@ def generate(database_url, instance, size, seed=11):
     from intranet_plugin.models import (
         Campaign,
         Click,
-        DigestLedger,
         Item,
+        MailLedger,
         Person,
         ShareEvent,
         TrackedLink,
@@ -146,9 +147,9 @@ def generate(database_url, instance, size, seed=11):
                         Person.is_active, Person.joined_at, Person.show_on_leaderboard, Person.digest,
                         Person.kinds, Person.networks, Person.instant_alerts, Person.ref, Person.created_at],
                people, 1000)
-        chunks(DigestLedger, [DigestLedger.person, DigestLedger.week, DigestLedger.status, DigestLedger.claimed_at,
-                              DigestLedger.sent_at],
-               [(n + 1, last_week, "sent", now - datetime.timedelta(days=7), now - datetime.timedelta(days=7))
+        chunks(MailLedger, [MailLedger.kind, MailLedger.person, MailLedger.period, MailLedger.status,
+                            MailLedger.claimed_at, MailLedger.sent_at],
+               [("digest", n + 1, last_week, "sent", now - datetime.timedelta(days=7), now - datetime.timedelta(days=7))
                 for n in range(size) if n % 10])
 
         links, shares, clicks = [], [], []
@@ -191,9 +192,10 @@ def generate(database_url, instance, size, seed=11):
 def prerendered(app, count=50):
     """Real digests as bytes, built the way send_weekly builds them."""
     from digest.build import Batch, Leaderboard, Windows
-    from digest.links import MailLinks, mail_context
+    from digest.links import MailLinks
     from digest.render import Week, digest_message, templates
     from digest.send import week_of
+    from intranet_plugin.mail.links import mail_context
     from intranet_plugin.models import Person, utcnow
 
     now = utcnow()
@@ -203,7 +205,8 @@ def prerendered(app, count=50):
         windows = Windows(now)
         batch = Batch(people, week, windows, Leaderboard(), app.config["DIGEST_MAX_ITEMS"])
         links, compiled, words = MailLinks(), templates(app), Week(windows)
-        return [digest_message(batch.digest(p), week, words, links, compiled, app.config).data for p in people]
+        return [digest_message(batch.digest(p), week, words, links, compiled, app.config).as_bytes(policy=SMTP)
+                for p in people]
 
 
 def baseline(port, messages, count):

@@ -1,10 +1,10 @@
 """Instant alerts: an item an editor marks "share now" is e-mailed at once to
 the members who asked for instant alerts, once per person and item.
 
-``AlertLedger`` (unique on person and item) works like the digest's ledger
-(see digest.send): a row is claimed before the message is built, a claim
-left behind by a sender that stopped is never sent again, and a temporary
-failure is tried again by the next run. The scheduler calls
+The mail ledger (see intranet_plugin.mail.ledger) keeps it to one per person
+and item: a row is claimed before the message is built, a claim left behind
+by a sender that stopped is never sent again, and a temporary failure is
+tried again by the next run. The scheduler calls
 ``send_pending_alerts`` every few minutes; an item stops being alerted
 ``ALERT_WINDOW`` after it was marked, so that someone who turns alerts on
 later is not sent old news.
@@ -14,17 +14,11 @@ import datetime
 import logging
 import time
 
-from peewee import JOIN
-
-from digest.links import MailLinks, mail_context
-from digest.render import alert_message, templates
-from digest.send import (
-    BATCH,
-    CLAIM_LEASE,
-    LISTED,
-    TEMPORARY,
-    Report,
-)
+from digest.links import MailLinks
+from digest.render import alert_message, alert_message_id, templates
+from digest.send import BATCH, LISTED, Report
+from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, claim_owner
+from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailError,
@@ -33,7 +27,6 @@ from intranet_plugin.mail.smtp import (
     TemporaryFailure,
 )
 from intranet_plugin.models import (
-    AlertLedger,
     AuditLog,
     Item,
     Person,
@@ -61,17 +54,6 @@ def pending_items(now):
     return (Item.shareable(now)
             .where(Item.share_now_at.is_null(False) & (Item.share_now_at > now - ALERT_WINDOW))
             .order_by(Item.share_now_at, Item.id))
-
-
-def _open(item):
-    """Members who asked for alerts and have no settled row for ``item``."""
-    return (Person.members()
-            .select(Person, AlertLedger.status.alias("ledger_status"))
-            .join(AlertLedger, JOIN.LEFT_OUTER,
-                  on=(AlertLedger.person == Person.id) & (AlertLedger.item == item.id))
-            .where((Person.instant_alerts == True) & (Person.email != "")  # noqa: E712
-                   & (AlertLedger.id.is_null()
-                      | ((AlertLedger.status == "failed") & AlertLedger.error.startswith(TEMPORARY)))))
 
 
 def send_pending_alerts(app, *, mailer=None, now=None, batch_size=BATCH, lease=CLAIM_LEASE):
@@ -104,6 +86,7 @@ class _AlertRun:
         self.report = report
         self.links = MailLinks()
         self.compiled = templates(app)
+        self.owner = claim_owner()
 
     def close(self):
         if self.own_mailer and self.mailer is not None:
@@ -111,12 +94,14 @@ class _AlertRun:
 
     def item(self, item, now, batch_size, lease):
         report = self.report
-        stale = AlertLedger.select().where((AlertLedger.item == item.id) & (AlertLedger.status == "claimed")
-                                           & (AlertLedger.claimed_at < utcnow() - lease)).count()
-        report.stale_count += stale
+        ledger = Ledger("alert", item=item.id, owner=self.owner, lease=lease)
+        report.stale_count += ledger.stale()
+        # Members who asked for alerts and have no settled row for the item.
+        wanting = Person.members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
         last = 0
         while True:
-            people = list(_open(item).where(Person.id > last).order_by(Person.id).limit(batch_size).objects())
+            people = list(ledger.open_to(wanting).where(Person.id > last).order_by(Person.id)
+                          .limit(batch_size).objects())
             if not people:
                 return
             last = people[-1].id
@@ -125,56 +110,42 @@ class _AlertRun:
             for person in people:
                 retry = person.ledger_status is not None
                 if person.id in shared or (person.kinds and item.kind not in person.kinds):
-                    self._settle(person, item, retry, status="skipped")
+                    ledger.skip([person.id], retry={person.id} if retry else ())
                     report.skipped += 1
-                elif self._claim(person, item, retry):
-                    self._deliver(person, item)
+                elif ledger.claim(person.id, retry,
+                                  message_id=alert_message_id(person.id, item.id, self.config)):
+                    self._deliver(ledger, person, item)
                 else:
                     report.busy += 1
 
-    def _row(self, person, item):
-        return (AlertLedger.person == person.id) & (AlertLedger.item == item.id)
-
-    def _claim(self, person, item, retry, status="claimed"):
-        if retry:
-            return bool(AlertLedger.update(status=status, claimed_at=utcnow(), error="")
-                        .where(self._row(person, item) & (AlertLedger.status == "failed")).execute())
-        return bool(AlertLedger.insert(person=person.id, item=item.id, status=status, claimed_at=utcnow())
-                    .on_conflict_ignore().as_rowcount().execute())
-
-    _settle = _claim
-
-    def _record(self, person, item, **fields):
-        AlertLedger.update(**fields).where(self._row(person, item) & (AlertLedger.status == "claimed")).execute()
-
-    def _deliver(self, person, item):
+    def _deliver(self, ledger, person, item):
         report = self.report
         try:
             message = alert_message(item, person, self.links, self.compiled, self.config)
         except Exception as exc:  # one broken message must not stop the others
             log.exception("alert for item %s to %s could not be built", item.id, person.username)
-            self._record(person, item, status="failed", error=f"could not be built: {exc}")
+            ledger.settle([person.id], f"could not be built: {exc}")
             report.failed += 1
             report.note(person.username, f"could not be built: {exc}")
             return
         if self.mailer is None:
             self.mailer = Mailer.from_config(self.config)
         try:
-            self.mailer.send(message)
+            outcome = self.mailer.send(message)
         except PermanentFailure as exc:
-            self._record(person, item, status="failed", error=str(exc))
+            outcome = exc
             report.failed += 1
             report.note(person.username, str(exc))
         except TemporaryFailure as exc:
-            self._record(person, item, status="failed", error=TEMPORARY + str(exc))
+            outcome = exc
             report.deferred += 1
             report.note(person.username, TEMPORARY + str(exc))
         except MailServerUnavailable:
-            AlertLedger.delete().where(self._row(person, item) & (AlertLedger.status == "claimed")).execute()
+            ledger.release([person.id])
             raise
         else:
-            self._record(person, item, status="sent", sent_at=utcnow())
             report.sent += 1
+        ledger.settle([person.id], outcome)
 
 
 __all__ = ["send_pending_alerts", "mark_share_now", "ALERT_WINDOW", "LISTED"]

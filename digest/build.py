@@ -15,9 +15,9 @@ from peewee import Case, fn
 
 from intranet_plugin import analytics
 from intranet_plugin.models import (
-    DigestLedger,
     Item,
     LinkTotal,
+    MailLedger,
     ShareEvent,
     TrackedLink,
 )
@@ -143,10 +143,10 @@ class Batch:
         """Each person's last digest that went out (this week's excepted),
         else a week ago; never more than five weeks back, so that someone who
         turns the digest on again is not sent the whole library."""
-        rows = (DigestLedger.select(DigestLedger.person, fn.MAX(DigestLedger.sent_at))
-                .where(DigestLedger.person.in_(ids) & (DigestLedger.status == "sent")
-                       & (DigestLedger.week != week) & DigestLedger.sent_at.is_null(False))
-                .group_by(DigestLedger.person).tuples())
+        rows = (MailLedger.select(MailLedger.person, fn.MAX(MailLedger.sent_at))
+                .where((MailLedger.kind == "digest") & MailLedger.person.in_(ids) & (MailLedger.status == "sent")
+                       & (MailLedger.period != week) & MailLedger.sent_at.is_null(False))
+                .group_by(MailLedger.person).tuples())
         last = dict(rows)
         start = self.windows.week_start
         return {pid: max(last.get(pid) or start, start - 4 * WEEK) for pid in ids}

@@ -5,6 +5,10 @@ tags passing through the compiler untouched; the result is a Jinja template
 filled per person with autoescaped values. The MJML compiler therefore never
 sees a title, caption or name: nothing in them can add markup or an
 ``<mj-include>``.
+
+The templates are compiled once per language, each in a Jinja environment
+with that language's catalogue installed (``jinja2.ext.i18n``), so that their ``_()`` and ``ngettext()`` need no
+look-up of the catalogue per call.
 """
 
 import functools
@@ -14,15 +18,14 @@ from babel import numbers as babel_numbers
 from flask import current_app
 from flask_babel import force_locale, format_date, get_translations, ngettext
 from flask_babel import gettext as _
-from jinja2 import pass_context
-from markupsafe import Markup
+from jinja2 import Environment
 from mjml import mjml2html
 
 from intranet_plugin.content.sharing import networks_of
 from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.labels import KIND_LABELS, NETWORK_LABELS, translated
-from intranet_plugin.mail.smtp import build_message, sender_domain
+from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
 BAR_HEIGHT = 60  # pixels of the tallest bar
@@ -34,24 +37,47 @@ def _no_include(path):
     raise ValueError("mj-include is not used in Ambassador's templates")
 
 
-def compile_mjml(env, name):
-    """MJML template ``name`` as a Jinja template (autoescaped: from_string
-    has no file name, which Flask's environment escapes)."""
-    source, _filename, _uptodate = env.loader.get_source(env, name)
-    return env.from_string(mjml2html(source, include_loader=_no_include))
+def _environment(env, translations):
+    """A Jinja environment like the app's ``env`` (its loader, escaping,
+    globals and filters) with one language's catalogue installed. Its own
+    rather than an overlay, whose i18n methods would install into ``env``;
+    no cache: each template is compiled once, by Templates."""
+    mail_env = Environment(loader=env.loader, autoescape=env.autoescape, extensions=["jinja2.ext.i18n"],
+                           cache_size=0)
+    mail_env.globals.update(env.globals)
+    mail_env.filters.update(env.filters)
+    mail_env.install_gettext_translations(translations, newstyle=True)
+    return mail_env
 
 
 class Templates:
+    """The mail templates of an app, compiled per language:
+    ``templates[locale].weekly_html``."""
+
+    NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert"}
+
     def __init__(self, app):
         env = app.jinja_env
-        self.weekly_html = compile_mjml(env, "digest/mail/weekly.mjml")
-        self.weekly_text = env.get_template("digest/mail/weekly.txt")
-        self.alert_html = compile_mjml(env, "digest/mail/alert.mjml")
-        self.alert_text = env.get_template("digest/mail/alert.txt")
+        html = {key: mjml2html(env.loader.get_source(env, name + ".mjml")[0], include_loader=_no_include)
+                for key, name in self.NAMES.items()}
+        self._languages = {}
+        for locale in LANGUAGES:
+            with force_locale(locale):
+                mail_env = _environment(env, get_translations())
+            compiled = self._languages[locale] = Namespace()
+            for key, name in self.NAMES.items():
+                # HTML autoescaped (from_string has no file name, which
+                # Flask's environment escapes); the text by its name, not.
+                setattr(compiled, f"{key}_html", mail_env.from_string(html[key]))
+                setattr(compiled, f"{key}_text", mail_env.get_template(name + ".txt"))
+
+    def __getitem__(self, locale):
+        return self._languages[locale]
 
 
 def templates(app):
-    """The compiled templates of ``app``, compiled on first use."""
+    """The compiled templates of ``app``, compiled on first use (inside a
+    request or app context)."""
     compiled = app.extensions.get("digest.templates")
     if compiled is None:
         compiled = app.extensions["digest.templates"] = Templates(app)
@@ -119,27 +145,6 @@ def _change(now, before):
     return "same", _("As many clicks as the week before")
 
 
-def template_gettext():
-    """``gettext`` and ``ngettext`` for the templates, bound to the current
-    locale's catalogue, with Jinja's newstyle behaviour (autoescaped
-    placeholders). flask-babel's own look the catalogue up on every call,
-    some forty times a digest."""
-    translations = get_translations()
-
-    @pass_context
-    def gettext(context, string, **variables):
-        rv = translations.ugettext(string)
-        return (Markup(rv) if context.eval_ctx.autoescape else rv) % variables
-
-    @pass_context
-    def ngettext(context, singular, plural, num, **variables):
-        variables.setdefault("num", num)
-        rv = translations.ungettext(singular, plural, num)
-        return (Markup(rv) if context.eval_ctx.autoescape else rv) % variables
-
-    return {"gettext": gettext, "ngettext": ngettext}
-
-
 class Week:
     """What every digest of a run says alike (dates, the chart's labels,
     button labels), worked out once per language."""
@@ -159,7 +164,6 @@ class Week:
                             end=format_date(w.week.end, "d MMMM")),
                 "bars": [format_date(start, "d MMM") for start in w.starts],
                 "rows": (_("Shares"), _("Clicks"), _("Unique visitors"), _("Earned media value")),
-                "templates": template_gettext(),
             }
         return words
 
@@ -231,7 +235,6 @@ def render_digest(digest, week, links, compiled):
                      if count else _("What your shares brought in this week."))
         labels = week.labels(locale, networks_of(person))
         context = {
-            **words["templates"],
             "lang": locale,
             "subject": words["subject"],
             "preheader": preheader,
@@ -244,6 +247,7 @@ def render_digest(digest, week, links, compiled):
             "preferences": links.preferences,
             "unsubscribe": links.unsubscribe(person.id, "digest"),
         }
+        compiled = compiled[locale]
         return words["subject"], compiled.weekly_html.render(context), compiled.weekly_text.render(context)
 
 
@@ -271,6 +275,7 @@ def render_alert(item, person, links, compiled):
             "preferences": links.preferences,
             "unsubscribe": links.unsubscribe(person.id, "alerts"),
         }
+        compiled = compiled[locale]
         return subject, compiled.alert_html.render(context), compiled.alert_text.render(context)
 
 

@@ -1,26 +1,12 @@
 """Sending the weekly digest: exactly one per person and week.
 
-How that holds (``DigestLedger``, unique on person and ISO week):
-
-1. A person is claimed by INSERTing their row for the week before their
-   digest is built and sent. The unique index lets one sender win; a second
-   scheduler or a manual run at the same time finds the row and skips them.
-2. After the SMTP server has accepted the message the row becomes "sent"; a
-   5xx refusal makes it "failed" with the reply; "skipped" means there was
-   nothing new and nothing to report.
-3. A row left "claimed" means its sender stopped between claiming and
-   recording the outcome, most likely while the message was with the SMTP
-   server, so whether it went out is unknown. It is never sent again by
-   itself: one missed digest is better than two, and next week's covers the
-   same ground. A rerun reports such claims as stale once they are older
-   than CLAIM_LEASE (a younger one belongs to a sender probably still at
-   work: "busy"), so that the operator can check the mail server's log.
-4. A temporary failure (every try got a 4xx, or lost the connection before
-   the server answered) was not delivered: the row is "failed" with an error
-   starting "temporary:", and the next run claims it again.
-5. When the mail server cannot be reached at all, the claim of the person at
-   hand is released (nothing went out), the run stops and says why, and a
-   rerun continues with everyone left.
+The guarantee is the mail ledger's (see intranet_plugin.mail.ledger): each
+person is claimed for the week before their digest is built and sent, a
+claim left behind by a sender that stopped is never sent again by itself
+(a rerun reports it as stale), a temporary failure is tried again by the
+next run, and when the mail server cannot be reached at all the run stops,
+releases the claim at hand and a rerun continues with everyone left. Next
+week's digest covers the same ground as a missed one.
 
 "sent" is written for up to FLUSH_EVERY messages (or FLUSH_SECONDS) at once:
 one statement instead of one per message. A process killed outright leaves
@@ -34,15 +20,12 @@ dropped before the next, so memory does not grow with the number of people.
 
 import datetime
 import logging
-import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from digest.build import Batch, Leaderboard, Windows
-from digest.links import MailLinks, mail_context
+from digest.links import MailLinks
 from digest.render import (
     Week,
     digest_message,
@@ -50,6 +33,8 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger
+from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailError,
@@ -57,13 +42,11 @@ from intranet_plugin.mail.smtp import (
     PermanentFailure,
     TemporaryFailure,
 )
-from intranet_plugin.models import DigestLedger, Person, utcnow
+from intranet_plugin.models import Person, utcnow
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = datetime.timedelta(minutes=30)
 BATCH = 500
-TEMPORARY = "temporary: "
 LISTED = 100  # failures and stale claims named in a report; the rest are counted
 FLUSH_EVERY = 50
 FLUSH_SECONDS = 1.0
@@ -74,11 +57,6 @@ def week_of(moment, timezone):
     local = moment.replace(tzinfo=datetime.UTC).astimezone(ZoneInfo(timezone))
     year, week, _ = local.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def claim_owner():
-    """Who holds a claim: host, process and run, for the operator's eyes."""
-    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -184,32 +162,31 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
 class _WeeklyRun:
     def __init__(self, app, week, now, dry_run, mailer, report, lease):
         self.config = app.config
-        self.week, self.dry_run, self.mailer, self.report, self.lease = week, dry_run, mailer, report, lease
+        self.week, self.dry_run, self.mailer, self.report = week, dry_run, mailer, report
         self.windows = Windows(now)
         self.words = Week(self.windows)
         self.links = MailLinks()
         self.compiled = templates(app)
         self.leaderboard = Leaderboard()
-        self.owner = claim_owner()
+        self.ledger = Ledger("digest", period=week, lease=lease)
         self.accepted, self.flushed_at = [], time.monotonic()
 
     def batch(self, people):
         report = self.report
-        rows = {row.person_id: row for row in DigestLedger.select().where(
-            (DigestLedger.week == self.week) & DigestLedger.person.in_([p.id for p in people]))}
+        rows = self.ledger.rows(p.id for p in people)
         todo, retry = [], set()
         for person in people:
             row = rows.get(person.id)
-            if row is None:
+            state = self.ledger.state(row)
+            if state in ("open", "retry"):
                 todo.append(person)
-            elif row.status == "failed" and row.error.startswith(TEMPORARY):
-                todo.append(person)
-                retry.add(person.id)
-            elif row.status == "claimed" and row.claimed_at < utcnow() - self.lease:
+                if state == "retry":
+                    retry.add(person.id)
+            elif state == "stale":
                 report.stale_count += 1
                 if len(report.stale) < LISTED:
                     report.stale.append((person.username, row.claimed_at, row.claimed_by))
-            elif row.status == "claimed":
+            elif state == "busy":
                 report.busy += 1
             else:
                 report.earlier += 1
@@ -221,7 +198,7 @@ class _WeeklyRun:
             digest = data.digest(person)
             if digest.empty:
                 report.skipped += 1
-                empty.append(person)
+                empty.append(person.id)
             elif self.dry_run:
                 self.build(digest)
                 report.sent += 1
@@ -229,29 +206,12 @@ class _WeeklyRun:
                 digests.append(digest)
         if not self.dry_run:
             if empty:
-                self._skip(empty, retry)
+                self.ledger.skip(empty, retry)
             self._send(digests, retry)
             self.flush()
 
     def build(self, digest):
         return digest_message(digest, self.week, self.words, self.links, self.compiled, self.config)
-
-    def _row(self, person):
-        return (DigestLedger.person == person.id) & (DigestLedger.week == self.week)
-
-    def _claim(self, person, retry):
-        """Take the person's row for this week; False when another sender has it."""
-        mine = {"status": "claimed", "claimed_at": utcnow(), "claimed_by": self.owner, "error": "",
-                "message_id": digest_message_id(person.id, self.week, self.config)}
-        if retry:
-            return bool(DigestLedger.update(**mine)
-                        .where(self._row(person) & (DigestLedger.status == "failed")).execute())
-        return bool(DigestLedger.insert(person=person.id, week=self.week, **mine)
-                    .on_conflict_ignore().as_rowcount().execute())
-
-    def _record(self, person, **fields):
-        (DigestLedger.update(**fields)
-         .where(self._row(person) & (DigestLedger.claimed_by == self.owner)).execute())
 
     def _messages(self, digests, retry, claimed):
         """Claim, then build, each person's message, as the mailer asks for
@@ -259,14 +219,15 @@ class _WeeklyRun:
         report = self.report
         for digest in digests:
             person = digest.person
-            if not self._claim(person, person.id in retry):
+            if not self.ledger.claim(person.id, person.id in retry,
+                                     message_id=digest_message_id(person.id, self.week, self.config)):
                 report.busy += 1
                 continue
             try:
                 message = self.build(digest)
             except Exception as exc:  # one person's broken digest must not stop everyone else's
                 log.exception("digest %s for %s could not be built", self.week, person.username)
-                self._record(person, status="failed", error=f"could not be built: {exc}")
+                self.ledger.settle([person.id], f"could not be built: {exc}")
                 report.failed += 1
                 report.note(person.username, f"could not be built: {exc}")
                 continue
@@ -281,60 +242,36 @@ class _WeeklyRun:
                 self._settle(claimed.pop(person_id), outcome)
         except MailServerUnavailable:
             # Nothing reached a server: the claims go, so a rerun sends them.
-            self._release(list(claimed))
+            self.ledger.release(claimed)
             raise
         except BaseException:
             # Claimed and built, but never handed to the server.
-            self._release([pid for pid in claimed if pid not in handed])
+            self.ledger.release(pid for pid in claimed if pid not in handed)
             raise
 
     def _settle(self, person, outcome):
         report = self.report
         if isinstance(outcome, PermanentFailure):
-            self._record(person, status="failed", error=str(outcome), attempts=DigestLedger.attempts + 1)
             report.failed += 1
             report.note(person.username, str(outcome))
         elif isinstance(outcome, TemporaryFailure):
-            self._record(person, status="failed", error=TEMPORARY + str(outcome),
-                         attempts=DigestLedger.attempts + len(self.mailer.delays) + 1)
             report.deferred += 1
             report.note(person.username, TEMPORARY + str(outcome))
         else:
             report.sent += 1
-            if outcome > 1:
-                self._record(person, status="sent", sent_at=utcnow(), attempts=DigestLedger.attempts + outcome)
+            if outcome == 1:
+                self.accepted.append(person.id)
+                if len(self.accepted) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
+                    self.flush()
                 return
-            self.accepted.append(person.id)
-            if len(self.accepted) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
-                self.flush()
-
-    def _release(self, person_ids):
-        if person_ids:
-            (DigestLedger.delete()
-             .where((DigestLedger.week == self.week) & (DigestLedger.claimed_by == self.owner)
-                    & (DigestLedger.status == "claimed") & DigestLedger.person.in_(person_ids)).execute())
+        self.ledger.settle([person.id], outcome)
 
     def flush(self):
         """Record as sent what the server has accepted since the last flush."""
         if self.accepted:
-            (DigestLedger.update(status="sent", sent_at=utcnow(), attempts=DigestLedger.attempts + 1)
-             .where((DigestLedger.week == self.week) & (DigestLedger.claimed_by == self.owner)
-                    & (DigestLedger.status == "claimed") & DigestLedger.person.in_(self.accepted)).execute())
+            self.ledger.settle(self.accepted, 1)
             self.accepted = []
         self.flushed_at = time.monotonic()
-
-    def _skip(self, people, retry):
-        stamp = utcnow()
-        fresh = [p for p in people if p.id not in retry]
-        if fresh:
-            (DigestLedger.insert_many([{"person": p.id, "week": self.week, "status": "skipped",
-                                        "claimed_at": stamp, "claimed_by": self.owner} for p in fresh])
-             .on_conflict_ignore().execute())
-        again = [p.id for p in people if p.id in retry]
-        if again:
-            (DigestLedger.update(status="skipped", error="", claimed_by=self.owner)
-             .where((DigestLedger.week == self.week) & DigestLedger.person.in_(again)
-                    & (DigestLedger.status == "failed")).execute())
 
 
 def preview(app, person, now=None, week=None):

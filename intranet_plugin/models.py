@@ -196,7 +196,7 @@ class Item(BaseModel):
     status = CharField(default="published", choices=[(s, s) for s in STATUSES], index=True)
     pinned = BooleanField(default=False)
     # "Share now": an urgent item; people who asked for instant alerts get
-    # one e-mail about it (once, see AlertLedger).
+    # one e-mail about it (once, see MailLedger).
     share_now_at = DateTimeField(null=True)
     # Where it came from, for dedupe and for expiring vacancies that leave
     # their feed. normalized_url: see normalize_url above.
@@ -550,16 +550,20 @@ class PrizeDraw(BaseModel):
     drawn_at = DateTimeField(default=utcnow)
 
 
-class DigestLedger(BaseModel):
-    """One row per person and ISO week: the guarantee of one digest each.
-
-    The unique (person, week) pair is claimed before sending, so a second
-    sender (another scheduler, a manual run) finds the claim and skips.
+class MailLedger(BaseModel):
+    """The exactly-once ledger of mail that goes out in rounds: one row per
+    recipient and round, claimed before the message is built (see
+    intranet_plugin.mail.ledger). A round is the weekly digest of an ISO
+    week, the instant alert of an item, or the monthly report of a month;
+    each kind has its unique index, so one sender wins each claim.
     """
 
-    person = ForeignKeyField(Person, backref="digests", on_delete="CASCADE")
-    week = CharField(max_length=8)  # ISO week, e.g. "2026-W47"
-    status = CharField(default="claimed", index=True)  # claimed, sent, skipped, failed
+    kind = CharField()  # "digest", "alert", "report"
+    period = CharField(default="")  # digest: ISO week ("2026-W47"); report: month ("2026-04")
+    person = ForeignKeyField(Person, null=True, backref="mails", on_delete="CASCADE")  # digest, alert
+    item = ForeignKeyField(Item, null=True, backref="alerts", on_delete="CASCADE")  # alert
+    address = CharField(default="")  # report: the recipient's address, lower case
+    status = CharField(default="claimed")  # claimed, sent, skipped, failed
     attempts = IntegerField(default=0)
     error = TextField(default="")
     claimed_at = DateTimeField(default=utcnow)
@@ -567,22 +571,14 @@ class DigestLedger(BaseModel):
     sent_at = DateTimeField(null=True)
     message_id = CharField(default="")
 
-    class Meta:
-        indexes = ((("person", "week"), True),)
 
-
-class AlertLedger(BaseModel):
-    """One instant alert per person and item, whatever happens."""
-
-    person = ForeignKeyField(Person, backref="alerts", on_delete="CASCADE")
-    item = ForeignKeyField(Item, backref="alerts", on_delete="CASCADE")
-    status = CharField(default="claimed")
-    error = TextField(default="")
-    claimed_at = DateTimeField(default=utcnow)
-    sent_at = DateTimeField(null=True)
-
-    class Meta:
-        indexes = ((("person", "item"), True),)
+# What makes a row unique, per kind: the round, then the recipient.
+LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address")}
+for kind, (round_field, recipient_field) in LEDGER_KEYS.items():
+    MailLedger.add_index(MailLedger.index(getattr(MailLedger, round_field), getattr(MailLedger, recipient_field),
+                                          unique=True, name=f"mail_ledger_{kind}")
+                         .where(MailLedger.kind == kind))
+del kind, round_field, recipient_field
 
 
 class JobLease(BaseModel):
@@ -598,5 +594,5 @@ class JobLease(BaseModel):
 
 
 MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
-          Suggestion, AuditLog, Setting, DigestLedger, AlertLedger, JobLease,
+          Suggestion, AuditLog, Setting, MailLedger, JobLease,
           ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal]

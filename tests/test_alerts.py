@@ -8,9 +8,9 @@ from digest.alerts import ALERT_WINDOW, send_pending_alerts
 from helpers import login, make_item, make_person
 from intranet_plugin.mail.smtp import Mailer
 from intranet_plugin.models import (
-    AlertLedger,
     AuditLog,
     Item,
+    MailLedger,
     Person,
     ShareEvent,
     TrackedLink,
@@ -107,7 +107,7 @@ def test_a_refused_alert_is_recorded_and_the_others_are_sent(mail_app, smtp):
     report = run(mail_app)
 
     assert (report.sent, report.failed) == (1, 1)
-    assert AlertLedger.get(AlertLedger.person == Person.get(username="bob").id).error.startswith("550")
+    assert MailLedger.get(MailLedger.person == Person.get(username="bob").id).error.startswith("550")
 
 
 def test_turning_alerts_off_from_the_email(make_app, smtp):

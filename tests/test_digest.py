@@ -17,7 +17,7 @@ from helpers.smtpserver import free_port
 from intranet_plugin.mail.smtp import Mailer
 from intranet_plugin.models import (
     AuditLog,
-    DigestLedger,
+    MailLedger,
     Person,
     ShareEvent,
     TrackedLink,
@@ -58,7 +58,7 @@ def add_click(person, item, network="linkedin", at=None, visitor="visitor-1", ki
 
 
 def ledger(person):
-    return DigestLedger.get(DigestLedger.person == person.id)
+    return MailLedger.get(MailLedger.person == person.id)
 
 
 # -- what arrives ---------------------------------------------------------------
@@ -90,7 +90,8 @@ def test_digest_arrives_with_both_parts_and_the_right_headers(mail_app, smtp):
         assert f"{BASE}/" in part  # the share page
     assert set(share_links(message)) == set(NETWORKS)
     row = ledger(emma)
-    assert (row.week, row.status, row.attempts, row.message_id) == (week, "sent", 1, message["Message-ID"])
+    assert (row.kind, row.period, row.status, row.attempts) == ("digest", week, "sent", 1)
+    assert row.message_id == message["Message-ID"]
     assert row.sent_at is not None
 
 
@@ -172,7 +173,7 @@ def test_only_members_with_the_digest_on_get_it(mail_app, smtp):
 
     assert smtp.recipients() == {"emma@example.com": 1}
     assert report.sent == 1
-    assert DigestLedger.select().count() == 1
+    assert MailLedger.select().count() == 1
 
 
 def test_nothing_new_and_nothing_to_report_sends_nothing(mail_app, smtp):
@@ -218,7 +219,7 @@ def test_content_order_limit_kinds_and_since_the_last_digest(make_app, smtp):
     make_item("Scheduled", publish_at=now + days)
     make_item("Draft", status="draft")
     make_item("Expired", expires_at=now - days / 4)
-    DigestLedger.create(person=emma, week="2000-W01", status="sent", sent_at=now - 2 * days)
+    MailLedger.create(kind="digest", person=emma, period="2000-W01", status="sent", sent_at=now - 2 * days)
 
     _subject, _html, text, digest = preview(app, emma)
 
@@ -319,6 +320,13 @@ def test_dutch_person_gets_dutch_dates(mail_app, smtp):
     dutch = [m for m in smtp.messages if m["To"].addresses[0].username == "sanne"][0]
     assert 'lang="nl"' in dutch.get_body(("html",)).get_content()
     assert "23 feb" in dutch.get_body(("plain",)).get_content()  # the chart's week labels
+    # The templates' own words, in each person's language, in both parts.
+    english = [m for m in smtp.messages if m["To"].addresses[0].username == "emma"][0]
+    for part in ("plain", "html"):
+        assert "Hallo Sanne," in dutch.get_body((part,)).get_content()
+        assert "Open de deelpagina" in dutch.get_body((part,)).get_content()
+        assert "Hello Emma," in english.get_body((part,)).get_content()
+        assert "deelpagina" not in english.get_body((part,)).get_content()
 
 
 # -- exactly once ------------------------------------------------------------------
@@ -446,8 +454,8 @@ def test_a_crash_after_k_of_n_and_a_rerun_sends_the_other_n_minus_k(mail_app, sm
     assert report.busy == 1  # the k-th: claimed moments ago, outcome unknown
     # Later, the claim of the sender that died is reported as stale, and
     # still not sent again.
-    DigestLedger.update(claimed_at=utcnow() - datetime.timedelta(hours=1)).where(
-        DigestLedger.status == "claimed").execute()
+    MailLedger.update(claimed_at=utcnow() - datetime.timedelta(hours=1)).where(
+        MailLedger.status == "claimed").execute()
     report = run(mail_app)
     assert report.sent == 0 and report.stale_count == 1
     assert report.stale[0][0] == people[1].username
@@ -479,7 +487,7 @@ def test_two_concurrent_senders_send_each_person_exactly_once(mail_app, smtp):
     assert errors == []
     assert smtp.recipients() == {f"p{n:02d}@example.com": 1 for n in range(count)}
     assert sum(r.sent for r in reports) == count
-    assert DigestLedger.select().where(DigestLedger.status == "sent").count() == count
+    assert MailLedger.select().where(MailLedger.status == "sent").count() == count
 
 
 def test_an_unreachable_server_stops_the_run_and_a_rerun_sends_everything(make_app, smtp):
@@ -492,7 +500,7 @@ def test_an_unreachable_server_stops_the_run_and_a_rerun_sends_everything(make_a
     report = run(app, sleeps=sleeps)
 
     assert report.error and report.sent == 0
-    assert DigestLedger.select().count() == 0  # nothing claimed is left behind
+    assert MailLedger.select().count() == 0  # nothing claimed is left behind
     app.config["SMTP_URL"] = smtp.url
     assert run(app).sent == 2
 
@@ -506,7 +514,7 @@ def test_dry_run_builds_and_reports_but_claims_and_sends_nothing(mail_app, smtp)
 
     assert (report.sent, report.dry_run) == (2, True)
     assert "would send" in report.summary()
-    assert smtp.messages == [] and DigestLedger.select().count() == 0
+    assert smtp.messages == [] and MailLedger.select().count() == 0
 
 
 # -- unsubscribe --------------------------------------------------------------------
@@ -535,7 +543,7 @@ def test_one_click_unsubscribe_by_post(csrf_app, smtp):
     assert Person.get_by_id(emma.id).digest == "off"
     assert AuditLog.get(AuditLog.action == "unsubscribe").target_id == emma.id
     make_item("More news")
-    DigestLedger.delete().execute()
+    MailLedger.delete().execute()
     assert run(csrf_app).sent == 0
 
 
@@ -576,7 +584,7 @@ def test_admin_preview_page(mail_app, smtp, client):
     assert frame.headers["Content-Security-Policy"].startswith("sandbox")
     assert "Windpark open" in frame.get_data(as_text=True)
     assert client.get("/admin/digest/preview?user=nobody").status_code == 404
-    assert smtp.messages == [] and DigestLedger.select().count() == 0
+    assert smtp.messages == [] and MailLedger.select().count() == 0
 
 
 def test_preview_is_for_admins_only(mail_app, client):
@@ -606,20 +614,22 @@ def test_cli_preview_and_send(mail_app, smtp, tmp_path):
     assert smtp.recipients() == {"emma@example.com": 1}
 
 
+# Made by the code that signed tokens by hand (before itsdangerous did), with
+# the test app's secret, at 1,790,000,000 seconds: links in mails already sent.
+OLD_SHARE_TOKEN = "WzEyMzQ1LDY3OCwid2hhdHNhcHAiLCJlbWFpbCJd.arE7gA._kxqTkX7KPe6FGgNmsdxo6QjHRs"
+OLD_UNSUBSCRIBE_TOKEN = "WzcsImFsZXJ0cyJd.TejSsqqqf16ScTkI_JHy79lyaE4"
 
-def test_the_digest_signs_share_links_exactly_as_the_share_page_reads_them(mail_app, monkeypatch):
+
+def test_links_in_mails_already_sent_keep_working(mail_app, monkeypatch):
     import time
 
-    from digest.links import ShareTokens
-    from intranet_plugin.content.sharing import read_share_token, share_token
+    from digest.links import MailLinks, read_unsubscribe_token
+    from intranet_plugin.content.sharing import read_share_token
+    from intranet_plugin.mail.links import mail_context
 
-    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # the same second for both
-    fast = ShareTokens(mail_app.config["SECRET_KEY"])
-    with mail_app.app_context():
-        for person_id, item_id, network in [(1, 2, "linkedin"), (12345, 678, "whatsapp"), (7, 1, "x")]:
-            token = fast(person_id, item_id, network)
-            assert token == share_token(person_id, item_id, network, "email")
-        monkeypatch.undo()
-        token = fast(3, 4, "xing")
-        assert read_share_token(token, 60) == (3, 4, "xing", "email")
-        assert read_share_token(ShareTokens("another secret")(1, 2, "x"), 60) is None
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)
+    with mail_context(mail_app):
+        assert MailLinks().share(12345, 678, "whatsapp").split("/share/")[1].split("?")[0] == OLD_SHARE_TOKEN
+        assert read_share_token(OLD_SHARE_TOKEN, 60) == (12345, 678, "whatsapp", "email")
+        assert read_unsubscribe_token(OLD_UNSUBSCRIBE_TOKEN) == (7, "alerts")
+        assert read_share_token(OLD_SHARE_TOKEN[:-2] + "xx", 60) is None

@@ -1,6 +1,7 @@
 """Schema changes go through migrations, and an upgrade keeps every row."""
 
 import datetime
+import json
 
 from peewee import Table
 
@@ -150,4 +151,56 @@ def test_clicks_stored_before_networks_keep_their_visitors(database_url_factory)
         rollup.roll_up(0, today=datetime.date(2026, 11, 29))
         totals.rebuild()
         assert (LinkTotal.get(link=link).visitors, LinkTotal.get(link=link).repeated_visitors) == (5, 0)
+        db.close()
+
+
+def test_upgrade_moves_the_three_ledgers_into_the_mail_ledger(database_url_factory):
+    """0009 keeps the history of the digest's, the alerts' and the monthly
+    report's ledgers in the one mail ledger, and the exactly-once rule
+    holds on for the rows it moved."""
+    from intranet_plugin.mail.ledger import Ledger
+    from intranet_plugin.models import MailLedger, Setting
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0008_click_totals")
+        table = lambda name: Table(name).bind(db)  # noqa: E731
+        at = datetime.datetime(2026, 3, 2, 7, 0)
+        emma, item = make_person("emma"), make_item("Wind")
+        table("digest_ledger").insert(person_id=emma.id, week="2026-W10", status="sent", attempts=2, error="",
+                                      claimed_at=at, claimed_by="host/1/a", sent_at=at,
+                                      message_id="<digest.2026-W10.1@example.com>").execute()
+        table("digest_ledger").insert(person_id=emma.id, week="2026-W11", status="failed", attempts=4,
+                                      error="temporary: 451 later", claimed_at=at, claimed_by="host/1/b",
+                                      message_id="").execute()
+        table("alert_ledger").insert(person_id=emma.id, item_id=item.id, status="sent", error="", claimed_at=at,
+                                     sent_at=at).execute()
+        table("setting").insert(key="monthly_report:2026-02:ceo@example.com", updated_at=at, value=json.dumps(
+            {"status": "sent", "message_id": "<r@example.com>", "by": "host/2/c", "at": at.isoformat()})).execute()
+        table("setting").insert(key="monthly_report:2026-02:cfo@example.com", updated_at=at, value=json.dumps(
+            {"status": "failed", "error": "550 no such user", "by": "host/2/c", "at": at.isoformat()})).execute()
+        table("setting").insert(key="guidelines", value="Be kind", updated_at=at).execute()
+
+        database.upgrade()
+
+        rows = {(r.kind, r.period, r.person_id, r.item_id, r.address):
+                (r.status, r.attempts, r.error, r.claimed_by, r.sent_at, r.message_id)
+                for r in MailLedger.select()}
+        assert rows == {
+            ("digest", "2026-W10", emma.id, None, ""): ("sent", 2, "", "host/1/a", at,
+                                                       "<digest.2026-W10.1@example.com>"),
+            ("digest", "2026-W11", emma.id, None, ""): ("failed", 4, "temporary: 451 later", "host/1/b", None, ""),
+            ("alert", "", emma.id, item.id, ""): ("sent", 0, "", "", at, ""),
+            ("report", "2026-02", None, None, "ceo@example.com"): ("sent", 1, "", "host/2/c", at, "<r@example.com>"),
+            ("report", "2026-02", None, None, "cfo@example.com"): ("failed", 0, "550 no such user", "host/2/c",
+                                                                  None, ""),
+        }
+        assert [s.key for s in Setting.select()] == ["guidelines"]
+        assert "digest_ledger" not in db.get_tables() and "alert_ledger" not in db.get_tables()
+        # What was sent stays sent; the temporary failure is claimed again.
+        assert not Ledger("digest", period="2026-W10").claim(emma.id)
+        assert Ledger("digest", period="2026-W11").claim(emma.id, retry=True)
+        assert not Ledger("alert", item=item.id).claim(emma.id)
+        assert not Ledger("report", period="2026-02").claim("ceo@example.com")
         db.close()

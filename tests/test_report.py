@@ -14,7 +14,7 @@ from intranet_plugin.mail.smtp import Mailer, SMTPSettings
 from intranet_plugin.models import (
     AuditLog,
     Conversion,
-    Setting,
+    MailLedger,
     ShareEvent,
     TrackedLink,
 )
@@ -104,7 +104,7 @@ def test_the_command_line_sends_and_refuses_a_second_send(report_app, smtp, last
     dry = runner.invoke(args=["report", "send", "--month", month, "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Website visitors via colleagues: 5" in dry.output and "would be sent" in dry.output
-    assert smtp.messages == [] and Setting.select().count() == 0
+    assert smtp.messages == [] and MailLedger.select().count() == 0
     first = runner.invoke(args=["report", "send", "--month", month])
     assert first.exit_code == 0, first.output
     assert "2 sent" in first.output and len(smtp.messages) == 2
@@ -169,7 +169,7 @@ def test_an_unreachable_server_stops_and_a_rerun_sends(make_app, smtp, last_mont
     dead = Mailer(SMTPSettings.from_url(app.config["SMTP_URL"]), app.config["MAIL_FROM"], delays=(0,),
                   sleep=lambda s: None)
     result = send_monthly(app, last_month, mailer=dead)
-    assert result.error and result.sent == [] and Setting.select().count() == 0
+    assert result.error and result.sent == [] and MailLedger.select().count() == 0
     app.config["SMTP_URL"] = smtp.url
     assert len(send_monthly(app, last_month).sent) == 2
 

@@ -2,19 +2,18 @@
 applicants via colleagues, top items and the top sharers who chose to
 appear, e-mailed (HTML and text) to ``AMBASSADOR_REPORT_RECIPIENTS``.
 
-Each recipient gets a month's report once. Before sending, a claim is
-written for (month, recipient) in a row only one writer can create
-(``Setting`` key ``monthly_report:<month>:<address>``); a second run, the
-scheduler's or a person's at the command line, finds the claim and sends
-nothing. Like the digest it prefers a missing report to a double one: a
-claim left by a run that stopped while sending is reported, not sent again.
-A temporary failure releases the claim, so the next run tries again.
+Each recipient gets a month's report once, through the mail ledger (see
+intranet_plugin.mail.ledger): a claim for (month, address) is written
+before sending; a second run, the scheduler's or a person's at the command
+line, finds the claim and sends nothing. Like the digest it prefers a
+missing report to a double one: a claim left by a run that stopped while
+sending is reported, not sent again. A temporary failure is tried again by
+the next run.
 
 The figures come from ``intranet_plugin.analytics``, like the dashboard's.
 """
 
 import datetime
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -22,24 +21,22 @@ from dataclasses import dataclass, field
 from flask import render_template, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from peewee import IntegrityError
 
-from digest.links import mail_context
-from digest.send import claim_owner
 from intranet_plugin import analytics
+from intranet_plugin.mail.ledger import Ledger
+from intranet_plugin.mail.links import mail_context
+from intranet_plugin.mail.message import build_message
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailError,
     MailServerUnavailable,
     PermanentFailure,
     TemporaryFailure,
-    build_message,
 )
-from intranet_plugin.models import AuditLog, Setting, db, utcnow
+from intranet_plugin.models import AuditLog, utcnow
 
 log = logging.getLogger(__name__)
 
-KEY = "monthly_report:{month}:{address}"
 TOP = 5
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -148,35 +145,6 @@ class Result:
         return "\n".join(lines)
 
 
-def _key(month, address):
-    return KEY.format(month=month, address=address.lower())
-
-
-def _claims(month, addresses):
-    keys = {_key(month, a): a for a in addresses}
-    return {keys[row.key]: json.loads(row.value) for row in Setting.select().where(Setting.key.in_(list(keys)))}
-
-
-def _claim(month, address, owner):
-    """True when this run may send the month's report to ``address``."""
-    try:
-        with db.atomic():
-            Setting.create(key=_key(month, address), updated_at=utcnow(),
-                           value=json.dumps({"status": "claimed", "at": utcnow().isoformat(), "by": owner}))
-        return True
-    except IntegrityError:
-        return False
-
-
-def _settle(month, address, **state):
-    Setting.update(value=json.dumps({**state, "at": utcnow().isoformat()}), updated_at=utcnow()).where(
-        Setting.key == _key(month, address)).execute()
-
-
-def _release(month, address):
-    Setting.delete().where(Setting.key == _key(month, address)).execute()
-
-
 def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
     """Send the report of ``month`` (the first day of it; default: last
     month) to every configured recipient who has not had it. Returns a
@@ -188,10 +156,18 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
     if not addresses:
         result.error = "no recipients: set AMBASSADOR_REPORT_RECIPIENTS"
         return result
-    claims = _claims(result.month, addresses)
-    for address, state in claims.items():
-        result.earlier.append((address, state["status"], state["at"][:16].replace("T", " ") + " UTC"))
-    waiting = [a for a in addresses if a not in claims]
+    ledger = Ledger("report", period=result.month)
+    rows = ledger.rows(a.lower() for a in addresses)
+    waiting, retry = [], set()
+    for address in addresses:
+        row = rows.get(address.lower())
+        state = ledger.state(row)
+        if state in ("open", "retry"):
+            waiting.append(address)
+            if state == "retry":
+                retry.add(address)
+        else:
+            result.earlier.append((address, row.status, f"{row.sent_at or row.claimed_at:%Y-%m-%d %H:%M} UTC"))
     if not waiting:
         return result
     with mail_context(app):
@@ -200,30 +176,28 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
         if dry_run:
             result.sent = waiting
             return result
-        owner = claim_owner()
         own_mailer = mailer is None
         try:
             mailer = mailer or Mailer.from_config(config)
             for address in waiting:
-                if not _claim(result.month, address, owner):
+                message = build_message(config["MAIL_FROM"], address, subject, text, html)
+                if not ledger.claim(address.lower(), address in retry, message_id=message["Message-ID"]):
                     result.earlier.append((address, "claimed", "by another run just now"))
                     continue
-                message = build_message(config["MAIL_FROM"], address, subject, text, html)
                 try:
-                    mailer.send(message)
+                    outcome = mailer.send(message)
                 except PermanentFailure as exc:
-                    _settle(result.month, address, status="failed", error=str(exc), by=owner)
+                    outcome = exc
                     result.failed.append((address, str(exc)))
-                    continue
                 except TemporaryFailure as exc:
-                    _release(result.month, address)
+                    outcome = exc
                     result.deferred.append((address, str(exc)))
-                    continue
                 except MailServerUnavailable:
-                    _release(result.month, address)
+                    ledger.release([address.lower()])
                     raise
-                _settle(result.month, address, status="sent", message_id=message["Message-ID"], by=owner)
-                result.sent.append(address)
+                else:
+                    result.sent.append(address)
+                ledger.settle([address.lower()], outcome)
         except MailError as exc:
             result.error = str(exc)
             log.error("monthly report %s stopped: %s", result.month, exc)

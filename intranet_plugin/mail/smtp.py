@@ -1,5 +1,5 @@
-"""Sending e-mail: ``send_email`` for one message, and ``Mailer`` for a batch
-over one reused SMTP connection.
+"""Sending e-mail with smtplib: ``send_email`` for one message, and
+``Mailer`` for a batch over one reused SMTP connection.
 
 ``AMBASSADOR_SMTP_URL`` names the server:
 
@@ -19,20 +19,17 @@ or TLS, makes every message fail alike: ``MailServerUnavailable`` tells the
 caller to stop the batch rather than fail each recipient in turn.
 """
 
-import base64
-import binascii
-import functools
 import re
 import smtplib
 import ssl
 import time
-import uuid
 from dataclasses import dataclass
-from email.header import Header
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import parseaddr
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from flask import current_app
+
+from intranet_plugin.mail.message import build_message
 
 
 class MailError(Exception):
@@ -49,6 +46,8 @@ class MailServerUnavailable(MailError):
 
 
 class SMTPFailure(MailError):
+    tries = 1
+
     def __init__(self, code, text):
         self.code, self.text = code, text
         super().__init__(f"{code} {text}" if code else text)
@@ -111,93 +110,37 @@ def settings_for(config):
     raise MailNotConfigured("No mail server: set AMBASSADOR_SMTP_URL (e.g. smtp://mail.example.com:25).")
 
 
-@functools.lru_cache(maxsize=64)
-def sender_domain(mail_from):
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "localhost"
+class _Connection:
+    """smtplib's client, leaving the server's reply to the message data
+    unread, so that the next message can be built while the server takes
+    this one: ``send_message`` returns once the data is sent, and
+    ``getreply()`` then gives the verdict."""
+
+    def data(self, msg):
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            if code != 421:
+                self.rset()  # end the transaction, as sendmail does after a refusal
+            raise smtplib.SMTPDataError(code, reply)
+        # As smtplib's data() (send_message hands over CRLF bytes): a
+        # leading dot doubled, the final dot added.
+        self.send(_LEADING_DOT.sub(b"..", msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        return 250, b"reply pending"
 
 
-class Message:
-    """A built e-mail: its headers (for reading) and its bytes on the wire."""
-
-    def __init__(self, headers, data, recipient):
-        self.headers, self.data, self.recipient = headers, data, recipient
-
-    def __getitem__(self, name):
-        return self.headers.get(name)
-
-    def as_bytes(self):
-        return self.data
+class _SMTP(_Connection, smtplib.SMTP):
+    pass
 
 
-def _header(name, value):
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"{name}: a header value cannot contain a line break")
-    if not value.isascii():
-        value = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
-    if len(name) + len(value) > 996 and "\r\n" not in value:
-        raise ValueError(f"{name}: too long for one header line")
-    return f"{name}: {value}\r\n"
-
-
-def _address(value):
-    """``Name <address>`` or ``(name, address)`` as a header value, a
-    non-ASCII name encoded (RFC 2047)."""
-    name, address = value if isinstance(value, tuple) else parseaddr(value)
-    if not address or "@" not in address:
-        raise ValueError(f"not an e-mail address: {value!r}")
-    return formataddr((" ".join(str(name).split()), address), charset="utf-8"), address
-
-
-# The sender is the same on every message of a run: parsed once.
-_sender_address = functools.lru_cache(maxsize=16)(_address)
-
-
-def _part(content, subtype):
-    data = content.replace("\r\n", "\n").encode("utf-8")
-    if subtype == "html":
-        # base64: binascii's encoder is ten times faster than quoted-printable
-        # on a digest's long, tag-dense lines.
-        encoded = base64.b64encode(data)
-        encoding = "base64"
-        body = b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + b"\r\n"
-    else:
-        encoding = "quoted-printable"
-        body = binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
-    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            f"Content-Transfer-Encoding: {encoding}\r\n\r\n").encode() + body
-
-
-def build_message(sender, to, subject, text, html=None, headers=None, message_id=None):
-    """A text e-mail, with an HTML alternative when ``html`` is given.
-
-    ``sender`` and ``to`` are ``"Name <address>"`` or ``(name, address)``.
-    The structure is fixed (one text part, or text and HTML as alternatives),
-    so it is put together here with the email package's encoders for every
-    value: its generator costs more per digest than the SMTP round trips.
-    A header value with a line break is refused, so none can be injected.
-    """
-    from_value, from_address = _sender_address(sender)
-    to_value, recipient = _address(to)
-    message_id = message_id or make_msgid(domain=sender_domain(from_address))
-    fields = {"From": from_value, "To": to_value, "Subject": subject, "Date": formatdate(usegmt=True),
-              "Message-ID": message_id, "MIME-Version": "1.0", **(headers or {})}
-    head = "".join(_header(name, value) for name, value in fields.items())
-    if html is None:
-        data = head.encode("ascii") + _part(text, "plain")
-    else:
-        boundary = "=_" + uuid.uuid4().hex  # "=_" cannot occur in quoted-printable or base64
-        head += _header("Content-Type", f'multipart/alternative; boundary="{boundary}"')
-        data = (head.encode("ascii") + b"\r\n"
-                + b"".join(b"--" + boundary.encode() + b"\r\n" + _part(body, subtype) + b"\r\n"
-                           for body, subtype in ((text, "plain"), (html, "html")))
-                + b"--" + boundary.encode() + b"--\r\n")
-    return Message(fields, data, recipient)
+class _SMTPS(_Connection, smtplib.SMTP_SSL):
+    pass
 
 
 class Mailer:
-    """Sends messages over one SMTP connection, opened on first use, reopened
-    after a drop, closed by ``close()`` (or the ``with`` block).
+    """Sends messages (``EmailMessage``) over one SMTP connection, opened on
+    first use, reopened after a drop, closed by ``close()`` (or the
+    ``with`` block).
 
     ``delays`` are the waits before each retry of a temporary failure;
     ``sleep`` is injectable so that tests need not wait.
@@ -223,9 +166,9 @@ class Mailer:
         self.close()
 
     def send(self, message):
-        """Hand ``message`` (a Message) to the server; returns the number of
-        tries. Raises PermanentFailure, TemporaryFailure or
-        MailServerUnavailable."""
+        """Hand ``message`` to the server; returns the number of tries.
+        Raises PermanentFailure, TemporaryFailure or MailServerUnavailable;
+        a failure carries its number of tries in ``tries``."""
         failure = self._begin(message) or self._end()
         return self._retry(message, failure)
 
@@ -237,8 +180,9 @@ class Mailer:
         The next pair is drawn from ``jobs`` while the server is still taking
         the last message's data (its reply is read afterwards), so a caller
         that builds messages in a generator builds them in time the sender
-        would otherwise spend waiting. ``started(key)`` is called just before
-        a message goes to the server. MailServerUnavailable is raised.
+        would otherwise spend waiting: a digest run is twice as fast so (see
+        bench/digest_bench.py). ``started(key)`` is called just before a
+        message goes to the server. MailServerUnavailable is raised.
         """
         in_flight = None
         for key, message in jobs:
@@ -261,6 +205,7 @@ class Mailer:
         number of tries, or the last failure raised."""
         tries = 1
         while failure is not None:
+            failure.tries = tries
             if isinstance(failure, PermanentFailure):
                 raise failure
             if tries > len(self.delays):
@@ -280,17 +225,12 @@ class Mailer:
         except _ConnectFailed as exc:
             return exc
         try:
-            code, text = conn.mail(self.envelope_from)
-            if code == 250:
-                code, text = conn.rcpt(message.recipient)
-            if code in (250, 251):
-                code, text = conn.docmd("data")
-            if code != 354:
-                if code != 421:
-                    conn.rset()
-                return self._refused(code, text)
-            # As smtplib's data(): a leading dot doubled, the final dot added.
-            conn.send(_LEADING_DOT.sub(b"..", message.data) + b".\r\n")
+            conn.send_message(message, from_addr=self.envelope_from)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            return self._refused(code, text)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            return self._refused(exc.smtp_code, exc.smtp_error)
         except (smtplib.SMTPException, OSError) as exc:
             return self._lost(exc)
         return None
@@ -325,9 +265,9 @@ class Mailer:
         conn = None
         try:
             if s.implicit_tls:
-                conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                conn = _SMTPS(s.host, s.port, timeout=s.timeout, context=context)
             else:
-                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                conn = _SMTP(s.host, s.port, timeout=s.timeout)
             conn.ehlo()
             if s.starttls:
                 conn.starttls(context=context)

@@ -10,15 +10,14 @@ from peewee import Select, fn
 from intranet_plugin import analytics
 from intranet_plugin.analytics.spreadsheet import csv_cell, csv_text
 from intranet_plugin.models import (
-    AlertLedger,
     AuditLog,
     Click,
     ClickDaily,
     Conversion,
-    DigestLedger,
     Item,
     LinkMonth,
     LinkTotal,
+    MailLedger,
     Person,
     ShareEvent,
     Suggestion,
@@ -134,8 +133,7 @@ def _erase(person):
     TrackedLink.delete().where(TrackedLink.person == person).execute()
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
     Suggestion.delete().where(Suggestion.person == person).execute()
-    DigestLedger.delete().where(DigestLedger.person == person).execute()
-    AlertLedger.delete().where(AlertLedger.person == person).execute()
+    MailLedger.delete().where(MailLedger.person == person).execute()
     AuditLog.update(summary="", detail={}).where(
         (AuditLog.target_type == "person") & (AuditLog.target_id == person.id)).execute()
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",
