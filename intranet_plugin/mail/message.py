@@ -1,10 +1,24 @@
 """Building an e-mail: ``email.message.EmailMessage`` (RFC 2047 for names
 and subjects beyond ASCII). It is built with the default policy, whose line
-ends are ``\n``, so that a part decodes to the text it was given; smtplib's
-``send_message`` puts CRLF on the wire."""
+ends are ``\n``, so that a part decodes to the text it was given;
+``flatten`` gives the bytes for the wire, with CRLF.
 
+Measured on a 70 KB digest (``bench/digest_bench.py``): the library's own
+path (``set_content`` encoding base64 57 bytes at a time in Python, and the
+generator writing each of the ~1,000 encoded lines with its own calls) cost
+3.6 ms a message, several times the rest of a digest. So the parts are
+encoded by the C encoders of ``binascii`` (the ones ``email`` uses for
+headers) and handed to the library with ``set_payload``, and the generator
+is a subclass that writes a part's lines in one go; what the library
+produces is otherwise unchanged.
+"""
+
+import binascii
 import functools
+import io
+import re
 import uuid
+from email.generator import BytesGenerator
 from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default
@@ -56,13 +70,57 @@ def build_message(sender, to, subject, text, html=None, headers=None, message_id
     message["Message-ID"] = message_id or make_msgid(domain=sender_domain(sender.addr_spec))
     for name, value in (headers or {}).items():
         message[name] = value
+    message["MIME-Version"] = "1.0"
     # Quoted-printable keeps the text part readable in the raw message;
-    # base64 for the HTML, whose long tag-dense lines it encodes in C, where
-    # quoted-printable is encoded character by character in Python.
-    message.set_content(text, cte="quoted-printable")
-    if html is not None:
-        message.add_alternative(html, subtype="html", cte="base64")
-        # "=_" occurs in neither quoted-printable nor base64, so the
-        # generator need not search the parts for a boundary that is free.
-        message.set_boundary("=_" + uuid.uuid4().hex)
+    # base64 for the HTML's long tag-dense lines.
+    plain = _part(text, "plain", "quoted-printable")
+    if html is None:
+        for name, value in plain.items():
+            message[name] = value
+        message.set_payload(plain.get_payload())
+        return message
+    message["Content-Type"] = "multipart/alternative"
+    # "=_" occurs in neither quoted-printable nor base64, so the generator
+    # need not search the parts for a boundary that is free.
+    message.set_boundary("=_" + uuid.uuid4().hex)
+    message.attach(plain)
+    message.attach(_part(html, "html", "base64"))
     return message
+
+
+def _part(content, subtype, cte):
+    """A text/``subtype`` part in UTF-8, encoded with ``cte`` by binascii."""
+    data = content.encode("utf-8")
+    if cte == "base64":
+        encoded = binascii.b2a_base64(data, newline=False)
+        payload = b"\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + b"\n"
+    else:
+        # Line ends stay line ends (istext); "=", non-ASCII and trailing
+        # blanks are encoded, lines are cut at 76 with soft breaks.
+        payload = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True)
+    part = EmailMessage(policy=POLICY)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = cte
+    part.set_payload(payload.decode("ascii"))
+    return part
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class _Generator(BytesGenerator):
+    """The library's generator, writing a part's lines in one call instead
+    of two calls a line (same bytes)."""
+
+    def _write_lines(self, lines):
+        if lines:
+            # Our parts end their lines with "\n" alone: one replace.
+            self.write(lines.replace("\n", self._NL) if "\r" not in lines else _NEWLINE.sub(self._NL, lines))
+
+
+def flatten(message, utf8=False):
+    """The message as bytes for SMTP: CRLF line ends; ``utf8`` for a server
+    taking SMTPUTF8 (addresses beyond ASCII)."""
+    out = io.BytesIO()
+    _Generator(out, policy=message.policy.clone(utf8=utf8)).flatten(message, linesep="\r\n")
+    return out.getvalue()

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from flask import current_app
 
-from intranet_plugin.mail.message import build_message
+from intranet_plugin.mail.message import build_message, flatten
 
 
 class MailError(Exception):
@@ -113,7 +113,7 @@ def settings_for(config):
 class _Connection:
     """smtplib's client, leaving the server's reply to the message data
     unread, so that the next message can be built while the server takes
-    this one: ``send_message`` returns once the data is sent, and
+    this one: ``sendmail`` returns once the data is sent, and
     ``getreply()`` then gives the verdict."""
 
     def data(self, msg):
@@ -123,7 +123,7 @@ class _Connection:
             if code != 421:
                 self.rset()  # end the transaction, as sendmail does after a refusal
             raise smtplib.SMTPDataError(code, reply)
-        # As smtplib's data() (send_message hands over CRLF bytes): a
+        # As smtplib's data() (``flatten`` hands over CRLF bytes): a
         # leading dot doubled, the final dot added.
         self.send(_LEADING_DOT.sub(b"..", msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
         return 250, b"reply pending"
@@ -224,8 +224,14 @@ class Mailer:
             conn = self._connection()
         except _ConnectFailed as exc:
             return exc
+        # The envelope and the bytes as smtplib's send_message makes them,
+        # but flattened by ``message.flatten`` (its generator writes a
+        # digest's lines at a cost several times the rest of the message).
+        recipients = [address.addr_spec for address in message["To"].addresses]
+        international = not all(a.isascii() for a in (self.envelope_from, *recipients))
         try:
-            conn.send_message(message, from_addr=self.envelope_from)
+            conn.sendmail(self.envelope_from, recipients, flatten(message, utf8=international),
+                          ("SMTPUTF8", "BODY=8BITMIME") if international else ())
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return self._refused(code, text)
