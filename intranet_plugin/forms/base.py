@@ -139,7 +139,7 @@ class WholeNumberField(StringField):
         if valuelist and valuelist[0].strip():
             text = valuelist[0].strip()
             if not WHOLE_NUMBER.fullmatch(text):
-                raise ValueError(self.message or self.gettext("Enter a whole number."))
+                raise ValueError(self.message or _l("Enter a whole number."))
             self.data = int(text)
 
     def _value(self):
@@ -161,7 +161,7 @@ class NumberField(WholeNumberField):
                     raise InvalidOperation
                 self.data = Decimal(text)
             except InvalidOperation:
-                raise ValueError(self.message or self.gettext("Enter a number.")) from None
+                raise ValueError(self.message or _l("Enter a number.")) from None
 
 
 class DayField(StringField):

@@ -20,9 +20,10 @@ class GuidelinesForm(Form):
     """The guidelines and the contact, in Markdown."""
 
     guidelines = StringField(filters=[text_block], validators=[
-        Length(max=MAX_GUIDELINES, message=_l("The guidelines are too long: at most %(max)d characters."))])
+        Length(max=MAX_GUIDELINES, message=_l("The guidelines are too long: at most %(n)d characters.",
+                                              n=MAX_GUIDELINES))])
     contact = StringField(filters=[stripped], validators=[
-        Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(max)d characters."))])
+        Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT))])
 
 
 class PreferencesForm(Form):
@@ -70,13 +71,15 @@ class SuggestForm(Form):
         WebAddress(_l("Enter a web address that starts with http:// or https://."), suggestions.MAX_URL)])
     title = StringField(filters=[stripped], validators=[
         DataRequired(_l("Give the link a title.")),
-        Length(max=suggestions.MAX_TITLE, message=_l("The title is too long: at most %(max)d characters."))])
+        Length(max=suggestions.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
+                                                     n=suggestions.MAX_TITLE))])
     kind = StringField(default="news", filters=[stripped],
                        validators=[choice_of(KINDS, _l("Choose the kind of content."))])
     caption = StringField(filters=[stripped], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(max)d characters."))])
+        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
     note = StringField(filters=[stripped], validators=[
-        Length(max=suggestions.MAX_NOTE, message=_l("The note is too long: at most %(max)d characters."))])
+        Length(max=suggestions.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
+                                                    n=suggestions.MAX_NOTE))])
 
     def validate_url(self, field):
         duplicate = suggestions.duplicate_error(field.data)
