@@ -396,3 +396,11 @@ class SharePageFilterForm(LibraryFilterForm):
 
     def page_number(self):
         return max(1, min(self.value("page") or 1, SHARE_PAGES))
+
+
+class NewItemArgsForm(FilterForm):
+    """``/editor/items/new?kind=…&campaign=…``: a new item of a kind, in a
+    campaign (by its short name)."""
+
+    kind = StringField(default="", validators=[Optional(), choice_of(KINDS, "")])
+    campaign = StringField(default="", validators=[Length(max=SLUG_MAX)])

@@ -9,7 +9,16 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
-from intranet_plugin.forms.base import Form, TextsField, WebAddress, choice_of, one_line, stripped, text_block
+from intranet_plugin.forms.base import (
+    FilterForm,
+    Form,
+    TextsField,
+    WebAddress,
+    choice_of,
+    one_line,
+    stripped,
+    text_block,
+)
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.models import DIGEST_CHOICES, KINDS
 
@@ -116,3 +125,9 @@ class ApiKeyForm(Form):
         DataRequired(_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX)),
         Length(max=API_KEY_NAME_MAX,
                message=_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX))])
+
+
+class DigestPreviewForm(FilterForm):
+    """The person whose digest an admin previews (``?user=``)."""
+
+    user = StringField(default="", filters=[lambda v: v.strip()[:150] if isinstance(v, str) else v])

@@ -36,6 +36,7 @@ from intranet_plugin.forms.content import (
     DuplicatesForm,
     ItemForm,
     LibraryFilterForm,
+    NewItemArgsForm,
     ReviewForm,
     clean_hashtags,
 )
@@ -356,8 +357,9 @@ def new():
     saving it."""
     if request.method == "POST":
         return _save(ItemForm(), None)
-    campaign = Campaign.get_or_none(Campaign.slug == request.args.get("campaign", ""))
-    return _edit_page(ItemForm.blank(request.args.get("kind"), campaign), None)
+    args = NewItemArgsForm(request.args)
+    campaign = Campaign.get_or_none(Campaign.slug == args.value("campaign")) if args.value("campaign") else None
+    return _edit_page(ItemForm.blank(args.value("kind"), campaign), None)
 
 
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
