@@ -1,6 +1,8 @@
 """Languages: English and Dutch ship; the person's setting wins, then the
 browser's preference."""
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
@@ -23,6 +25,11 @@ def select_locale():
 
 def select_timezone():
     return current_app.config["TIMEZONE"]
+
+
+def zone():
+    """The configured time zone, in which people type dates and times."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def init_app(app):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
+from intranet_plugin.forms.auth import DemoLoginForm, LoginForm
 from intranet_plugin.models import Person
 from intranet_plugin.security import safe_next
 from sso.directory import DirectoryUnavailable, InvalidCredentials, valid_username
@@ -52,7 +53,8 @@ def login():
 
 def _dev_login(next_url):
     if request.method == "POST":
-        person = Person.get_or_none((Person.username == request.form.get("username", ""))
+        form = DemoLoginForm()
+        person = Person.get_or_none((Person.username == (form.username.data or ""))
                                     & (Person.is_active == True))  # noqa: E712
         if person is None:
             flash(_("Choose one of the demo people."), "error")
@@ -74,12 +76,10 @@ def _login_form(next_url, username="", error=None, status=200, headers=None):
 def _ldap_login(next_url):
     if request.method == "GET":
         return _login_form(next_url)
-    username = request.form.get("username", "").strip()
-    password = request.form.get("password", "")
-    # Refused before the directory is asked: an empty password would be an
-    # "unauthenticated bind", which many directories let succeed.
-    if not username or not password.strip():
-        return _login_form(next_url, username, _("Enter your user name and your password."), 400)
+    form = LoginForm()
+    username, password = form.username.data or "", form.password.data or ""
+    if not form.validate():
+        return _login_form(next_url, username, form.messages["password"], 400)
     config = current_app.config
     limits = (config["LOGIN_THROTTLE_ACCOUNT"], config["LOGIN_THROTTLE_ADDRESS"],
               config["LOGIN_THROTTLE_MINUTES"])

@@ -6,9 +6,7 @@ posts per person × clicks per share × cost per click.
 """
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
-from flask_babel import gettext as _
+from decimal import ROUND_HALF_UP, Decimal
 
 from intranet_plugin import analytics
 
@@ -87,23 +85,3 @@ def measured_inputs(programme):
 def _plain(value):
     """1.5000 as 1.5, 3E+1 as 30: how a person would type it."""
     return Decimal(format(value.normalize(), "f"))
-
-
-def parse_inputs(args):
-    """The calculator's inputs as typed, checked: ({field: Decimal},
-    {field: error})."""
-    values, errors = {}, {}
-    for field in CALCULATOR_FIELDS:
-        text = (args.get(field) or "").strip().replace(",", ".")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            errors[field] = _("Enter a number.")
-            continue
-        if not value.is_finite() or value < 0:
-            errors[field] = _("Enter a number of 0 or more.")
-        elif value > CALCULATOR_LIMITS[field]:
-            errors[field] = _("Enter a number of at most %(max)s.", max=f"{CALCULATOR_LIMITS[field]:,}")
-        else:
-            values[field] = value
-    return values, errors

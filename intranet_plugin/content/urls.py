@@ -12,3 +12,13 @@ def is_http_url(url):
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def port_in_range(url):
+    """Whether the URL's port, if it names one, exists (1 to 65535):
+    ``https://example.com:99999/`` does not."""
+    try:
+        port = urlsplit((url or "").strip()).port
+    except ValueError:
+        return False
+    return port is None or port > 0

@@ -1,17 +1,16 @@
 """The admin page of the API keys the careers site reports conversions
 with: create (shown once), see when each was last used, revoke."""
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from intranet_plugin.analytics import conversions
+from intranet_plugin.forms.programme import ApiKeyForm
 from intranet_plugin.models import ApiKey
 from sso import role_required
 
 bp = Blueprint("api_keys", __name__, url_prefix="/admin/api-keys")
 
-MAX_NAME = 100
 
 
 @bp.route("")
@@ -32,10 +31,10 @@ def _keys_page(new=None, error=None, name="", status=200):
 @role_required("admin")
 def create():
     """Create a key; the page shows it once, only its hash is kept."""
-    name = " ".join(request.form.get("name", "").split())
-    if not name or len(name) > MAX_NAME:
-        return _keys_page(error=_("Enter a name of at most %(max)d characters, e.g. “Careers site”.",
-                                  max=MAX_NAME), name=name, status=400)
+    form = ApiKeyForm()
+    name = form.name.data or ""
+    if not form.validate():
+        return _keys_page(error=form.messages["name"], name=name, status=400)
     key, _row = conversions.create_key(name, by=current_user._get_current_object())
     # Shown in this answer only: not in a flash message, which would keep it
     # in the session cookie.

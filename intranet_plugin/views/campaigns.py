@@ -1,127 +1,27 @@
 """Campaigns: their pages, open to everyone signed in, and their editor,
 open to editors and admins."""
 
-import datetime
-import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intranet_plugin import analytics, models
 from intranet_plugin.analytics import draws as prize_draws
+from intranet_plugin.content.editing import audit
 from intranet_plugin.content.slugs import unique_slug
+from intranet_plugin.forms.analytics import DrawForm
+from intranet_plugin.forms.content import CampaignForm
 from intranet_plugin.models import Campaign, Item, db
-from intranet_plugin.views.editor import (
-    audit,
-    clean_hashtags,
-    zone,
-)
 from sso import role_required
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-# Words the campaign URLs use themselves.
-RESERVED_SLUGS = {"new"}
-NAME_MAX = 255
-SLUG_MAX = 60
-GOAL_MAX = 255
-HASHTAG_MAX = 100
-DESCRIPTION_MAX = 5000
 TRACKED_FIELDS = ("name", "slug", "hashtag", "starts_at", "ends_at", "description", "goal")
-
-
-def _utc(day, at):
-    """Naive UTC of a local date at a local time of day."""
-    local = datetime.datetime.combine(day, at, tzinfo=zone())
-    return local.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
 # The campaign's days in the configured zone, for display.
 bp.add_app_template_global(analytics.campaign_period, "campaign_period")
-
-
-class CampaignForm:
-    """The campaign editor's fields as typed, and their checks."""
-
-    FIELDS = ("name", "slug", "hashtag", "starts_on", "ends_on", "description", "goal")
-
-    def __init__(self, values, campaign=None):
-        self.values = values
-        self.campaign = campaign
-        self.errors = {}
-        self.cleaned = {}
-
-    @classmethod
-    def for_campaign(cls, campaign):
-        if campaign is None:
-            return cls(dict.fromkeys(cls.FIELDS, ""))
-        period = analytics.campaign_period(campaign)
-        return cls({"name": campaign.name, "slug": campaign.slug, "hashtag": campaign.hashtag,
-                    "starts_on": period.start.isoformat() if period.start else "",
-                    "ends_on": period.end.isoformat() if period.end else "",
-                    "description": campaign.description, "goal": campaign.goal}, campaign)
-
-    @classmethod
-    def from_request(cls, data, campaign=None):
-        return cls({name: data.get(name, "").replace("\x00", "") for name in cls.FIELDS}, campaign)
-
-    def validate(self):
-        v, errors, cleaned = self.values, {}, {}
-        name = " ".join(v["name"].split())
-        if not name:
-            errors["name"] = _("Enter a name.")
-        elif len(name) > NAME_MAX:
-            errors["name"] = _("The name is too long: at most %(max)d characters.", max=NAME_MAX)
-        cleaned["name"] = name
-
-        slug = v["slug"].strip().lower()
-        own_id = self.campaign.id if self.campaign else 0
-        if slug:
-            if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
-                errors["slug"] = _("The short name may hold only lower-case letters, digits and single "
-                                   "hyphens, at most %(max)d characters.", max=SLUG_MAX)
-            elif slug in RESERVED_SLUGS:
-                errors["slug"] = _("“%(slug)s” is reserved: choose another short name.", slug=slug)
-            elif Campaign.select().where((Campaign.slug == slug) & (Campaign.id != own_id)).exists():
-                errors["slug"] = _("Another campaign already has the short name “%(slug)s”.", slug=slug)
-        cleaned["slug"] = slug
-
-        tags, refused = clean_hashtags(v["hashtag"])
-        if refused or len(tags) > 1 or (tags and len(tags[0]) > HASHTAG_MAX):
-            errors["hashtag"] = _("Enter one hashtag of letters, digits and _ (at most %(max)d characters), "
-                                  "like #WerkenBij.", max=HASHTAG_MAX)
-        cleaned["hashtag"] = tags[0] if tags else ""
-
-        for name, key in (("starts_on", "starts_at"), ("ends_on", "ends_at")):
-            cleaned[key] = None
-            text = v[name].strip()
-            if not text:
-                continue
-            try:
-                day = datetime.date.fromisoformat(text)
-            except ValueError:
-                errors[name] = _("Enter a date like 2026-05-04.")
-                continue
-            if not 2000 <= day.year <= 2100:
-                errors[name] = _("Enter a date between the years 2000 and 2100.")
-                continue
-            cleaned[key] = _utc(day, datetime.time.min if key == "starts_at" else datetime.time(23, 59, 59))
-        if cleaned["starts_at"] and cleaned["ends_at"] and cleaned["ends_at"] < cleaned["starts_at"]:
-            errors["ends_on"] = _("The campaign cannot end before it starts.")
-
-        description = v["description"].strip().replace("\r\n", "\n")
-        if len(description) > DESCRIPTION_MAX:
-            errors["description"] = _("The description is too long: at most %(max)d characters.",
-                                      max=DESCRIPTION_MAX)
-        cleaned["description"] = description
-        goal = " ".join(v["goal"].split())
-        if len(goal) > GOAL_MAX:
-            errors["goal"] = _("The goal is too long: at most %(max)d characters.", max=GOAL_MAX)
-        cleaned["goal"] = goal
-        self.errors, self.cleaned = errors, cleaned
-        return not errors
 
 
 @bp.route("/")
@@ -158,9 +58,10 @@ def show(slug):
 @role_required("editor")
 def new():
     """A new campaign: the empty form, and saving it."""
-    if request.method == "POST":
-        return _save(CampaignForm.from_request(request.form), None)
-    return render_template("campaigns/edit.html", form=CampaignForm.for_campaign(None), campaign=None)
+    form = CampaignForm()
+    if form.is_submitted():
+        return _save(form, None)
+    return render_template("campaigns/edit.html", form=form, campaign=None)
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -168,13 +69,18 @@ def new():
 def edit(slug):
     """A campaign's editor, and saving it."""
     campaign = Campaign.get_or_none(Campaign.slug == slug) or abort(404)
-    if request.method == "POST":
-        return _save(CampaignForm.from_request(request.form, campaign), campaign)
-    return render_template("campaigns/edit.html", form=CampaignForm.for_campaign(campaign), campaign=campaign)
+    period = analytics.campaign_period(campaign)
+    first, last = period.start, period.end
+    form = CampaignForm(campaign=campaign, data={
+        "name": campaign.name, "slug": campaign.slug, "hashtag": campaign.hashtag, "starts_on": first,
+        "ends_on": last, "description": campaign.description, "goal": campaign.goal})
+    if form.is_submitted():
+        return _save(form, campaign)
+    return render_template("campaigns/edit.html", form=form, campaign=campaign)
 
 
 def _save(form, campaign):
-    if not form.validate():
+    if not form.check():
         return render_template("campaigns/edit.html", form=form, campaign=campaign), 400
     created = campaign is None
     target = campaign or Campaign(created_at=models.utcnow())
@@ -209,7 +115,10 @@ def _campaign(slug):
 def board(slug):
     """A campaign's own leaderboard: people who shared its items in its
     period, ranked by points from those items (same visibility rules)."""
-    campaign = _campaign(slug)
+    return _board_page(_campaign(slug))
+
+
+def _board_page(campaign, form=None, status=200):
     period = analytics.campaign_period(campaign)
     enabled = analytics.leaderboard_people_enabled()
     # Ranked among the visible people only: gaps in the ranks would tell
@@ -219,7 +128,8 @@ def board(slug):
     totals = analytics.campaign_totals(campaign.id, period)
     return render_template("campaigns/board.html", campaign=campaign, period=period, enabled=enabled,
                            people=people[:BOARD_SIZE], mine=mine, hidden=totals["sharers"] - len(people),
-                           totals=totals, draws=prize_draws.count(campaign))
+                           totals=totals, draws=prize_draws.count(campaign),
+                           draw_form=form or DrawForm(formdata=None)), status
 
 
 @bp.route("/<slug>/draw", methods=["POST"])
@@ -228,10 +138,10 @@ def draw(slug):
     """Draw prize winners among the campaign's sharers, recording the seed,
     the participants and the method so that anyone can check the result."""
     campaign = _campaign(slug)
-    try:
-        n = int(request.form.get("winners", ""))
-    except ValueError:
-        n = 0
+    form = DrawForm()
+    if not form.validate():
+        return _board_page(campaign, form, 400)
+    n = form.winners.data
     try:
         prize_draws.draw(campaign, n, by=current_user._get_current_object())
     except prize_draws.DrawRefused as exc:

@@ -11,7 +11,6 @@ Every figure comes from ``intranet_plugin.analytics``, the same functions
 the personal page, the leaderboard and the JSON API use.
 """
 
-import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -23,6 +22,7 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import goals
 from intranet_plugin.analytics.dashboard import TABLES, csv_rows, figures
 from intranet_plugin.analytics.spreadsheet import csv_text
+from intranet_plugin.forms.analytics import BadPeriod, CalculatorForm, DashboardPeriodForm
 from intranet_plugin.labels import KIND_PLURAL_LABELS, NETWORK_LABELS
 from intranet_plugin.tracking import totals
 from intranet_plugin.views import chart
@@ -30,45 +30,11 @@ from sso import role_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin/dashboard")
 
-PERIODS = ("month", "30d", "all", "custom")
-OLDEST, NEWEST = datetime.date(2000, 1, 1), datetime.date(2100, 12, 31)
-
-
-class BadPeriod(ValueError):
-    pass
-
-
-def _day(text, first):
-    try:
-        day = datetime.date.fromisoformat(text.strip())
-    except ValueError:
-        day = None
-    if day is None or not OLDEST <= day <= NEWEST:
-        raise BadPeriod(_("Enter the first day as a date from 2000 to 2100, like 2026-03-01.") if first else
-                        _("Enter the last day as a date from 2000 to 2100, like 2026-03-31."))
-    return day
-
-
 def requested_period(args, today=None):
     """(name, Period, from text, to text) for ``?period=month|30d|all|custom``
-    with ``from`` and ``to`` (inclusive UTC days) for custom."""
-    today = today or analytics.today_utc()
-    name = args.get("period", "month")
-    start_text, end_text = args.get("from", ""), args.get("to", "")
-    if name not in PERIODS:
-        raise BadPeriod(_("Choose a period from the list."))
-    if name == "month":
-        return name, analytics.this_month(today), start_text, end_text
-    if name == "30d":
-        return name, analytics.Period(today - datetime.timedelta(days=29), today), start_text, end_text
-    if name == "all":
-        return name, analytics.all_time(), start_text, end_text
-    if not start_text.strip() or not end_text.strip():
-        raise BadPeriod(_("Enter both dates of the period."))
-    start, end = _day(start_text, True), _day(end_text, False)
-    if start > end:
-        raise BadPeriod(_("The first date must not be after the last one."))
-    return name, analytics.Period(start, end), start_text, end_text
+    with ``from`` and ``to`` (inclusive UTC days) for custom; raises
+    BadPeriod with the message to show."""
+    return DashboardPeriodForm(args).requested(today)
 
 
 # -- the page -----------------------------------------------------------------------------
@@ -104,9 +70,10 @@ def calculator(measured, programme=None):
         exact = {"clicks": Decimal(programme["clicks"]),
                  "value": Decimal(str(programme["emv"])).quantize(goals.CENT, ROUND_HALF_UP)}
         return {"inputs": measured, "input_errors": {}, "calculated": exact}
-    values, errors = goals.parse_inputs(request.args)
-    return {"inputs": {field: request.args.get(field, "") for field in goals.CALCULATOR_FIELDS},
-            "input_errors": errors, "calculated": None if errors else goals.earned_media_value(**values)}
+    form = CalculatorForm(request.args)
+    errors = form.messages
+    return {"inputs": form.typed(), "input_errors": errors,
+            "calculated": None if errors else goals.earned_media_value(**form.amounts())}
 
 
 @bp.route("")
@@ -128,8 +95,9 @@ def index():
     try:
         name, period, start_text, end_text = requested_period(request.args, today)
     except BadPeriod as exc:
-        context.update(period_name=request.args.get("period", "custom"), period=None, error=str(exc),
-                       start_text=request.args.get("from", ""), end_text=request.args.get("to", ""))
+        form = DashboardPeriodForm(request.args)
+        context.update(period_name=form.period.data, period=None, error=str(exc),
+                       start_text=form.start._value(), end_text=form.end._value())
         # htmx swaps only 2xx answers: the error must reach the page.
         return _page(200 if request.htmx else 400, **context)
     data = figures(period, full, today)

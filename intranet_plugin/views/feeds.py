@@ -1,6 +1,6 @@
 """Admin pages for feeds: list them with their state, add, remove, import now."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -13,6 +13,7 @@ from intranet_plugin.content.feeds import (
     import_feed,
     remove_feed,
 )
+from intranet_plugin.forms.content import FeedForm
 from intranet_plugin.models import KINDS, Campaign, Feed
 from sso.roles import role_required
 
@@ -48,17 +49,15 @@ def index():
 def add():
     """Add a feed and import it straight away, so its first items (or its
     error) show at once."""
-    form = {
-        "url": request.form.get("url", "").strip()[:2000],
-        "kind": request.form.get("kind", ""),
-        "campaign": request.form.get("campaign", ""),
-        "needs_review": bool(request.form.get("needs_review")),
-    }
+    form = FeedForm()
+    if not form.validate():
+        return _page(form.as_dict(), error=next(iter(form.messages.values())), status=400)
+    values = form.as_dict()
     try:
-        feed = add_feed(form["url"], form["kind"], form["campaign"] or None, form["needs_review"],
+        feed = add_feed(values["url"], values["kind"], values["campaign"] or None, values["needs_review"],
                         actor=current_user._get_current_object())
     except FeedError as exc:
-        return _page(form, error=str(exc), status=400)
+        return _page(values, error=str(exc), status=400)
     flash(_("Feed added."))
     _flash_result(import_feed(feed))
     return redirect(url_for(".index"), 303)

@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
+from intranet_plugin.forms.analytics import ImpactPeriodForm
+from intranet_plugin.forms.programme import DeleteDataForm, LeaderboardSettingsForm
 from intranet_plugin.models import AuditLog, Setting, db
 from intranet_plugin.people import data
 from intranet_plugin.views import chart, fragment_or_page
@@ -16,7 +18,6 @@ bp = Blueprint("impact", __name__)
 
 BEST_ITEMS = 5
 BOARD_SIZE = 50
-PERIODS = ("month", "all")
 
 
 def _me():
@@ -38,9 +39,8 @@ def labels():
     return {"PERIOD_LABELS": period_labels()}
 
 
-def _period_arg():
-    name = request.args.get("period", "month")
-    return name if name in PERIODS else "month"
+def _period_arg(default):
+    return ImpactPeriodForm(request.args).value("period") or default
 
 
 # -- the personal page ---------------------------------------------------------------
@@ -51,8 +51,7 @@ def me():
     """The signed-in person's own impact: this month and all time, by
     network and by item, week by week; their rank and streak; their data."""
     person = _me()
-    name = request.args.get("period", "all")
-    name = name if name in PERIODS else "all"
+    name = _period_arg("all")
     period = period_for(name)
     context = {
         "figures": analytics.personal_figures(person),
@@ -101,9 +100,9 @@ def delete_confirm():
 def delete_data():
     """Delete the signed-in person's data and sign them out, once they have
     confirmed it."""
-    if request.form.get("confirm") != "yes":
-        return render_template("impact/delete.html",
-                               error=_("Tick the box to confirm that your data should be deleted.")), 400
+    form = DeleteDataForm()
+    if not form.validate():
+        return render_template("impact/delete.html", error=form.messages["confirm"]), 400
     data.erase_person(_me())
     # This process forgets the links at once; others within the cache's TTL,
     # and a click they still journal is dropped for want of its link.
@@ -130,14 +129,18 @@ def leaderboard_context(name):
 def leaderboard():
     """People who chose to appear and teams, ranked by points (unique
     visitors through their links), this month or all time."""
-    return fragment_or_page("impact/leaderboard.html", "board", **leaderboard_context(_period_arg()))
+    return fragment_or_page("impact/leaderboard.html", "board", **leaderboard_context(_period_arg("month")))
 
 
 @bp.route("/leaderboard/settings", methods=["POST"])
 @role_required("admin")
 def leaderboard_settings():
     """Admins switch the people leaderboards on or off (teams stay)."""
-    on = request.form.get("people") == "on"
+    form = LeaderboardSettingsForm()
+    if not form.validate():
+        flash(form.messages["people"], "error")
+        return redirect(url_for("impact.leaderboard")), 303
+    on = form.people.data == "on"
     with db.atomic():
         Setting.set_value(analytics.LEADERBOARD_SETTING, "1" if on else "0", by=_me())
         AuditLog.record(_me(), "update", Setting.get_by_id(analytics.LEADERBOARD_SETTING),

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from digest.links import read_unsubscribe_token
 from digest.send import preview as build_preview
+from intranet_plugin.forms.programme import DigestPreviewForm
 from intranet_plugin.mail import outbox
 from intranet_plugin.models import Person
 from intranet_plugin.people import membership
@@ -75,7 +76,7 @@ def unsubscribe_post(token):
 # -- admin preview -------------------------------------------------------------
 
 def _preview_person():
-    username = request.args.get("user", "").strip()[:150]
+    username = DigestPreviewForm(request.args).value("user")
     if not username:
         return "", None
     return username, Person.get_or_none(Person.username == username)

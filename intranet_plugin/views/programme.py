@@ -12,10 +12,8 @@ from intranet_plugin.content import guidelines as programme_guidelines
 from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, default_guidelines, render_markdown
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
-from intranet_plugin.content.urls import is_http_url
-from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.forms.programme import GuidelinesForm, JoinForm, PreferencesForm, SuggestForm
 from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
-from intranet_plugin.models import DIGEST_CHOICES, KINDS
 from intranet_plugin.people import membership
 from intranet_plugin.tracking import totals
 from sso import role_required
@@ -49,15 +47,10 @@ def edit_guidelines():
     """Admins write the guidelines and the contact in Markdown."""
     if request.method == "GET":
         return _guidelines_form(programme_guidelines.guidelines_markdown(), programme_guidelines.contact_markdown())
-    text = request.form.get("guidelines", "").replace("\r\n", "\n").strip()
-    contact = request.form.get("contact", "").strip()
-    errors = {}
-    if len(text) > MAX_GUIDELINES:
-        errors["guidelines"] = _("The guidelines are too long: at most %(n)d characters.", n=MAX_GUIDELINES)
-    if len(contact) > MAX_CONTACT:
-        errors["contact"] = _("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT)
-    if errors:
-        return _guidelines_form(text, contact, errors, 400)
+    form = GuidelinesForm()
+    text, contact = form.guidelines.data or "", form.contact.data or ""
+    if not form.validate():
+        return _guidelines_form(text, contact, form.messages, 400)
     programme_guidelines.save(text, contact, by=_me())
     flash(_("The guidelines are saved."))
     return redirect(url_for("programme.guidelines"))
@@ -67,8 +60,9 @@ def edit_guidelines():
 @role_required("admin")
 def preview_guidelines():
     """The live preview beside the editor (an htmx fragment)."""
-    text = request.form.get("guidelines", "")[:MAX_GUIDELINES]
-    contact = request.form.get("contact", "")[:MAX_CONTACT]
+    # What is typed, cut at the limits: a preview refuses nothing.
+    form = GuidelinesForm()
+    text, contact = (form.guidelines.data or "")[:MAX_GUIDELINES], (form.contact.data or "")[:MAX_CONTACT]
     return render_block("programme/edit_guidelines.html", "preview",
                         preview=render_markdown(text or default_guidelines()),
                         preview_contact=render_markdown(contact) if contact.strip() else None)
@@ -81,28 +75,6 @@ def _guidelines_form(text, contact, errors=None, status=200):
 
 
 # -- joining, preferences, leaving -------------------------------------------
-
-def _read_prefs(form):
-    """The choices sent by the join or preferences form: (prefs, errors)."""
-    prefs = {
-        "networks": [n for n in NETWORKS if n in form.getlist("networks")],
-        "kinds": [k for k in KINDS if k in form.getlist("kinds")],
-        "digest": form.get("digest", ""),
-        "instant_alerts": "instant_alerts" in form,
-        "locale": form.get("language", ""),
-        "show_on_leaderboard": "show_on_leaderboard" in form,
-    }
-    errors = {}
-    if not prefs["networks"]:
-        errors["networks"] = _("Choose at least one network.")
-    if not prefs["kinds"]:
-        errors["kinds"] = _("Choose at least one kind of content.")
-    if prefs["digest"] not in DIGEST_CHOICES:
-        errors["digest"] = _("Choose whether you want the weekly digest.")
-    if prefs["locale"] not in LANGUAGES:
-        errors["language"] = _("Choose a language.")
-    return prefs, errors
-
 
 def _prefs_page(template, prefs, errors=None, status=200, **extra):
     return render_template(template, prefs=prefs, errors=errors or {}, networks=NETWORKS,
@@ -120,12 +92,10 @@ def join():
         prefs = membership.preferences_of(me, get_locale().language)
         prefs["digest"] = "weekly"
         return _prefs_page("programme/join.html", prefs, **guidelines_context())
-    prefs, errors = _read_prefs(request.form)
-    if request.form.get("agree") != "yes":
-        errors["agree"] = _("Please confirm that you have read the guidelines and will follow them.")
-    if errors:
-        return _prefs_page("programme/join.html", prefs, errors, 400, **guidelines_context())
-    membership.join(me, prefs)
+    form = JoinForm()
+    if not form.validate():
+        return _prefs_page("programme/join.html", form.prefs(), form.messages, 400, **guidelines_context())
+    membership.join(me, form.prefs())
     flash(_("Welcome to the programme! Pick something below and share it with one click."))
     return redirect(url_for("share.index"))
 
@@ -139,10 +109,10 @@ def preferences():
         return redirect(url_for("programme.join"))
     if request.method == "GET":
         return _prefs_page("programme/preferences.html", membership.preferences_of(me, get_locale().language))
-    prefs, errors = _read_prefs(request.form)
-    if errors:
-        return _prefs_page("programme/preferences.html", prefs, errors, 400)
-    membership.save_preferences(me, prefs)
+    form = PreferencesForm()
+    if not form.validate():
+        return _prefs_page("programme/preferences.html", form.prefs(), form.messages, 400)
+    membership.save_preferences(me, form.prefs())
     flash(_("Your preferences are saved."))
     return redirect(url_for("programme.preferences"))
 
@@ -166,27 +136,10 @@ def suggest():
     """Any colleague proposes a link to share, with their own caption."""
     if request.method == "GET":
         return _suggest_form({"kind": "news"})
-    form = {key: request.form.get(key, "").strip() for key in ("url", "title", "kind", "caption", "note")}
-    errors = {}
-    if not is_http_url(form["url"]) or len(form["url"]) > suggestions.MAX_URL:
-        errors["url"] = _("Enter a web address that starts with http:// or https://.")
-    else:
-        duplicate = suggestions.duplicate_error(form["url"])
-        if duplicate:
-            errors["url"] = duplicate
-    if not form["title"]:
-        errors["title"] = _("Give the link a title.")
-    elif len(form["title"]) > suggestions.MAX_TITLE:
-        errors["title"] = _("The title is too long: at most %(n)d characters.", n=suggestions.MAX_TITLE)
-    if form["kind"] not in KINDS:
-        errors["kind"] = _("Choose the kind of content.")
-    if len(form["caption"]) > MAX_CAPTION:
-        errors["caption"] = _("The text is too long: at most %(n)d characters.", n=MAX_CAPTION)
-    if len(form["note"]) > suggestions.MAX_NOTE:
-        errors["note"] = _("The note is too long: at most %(n)d characters.", n=suggestions.MAX_NOTE)
-    if errors:
-        return _suggest_form(form, errors, 400)
-    suggestions.create(_me(), **form)
+    form = SuggestForm()
+    if not form.validate():
+        return _suggest_form(form.as_dict(), form.messages, 400)
+    suggestions.create(_me(), **form.as_dict())
     flash(_("Thank you! An editor will look at your suggestion; you will see the outcome here "
             "and on the share page."))
     return redirect(url_for("programme.my_suggestions"))

@@ -17,10 +17,10 @@ from intranet_plugin.content.sharing import (
     share_url,
 )
 from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
-from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.forms.content import SharePageFilterForm
+from intranet_plugin.forms.programme import LanguageForm
 from intranet_plugin.labels import NETWORK_LABELS
 from intranet_plugin.models import (
-    KINDS,
     Campaign,
     Item,
     Person,
@@ -40,15 +40,8 @@ EMAIL_TOKEN_AGE = 30 * 24 * 3600
 
 
 def _filters():
-    kind = request.args.get("kind", "")
-    kind = kind if kind in KINDS else ""
-    q = request.args.get("q", "").strip()[:100]
-    campaign = request.args.get("campaign", "").strip()[:100]
-    try:
-        page = max(1, min(int(request.args.get("page", 1)), 10_000))
-    except ValueError:
-        page = 1
-    return kind, q, campaign, page
+    form = SharePageFilterForm(request.args)
+    return form.value("kind"), form.value("q"), form.value("campaign"), form.page_number()
 
 
 def _cards(items):
@@ -185,10 +178,10 @@ def widget_latest():
 @login_required
 def set_language():
     """Remember the person's language."""
-    code = request.form.get("language", "")
-    if code not in LANGUAGES:
-        abort(400)
-    Person.update(locale=code).where(Person.id == current_user.id).execute()
+    form = LanguageForm()
+    if not form.validate():
+        abort(400, form.messages["language"])
+    Person.update(locale=form.language.data).where(Person.id == current_user.id).execute()
     return redirect(request.referrer if _same_origin(request.referrer) else url_for("share.index"))
 
 

@@ -1,0 +1,95 @@
+"""Forms of the figures pages: the dashboard's period and its
+earned-media-value calculator, the period tabs of the impact pages, and the
+prize draw of a campaign."""
+
+import datetime
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import NumberRange, Optional
+
+from intranet_plugin import analytics
+from intranet_plugin.analytics.goals import CALCULATOR_FIELDS, CALCULATOR_LIMITS
+from intranet_plugin.forms.base import DayField, FilterForm, Form, NumberField, WholeNumberField, choice_of, present
+
+DASHBOARD_PERIODS = ("month", "30d", "all", "custom")
+IMPACT_PERIODS = ("month", "all")
+
+
+class BadPeriod(ValueError):
+    pass
+
+
+class DashboardPeriodForm(FilterForm):
+    """``?period=month|30d|all|custom``, with ``from`` and ``to`` (inclusive
+    UTC days) for custom. Unlike the other filters, a period that cannot be
+    read is refused with its message: the figures would otherwise be those
+    of another period than the one asked for."""
+
+    period = StringField(default="month", validators=[
+        choice_of(DASHBOARD_PERIODS, _l("Choose a period from the list."))])
+    start = DayField(name="from", message=_l("Enter the first day as a date from 2000 to 2100, like 2026-03-01."),
+                     range_message=_l("Enter the first day as a date from 2000 to 2100, like 2026-03-01."))
+    end = DayField(name="to", message=_l("Enter the last day as a date from 2000 to 2100, like 2026-03-31."),
+                   range_message=_l("Enter the last day as a date from 2000 to 2100, like 2026-03-31."))
+
+    def requested(self, today=None):
+        """(name, Period, from as typed, to as typed); raises BadPeriod
+        with the message to show."""
+        today = today or analytics.today_utc()
+        name, start_text, end_text = self.period.data, self.start._value(), self.end._value()
+        if self.period.errors:
+            raise BadPeriod(self.period.errors[0])
+        if name == "month":
+            return name, analytics.this_month(today), start_text, end_text
+        if name == "30d":
+            return name, analytics.Period(today - datetime.timedelta(days=29), today), start_text, end_text
+        if name == "all":
+            return name, analytics.all_time(), start_text, end_text
+        if not start_text.strip() or not end_text.strip():
+            raise BadPeriod(_l("Enter both dates of the period."))
+        for field in (self.start, self.end):
+            if field.errors:
+                raise BadPeriod(field.errors[0])
+        if self.start.data > self.end.data:
+            raise BadPeriod(_l("The first date must not be after the last one."))
+        return name, analytics.Period(self.start.data, self.end.data), start_text, end_text
+
+
+def _amount(field):
+    limit = CALCULATOR_LIMITS[field]
+    return NumberField(validators=[
+        present(_l("Enter a number.")),
+        NumberRange(min=0, message=_l("Enter a number of 0 or more.")),
+        NumberRange(max=limit, message=_l("Enter a number of at most %(max)s.", max=f"{limit:,}")),
+    ], message=_l("Enter a number."))
+
+
+class CalculatorForm(FilterForm):
+    """The earned-media-value calculator's inputs (a GET form: it computes,
+    it stores nothing); the limits are the analytics' own."""
+
+    participants = _amount("participants")
+    posts = _amount("posts")
+    clicks_per_share = _amount("clicks_per_share")
+    cost_per_click = _amount("cost_per_click")
+
+    def typed(self):
+        return {field: self[field]._value() for field in CALCULATOR_FIELDS}
+
+    def amounts(self):
+        return {field: self[field].data for field in CALCULATOR_FIELDS}
+
+
+class ImpactPeriodForm(FilterForm):
+    """The period tabs of the personal page and the leaderboard."""
+
+    period = StringField(validators=[Optional(), choice_of(IMPACT_PERIODS, "")])
+
+
+class DrawForm(Form):
+    """How many winners to draw; whether there are that many sharers is the
+    draw's own rule (``analytics.draws``)."""
+
+    winners = WholeNumberField(validators=[present(_l("Enter the number of winners.")),
+                                           NumberRange(min=1, message=_l("Draw at least one winner."))])

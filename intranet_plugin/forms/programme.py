@@ -1,0 +1,133 @@
+"""Forms of the programme as each person meets it: the guidelines (admins),
+joining and the preferences, suggesting a link, the language, deleting
+one's data; and the admins' switches (leaderboards, API keys)."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from intranet_plugin.content import suggestions
+from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES
+from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
+from intranet_plugin.forms.base import (
+    FilterForm,
+    Form,
+    TextsField,
+    WebAddress,
+    choice_of,
+    one_line,
+    stripped,
+    text_block,
+)
+from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.models import DIGEST_CHOICES, KINDS
+
+API_KEY_NAME_MAX = 100
+
+
+class GuidelinesForm(Form):
+    """The guidelines and the contact, in Markdown."""
+
+    guidelines = StringField(filters=[text_block], validators=[
+        Length(max=MAX_GUIDELINES, message=_l("The guidelines are too long: at most %(n)d characters.",
+                                              n=MAX_GUIDELINES))])
+    contact = StringField(filters=[stripped], validators=[
+        Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT))])
+
+
+class PreferencesForm(Form):
+    """A member's choices (the preferences page, and joining)."""
+
+    networks = TextsField()
+    kinds = TextsField()
+    digest = StringField(validators=[choice_of(DIGEST_CHOICES, _l("Choose whether you want the weekly digest."))])
+    instant_alerts = StringField()
+    language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
+    show_on_leaderboard = StringField()
+
+    def validate_networks(self, field):
+        if not [n for n in NETWORKS if n in (field.data or ())]:
+            raise ValidationError(_l("Choose at least one network."))
+
+    def validate_kinds(self, field):
+        if not [k for k in KINDS if k in (field.data or ())]:
+            raise ValidationError(_l("Choose at least one kind of content."))
+
+    def prefs(self):
+        """The choices as the membership service takes them."""
+        return {
+            "networks": [n for n in NETWORKS if n in (self.networks.data or ())],
+            "kinds": [k for k in KINDS if k in (self.kinds.data or ())],
+            "digest": self.digest.data or "",
+            "instant_alerts": bool(self.instant_alerts.raw_data),
+            "locale": self.language.data or "",
+            "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
+        }
+
+
+class JoinForm(PreferencesForm):
+    """Joining: the choices, and the promise to follow the guidelines."""
+
+    agree = StringField(validators=[choice_of(("yes",), _l(
+        "Please confirm that you have read the guidelines and will follow them."))])
+
+
+class SuggestForm(Form):
+    """A colleague's suggestion of a link; whether it is already in the
+    library or waiting is the suggestions service's rule."""
+
+    url = StringField(filters=[stripped], validators=[
+        WebAddress(_l("Enter a web address that starts with http:// or https://."), suggestions.MAX_URL)])
+    title = StringField(filters=[stripped], validators=[
+        DataRequired(_l("Give the link a title.")),
+        Length(max=suggestions.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
+                                                     n=suggestions.MAX_TITLE))])
+    kind = StringField(default="news", filters=[stripped],
+                       validators=[choice_of(KINDS, _l("Choose the kind of content."))])
+    caption = StringField(filters=[stripped], validators=[
+        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
+    note = StringField(filters=[stripped], validators=[
+        Length(max=suggestions.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
+                                                    n=suggestions.MAX_NOTE))])
+
+    def validate_url(self, field):
+        duplicate = suggestions.duplicate_error(field.data)
+        if duplicate:
+            raise ValidationError(duplicate)
+
+    def as_dict(self):
+        return {name: self[name].data or "" for name in ("url", "title", "kind", "caption", "note")}
+
+
+class LanguageForm(Form):
+    """The language switch in the page header."""
+
+    language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
+
+
+class DeleteDataForm(Form):
+    """The confirmation that one's data should be deleted."""
+
+    confirm = StringField(validators=[choice_of(("yes",), _l(
+        "Tick the box to confirm that your data should be deleted."))])
+
+
+class LeaderboardSettingsForm(Form):
+    """People leaderboards on or off (the form's checkbox sends "on")."""
+
+    people = StringField(validators=[choice_of(("on", "", None), _l("Choose on or off."))])
+
+
+class ApiKeyForm(Form):
+    """The name of a new API key."""
+
+    name = StringField(filters=[one_line], validators=[
+        DataRequired(_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX)),
+        Length(max=API_KEY_NAME_MAX,
+               message=_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX))])
+
+
+class DigestPreviewForm(FilterForm):
+    """The person whose digest an admin previews (``?user=``)."""
+
+    user = StringField(default="", filters=[lambda v: v.strip()[:150] if isinstance(v, str) else v])
