@@ -56,6 +56,52 @@ class DashboardPeriodForm(FilterForm):
         return name, analytics.Period(self.start.data, self.end.data), start_text, end_text
 
 
+API_PERIODS = ("month", "all", "week")
+API_PARAMETERS = ("period", "from", "to")
+
+
+def _api_day(name):
+    message = _l("“%(name)s” must be a date like 2026-03-31.", name=name)
+    return DayField(name=name, message=message, range_message=message)
+
+
+class ApiPeriodForm(FilterForm):
+    """The JSON API's period: ``?period=month|all|week`` (default month) or
+    ``?from=&to=`` (inclusive days, either may be left out). The API refuses
+    what it cannot read, with the reason, instead of answering for another
+    period; so does a parameter it does not know."""
+
+    period = StringField(validators=[Optional(), choice_of(
+        API_PERIODS, _l("“period” must be one of: %(names)s.", names=", ".join(API_PERIODS)))])
+    start = _api_day("from")
+    end = _api_day("to")
+
+    def requested(self, args, today=None):
+        """(name, Period); raises BadPeriod with the message to send."""
+        today = today or analytics.today_utc()
+        unknown = sorted(set(args) - set(API_PARAMETERS))
+        if unknown:
+            raise BadPeriod(_l("Unknown parameter: %(names)s.", names=", ".join(unknown)))
+        for field in (self.start, self.end):
+            # 2026-03-31 exactly: the ISO forms Python also reads (20260331,
+            # 2026-W13-2) are not what the API documents.
+            if field.errors or (field.data and len(field._value().strip()) != 10):
+                raise BadPeriod(field.message)
+        start, end = self.start.data, self.end.data
+        if "period" in args and (start or end):
+            raise BadPeriod(_l("Give either “period” or “from” and “to”, not both."))
+        if start or end:
+            if start and end and start > end:
+                raise BadPeriod(_l("“from” must not be after “to”."))
+            return "custom", analytics.Period(start, end)
+        if self.period.errors:
+            raise BadPeriod(self.period.errors[0])
+        name = self.period.data or "month"
+        if name == "week":
+            return name, analytics.last_weeks(1, today)
+        return name, analytics.this_month(today) if name == "month" else analytics.all_time()
+
+
 def _amount(field):
     limit = CALCULATOR_LIMITS[field]
     return NumberField(validators=[

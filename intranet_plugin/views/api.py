@@ -34,13 +34,12 @@ from flask_login import current_user
 
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
+from intranet_plugin.forms.analytics import API_PERIODS, ApiPeriodForm, BadPeriod
 from intranet_plugin.models import utcnow
 from intranet_plugin.security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PERIOD_NAMES = ("month", "all", "week")
-OLDEST = datetime.date(2000, 1, 1)
 
 
 class BadRequest(Exception):
@@ -62,40 +61,13 @@ def bad_request(exc):
     return _error(400, str(exc))
 
 
-def _date(name):
-    text = request.args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        day = datetime.date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(_("“%(name)s” must be a date like 2026-03-31.", name=name)) from None
-    if len(text) != 10 or not OLDEST <= day <= datetime.date(2100, 12, 31):
-        raise BadRequest(_("“%(name)s” must be a date like 2026-03-31.", name=name))
-    return day
-
-
 def requested_period(today=None):
-    """The period asked for: ``?period=month|all|week`` (default month) or
-    ``?from=&to=`` (inclusive days, either may be left out)."""
-    today = today or analytics.today_utc()
-    unknown = sorted(set(request.args) - {"period", "from", "to"})
-    if unknown:
-        raise BadRequest(_("Unknown parameter: %(names)s.", names=", ".join(unknown)))
-    start, end = _date("from"), _date("to")
-    name = request.args.get("period")
-    if name is not None and (start or end):
-        raise BadRequest(_("Give either “period” or “from” and “to”, not both."))
-    if start or end:
-        if start and end and start > end:
-            raise BadRequest(_("“from” must not be after “to”."))
-        return "custom", analytics.Period(start, end)
-    name = name or "month"
-    if name not in PERIOD_NAMES:
-        raise BadRequest(_("“period” must be one of: %(names)s.", names=", ".join(PERIOD_NAMES)))
-    if name == "week":
-        return name, analytics.last_weeks(1, today)
-    return name, analytics.this_month(today) if name == "month" else analytics.all_time()
+    """The period asked for (see ``ApiPeriodForm``); a 400 with the reason
+    when it cannot be read."""
+    try:
+        return ApiPeriodForm(request.args).requested(request.args, today)
+    except BadPeriod as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _json(payload):
@@ -243,7 +215,7 @@ PERIOD_PARAMETERS = [
     {"name": "period", "in": "query", "required": False,
      "description": "month (default: the current month up to today), week (the current ISO week) or all. "
                     "Not together with from/to.",
-     "schema": {"type": "string", "enum": list(PERIOD_NAMES), "default": "month"}},
+     "schema": {"type": "string", "enum": list(API_PERIODS), "default": "month"}},
     {"name": "from", "in": "query", "required": False,
      "description": "First day, inclusive (UTC), YYYY-MM-DD.", "schema": {"type": "string", "format": "date"}},
     {"name": "to", "in": "query", "required": False,
@@ -263,7 +235,7 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                        "conversions": _integer()},
     }
     period = {"type": "object", "required": ["from", "to"],
-              "properties": {"name": {"type": "string", "enum": [*PERIOD_NAMES, "custom"]},
+              "properties": {"name": {"type": "string", "enum": [*API_PERIODS, "custom"]},
                              "from": {"type": ["string", "null"], "format": "date"},
                              "to": {"type": ["string", "null"], "format": "date"}}}
     network = {"type": "object", "properties": {
