@@ -406,6 +406,28 @@ def test_suggestion_approved_with_edits_credits_the_colleague(csrf_app):
     assert "Suggested by Emma de Vries" in editor.page("/")
 
 
+def test_approved_hashtags_follow_the_editors_rule(csrf_app):
+    """An approved suggestion's hashtags pass the item editor's check: a
+    word that is no hashtag is refused with the reason, and the ones that
+    are land as the editor would save them."""
+    make_person("emma")
+    make_person("joris", role="editor")
+    colleague, editor = Visitor(csrf_app, "emma"), Visitor(csrf_app, "joris")
+    suggest(colleague)
+    suggestion = Suggestion.get()
+    fields = {"decision": "approve", "title": "Heat pumps", "kind": "news", "summary": "", "caption": "",
+              "review_note": ""}
+    response = editor.submit("/editor/suggestions", f"/editor/suggestions/{suggestion.id}",
+                             {**fields, "hashtags": "heat pump! <b>"})
+    assert response.status_code == 400
+    assert "Hashtags may contain only letters, digits and _: pump!, &lt;b&gt;" in response.get_data(as_text=True)
+    assert Item.select().count() == 0 and Suggestion.get_by_id(suggestion.id).status == "pending"
+    response = editor.submit("/editor/suggestions", f"/editor/suggestions/{suggestion.id}",
+                             {**fields, "hashtags": "heatpump, #Energy heatpump"})
+    assert response.status_code == 302
+    assert Item.get().hashtags == "#heatpump #Energy"
+
+
 def test_suggestion_rejected_with_a_note(csrf_app):
     make_person("emma")
     make_person("joris", display_name="Joris van Dijk", role="editor")

@@ -5,9 +5,8 @@ note, and the colleague sees the outcome once."""
 from flask_babel import gettext as _
 from peewee import JOIN
 
-from intranet_plugin.content.sharing import MAX_CAPTION
 from intranet_plugin.content.slugs import unique_slug
-from intranet_plugin.models import KINDS, AuditLog, Item, Person, Suggestion, db, normalize_url, utcnow
+from intranet_plugin.models import AuditLog, Item, Person, Suggestion, db, normalize_url, utcnow
 
 MAX_URL = 2000
 MAX_TITLE = 200
@@ -81,26 +80,15 @@ def for_review():
     return list(pending), list(decided)
 
 
-def approval_errors(suggestion, form):
-    errors = {}
-    if not form["title"]:
-        errors["title"] = _("Give the item a title.")
-    elif len(form["title"]) > MAX_TITLE:
-        errors["title"] = _("The title is too long: at most %(n)d characters.", n=MAX_TITLE)
-    if form["kind"] not in KINDS:
-        errors["kind"] = _("Choose the kind of content.")
-    if len(form["summary"]) > MAX_SUMMARY:
-        errors["summary"] = _("The summary is too long: at most %(n)d characters.", n=MAX_SUMMARY)
-    if len(form["caption"]) > MAX_CAPTION:
-        errors["caption"] = _("The text is too long: at most %(n)d characters.", n=MAX_CAPTION)
-    if len(form["hashtags"]) > MAX_HASHTAGS:
-        errors["hashtags"] = _("Too many hashtags: at most %(n)d characters.", n=MAX_HASHTAGS)
+def duplicate_of_item(suggestion):
+    """Why the suggested link cannot become an item, or None: it is in the
+    library already."""
     existing = (Item.select(Item.title)
                 .where(Item.normalized_url == normalize_url(suggestion.url)).first())
     if existing:
-        errors["url"] = _("This link is already in the library: “%(title)s”. Reject this suggestion "
-                          "with a note, or edit that item.", title=existing.title)
-    return errors
+        return _("This link is already in the library: “%(title)s”. Reject this suggestion "
+                 "with a note, or edit that item.", title=existing.title)
+    return None
 
 
 class AlreadyReviewed(Exception):

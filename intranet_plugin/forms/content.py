@@ -11,6 +11,7 @@ from wtforms import Field, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from intranet_plugin.content import suggestions as suggestion_rules
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, caption_length
 from intranet_plugin.forms.base import (
     DayField,
@@ -40,6 +41,20 @@ SHARE_PAGES = 10_000
 INPUT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 PAGE_ADDRESS = _l("Enter the full address of the page, starting with https:// or http://.")
+
+
+def check_hashtags(field):
+    """The item's hashtags rule, wherever an item gets hashtags (the
+    editor, an approved suggestion): letters, digits and _ only; the field
+    keeps them as "#one #two"."""
+    tags, refused = clean_hashtags(field.data)
+    if refused:
+        raise ValidationError(_l("Hashtags may contain only letters, digits and _: %(tags)s")
+                              % {"tags": ", ".join(refused)})
+    field.data = " ".join(tags)
+    if len(field.data) > HASHTAGS_MAX:
+        raise ValidationError(_l("Too many hashtags: at most %(max)d characters in all.")
+                              % {"max": HASHTAGS_MAX})
 
 
 def clean_hashtags(text):
@@ -194,14 +209,7 @@ class ItemForm(Form):
             self.captions.data[network].append("")
 
     def validate_hashtags(self, field):
-        tags, refused = clean_hashtags(field.data)
-        if refused:
-            raise ValidationError(_l("Hashtags may contain only letters, digits and _: %(tags)s")
-                                  % {"tags": ", ".join(refused)})
-        field.data = " ".join(tags)
-        if len(field.data) > HASHTAGS_MAX:
-            raise ValidationError(_l("Too many hashtags: at most %(max)d characters in all.")
-                                  % {"max": HASHTAGS_MAX})
+        check_hashtags(field)
 
     def validate_language(self, field):
         if field.data not in CONTENT_LANGUAGES and not (self.item and field.data == self.item.language):
@@ -337,17 +345,49 @@ def _utc(day, at):
 
 class ReviewForm(Form):
     """An editor's decision on a colleague's suggestion: approve (with the
-    item's fields, possibly edited) or reject with a note. The limits are
-    the suggestions service's; whether the link is already in the library
-    is asked of the service too (``suggestions.approval_errors``)."""
+    item's fields, possibly edited; the same rules as the item editor) or
+    reject with a note to the colleague, ``suggester``. Whether the link is
+    already in the library is the suggestions service's question
+    (``suggestions.duplicate_of_item``)."""
 
-    title = StringField(filters=[stripped])
-    summary = StringField(filters=[stripped])
-    caption = StringField(filters=[stripped])
+    title = StringField(filters=[one_line], validators=[
+        Length(max=suggestion_rules.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
+                                                         n=suggestion_rules.MAX_TITLE))])
+    summary = StringField(filters=[text_block], validators=[
+        Length(max=suggestion_rules.MAX_SUMMARY, message=_l("The summary is too long: at most %(n)d characters.",
+                                                           n=suggestion_rules.MAX_SUMMARY))])
+    caption = StringField(filters=[text_block], validators=[
+        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
     kind = StringField(filters=[stripped])
     hashtags = StringField(filters=[stripped])
-    review_note = StringField(filters=[stripped])
+    review_note = StringField(filters=[text_block], validators=[
+        Length(max=suggestion_rules.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
+                                                        n=suggestion_rules.MAX_NOTE))])
     decision = StringField(validators=[choice_of(("approve", "reject"), _l("Choose to approve or to reject."))])
+
+    def __init__(self, suggester="", **kwargs):
+        super().__init__(**kwargs)
+        self.suggester = suggester
+
+    def _approving(self):
+        return self.decision.data == "approve"
+
+    def validate_title(self, field):
+        if self._approving() and not field.data:
+            raise ValidationError(_l("Give the item a title."))
+
+    def validate_kind(self, field):
+        if self._approving() and field.data not in KINDS:
+            raise ValidationError(_l("Choose the kind of content."))
+
+    def validate_hashtags(self, field):
+        if self._approving():
+            check_hashtags(field)
+
+    def validate_review_note(self, field):
+        if self.decision.data == "reject" and not field.data:
+            raise ValidationError(_l("Write a short note for %(name)s: why is this suggestion not taken up?",
+                                     name=self.suggester))
 
     def fields_as_typed(self):
         return {name: self[name].data or "" for name in ("title", "summary", "caption", "kind", "hashtags",

@@ -457,17 +457,13 @@ def decide(suggestion_id):
     if suggestion.status != "pending":
         flash(_("This suggestion has already been reviewed."), "error")
         return redirect(url_for("editor.review"))
-    review_form = ReviewForm()
+    review_form = ReviewForm(suggester=suggestion.person.display_name)
     review_form.validate()
     form, decision = review_form.fields_as_typed(), review_form.decision.data
     errors = review_form.messages
-    if len(form["review_note"]) > suggestions.MAX_NOTE:
-        errors["review_note"] = _("The note is too long: at most %(n)d characters.", n=suggestions.MAX_NOTE)
-    if decision == "approve":
-        errors.update(suggestions.approval_errors(suggestion, form))
-    elif decision == "reject" and not form["review_note"]:
-        errors["review_note"] = _("Write a short note for %(name)s: why is this suggestion not taken up?",
-                                  name=suggestion.person.display_name)
+    duplicate = suggestions.duplicate_of_item(suggestion) if decision == "approve" else None
+    if duplicate:
+        errors["url"] = duplicate
     if errors:
         return _review_page({suggestion.id: errors}, {suggestion.id: form}, 400)
     try:
