@@ -4,6 +4,7 @@
 url_prefix=...)`` mounts it inside an existing Flask intranet.
 """
 
+import datetime
 import os
 
 from flask import Flask
@@ -36,6 +37,7 @@ def create_app(config=None):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=production or app.config["COOKIE_SAMESITE"] == "None",
         SESSION_COOKIE_SAMESITE=app.config["COOKIE_SAMESITE"],
+        PERMANENT_SESSION_LIFETIME=datetime.timedelta(hours=app.config["SESSION_HOURS"]),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=production,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead

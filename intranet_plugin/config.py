@@ -116,6 +116,9 @@ def _settings(instance_path):
         "LOGIN_THROTTLE_ACCOUNT": ("5", lambda v: _int("LOGIN_THROTTLE_ACCOUNT", v, 1)),
         "LOGIN_THROTTLE_ADDRESS": ("20", lambda v: _int("LOGIN_THROTTLE_ADDRESS", v, 1)),
         "LOGIN_THROTTLE_MINUTES": ("15", lambda v: _int("LOGIN_THROTTLE_MINUTES", v, 1)),
+        # A session ends this many hours after sign-in, however busy (a
+        # working day; sso.sessions).
+        "SESSION_HOURS": ("12", _session_hours),
         "SSO_HEADER": ("X-Remote-User", str),
         "TRUSTED_PROXIES": ("", lambda v: _networks("TRUSTED_PROXIES", v)),
         "SMTP_URL": ("", _smtp_url),
@@ -173,6 +176,13 @@ def _report_day(value):
         # Every month has the day, so no month is skipped.
         raise ConfigError(f"{PREFIX}REPORT_DAY must be a day of the month from 1 to 28, got {day}")
     return day
+
+
+def _session_hours(value):
+    hours = _int("SESSION_HOURS", value, 1)
+    if hours > 24 * 31:
+        raise ConfigError(f"{PREFIX}SESSION_HOURS must be at most {24 * 31} (31 days), got {hours}")
+    return hours
 
 
 def _smtp_url(value):

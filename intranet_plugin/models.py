@@ -114,6 +114,9 @@ class Person(BaseModel):
     # anyone.
     ref = CharField(unique=True, default=lambda: new_code(6))
     created_at = DateTimeField(default=utcnow)
+    # Raised when the person signs out: every session started before ends
+    # (sso.sessions).
+    session_generation = IntegerField(default=0)
 
     # flask-login protocol
     is_authenticated = True

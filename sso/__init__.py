@@ -8,6 +8,7 @@ admin views on the server (403 for people without the role).
 from flask_login import LoginManager
 
 from intranet_plugin.models import Person
+from sso import sessions
 from sso.roles import has_role, role_required
 
 __all__ = ["init_app", "login_manager", "role_required", "has_role"]
@@ -17,12 +18,21 @@ login_manager.login_view = "auth.login"
 login_manager.session_protection = "strong"
 
 
+# flask-login has no public hook for the identifier of "strong" session
+# protection: login_user() and the check on every request both call this
+# attribute (flask-login 0.6).
+login_manager._session_identifier_generator = sessions.identifier
+
+
 @login_manager.user_loader
 def load_person(person_id):
+    """The person of this request's session, if it is still theirs (see
+    ``sso.sessions``); checked on every request."""
     try:
-        return Person.get_or_none((Person.id == int(person_id)) & (Person.is_active == True))  # noqa: E712
+        person = Person.get_or_none((Person.id == int(person_id)) & (Person.is_active == True))  # noqa: E712
     except ValueError:
         return None
+    return person if person is not None and sessions.is_current(person) else None
 
 
 def init_app(app):
@@ -33,6 +43,7 @@ def init_app(app):
     check_config(app.config)
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.init_app(app)
+    app.after_request(sessions.no_store)
 
     from sso.views import bp, sign_in_from_header
 

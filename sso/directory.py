@@ -8,6 +8,7 @@ directory costs seconds, not a worker.
 
 import re
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -90,11 +91,54 @@ def user_filter(template, username):
     return template.replace("{username}", escape_filter_chars(username))
 
 
+MAX_USERNAME = 256
+
+
+class UnusableUsername(ValueError):
+    """A typed user name that cannot be anyone's: too long, or holding
+    control or other invisible characters."""
+
+
+def normalize_username(typed):
+    """A typed user name in the one form every part of sign-in uses: Unicode
+    NFKC (full-width "ｚｏｅ．ｄｅｖｒｉｅｓ" is "zoe.devries"), surrounding
+    spaces dropped and inner runs made one. Raises ``UnusableUsername`` for
+    control, format (zero-width), private-use or unassigned characters, and
+    for a name of more than 256 characters; an empty name stays empty.
+
+    The case is kept: this is what the directory is asked, and it ignores
+    case itself. Folding it here would lose people: OpenLDAP finds "Straße"
+    by "straße" but not by "strasse", which casefold makes of it.
+    ``username_key`` is the form in which two names are the same person's.
+    """
+    if len(typed) > MAX_USERNAME:
+        raise UnusableUsername(typed)
+    name = unicodedata.normalize("NFKC", typed)
+    # Checked before the spaces are tidied: split() would take tabs, line
+    # breaks and some other controls for spaces.
+    if len(name) > MAX_USERNAME or any(unicodedata.category(c)[0] == "C" for c in name):
+        raise UnusableUsername(typed)
+    return " ".join(name.split())
+
+
+def username_key(name):
+    """The form in which two user names are the same person's: normalised
+    and case-folded ("ＺＯＥ.devries" and "zoe.devries" give one key). Keys
+    the login throttle and compares names; never sent to the directory."""
+    try:
+        name = normalize_username(name)
+    except UnusableUsername:
+        pass  # a stored or directory name is compared as it is
+    return unicodedata.normalize("NFKC", name.casefold())
+
+
 def valid_username(username):
     """A user name worth asking the directory about: not empty, not huge,
     no control characters (NUL included)."""
-    return bool(username) and len(username) <= 256 and all(
-        ord(c) >= 32 and ord(c) != 127 for c in username)
+    try:
+        return bool(normalize_username(username))
+    except UnusableUsername:
+        return False
 
 
 def check_config(config):
@@ -270,9 +314,15 @@ class Directory:
         return self._person(entry, self._member_of(conn, entry, self.admin_group),
                             self._member_of(conn, entry, self.editor_group), fallback_username)
 
-    def authenticate(self, username, password):
+    def authenticate(self, username, password, before_bind=None):
         """Search-then-bind. Returns the ``DirectoryPerson`` or raises
-        ``InvalidCredentials`` / ``DirectoryUnavailable``."""
+        ``InvalidCredentials`` / ``DirectoryUnavailable``.
+
+        ``before_bind(name)``, if given, is called with the user name of the
+        entry found (the person the directory takes the typed name for)
+        before the password is tried; whatever it raises stops the sign-in
+        there (the login throttle counts that identity too).
+        """
         # An empty password would make a simple bind "unauthenticated" and
         # succeed on many servers: refused before the directory is asked.
         if not password or not password.strip() or not valid_username(username):
@@ -282,6 +332,8 @@ class Directory:
             entry = self._find_entry(conn, username)
             if entry is None:
                 raise InvalidCredentials()
+            if before_bind is not None:
+                before_bind(self._first(entry.get("attributes") or {}, "username") or username)
             _close(self._connect(entry["dn"], password))
             return self._with_roles(conn, entry, username)
         finally:

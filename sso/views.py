@@ -8,12 +8,13 @@ import time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin.forms.auth import DemoLoginForm, LoginForm
 from intranet_plugin.models import Person
 from intranet_plugin.security import safe_next
-from sso.directory import DirectoryUnavailable, InvalidCredentials, valid_username
+from sso import sessions
+from sso.directory import DirectoryUnavailable, InvalidCredentials, UnusableUsername, normalize_username, username_key
 from sso.models import LoginAttempt, Throttled
 from sso.sync import directory, find_person, upsert_person
 
@@ -24,12 +25,6 @@ log = logging.getLogger(__name__)
 # redirect, health checks and static files.
 HEADERLESS_ENDPOINTS = {"static", "system.healthz"}
 HEADERLESS_BLUEPRINTS = {"assets"}
-
-
-def _start_session(person):
-    # A fresh session at login, so nothing planted before it survives.
-    session.clear()
-    login_user(person)
 
 
 def _after_login(next_url):
@@ -54,12 +49,14 @@ def login():
 def _dev_login(next_url):
     if request.method == "POST":
         form = DemoLoginForm()
-        person = Person.get_or_none((Person.username == (form.username.data or ""))
-                                    & (Person.is_active == True))  # noqa: E712
-        if person is None:
+        try:
+            person = find_person(normalize_username(form.username.data or ""))
+        except UnusableUsername:
+            person = None
+        if person is None or not person.is_active:
             flash(_("Choose one of the demo people."), "error")
         else:
-            _start_session(person)
+            sessions.start(person)
             return _after_login(next_url)
     people = Person.active().order_by(Person.role.desc(), Person.display_name)
     return render_template("auth/dev_login.html", people=people, next_url=next_url)
@@ -77,23 +74,29 @@ def _ldap_login(next_url):
     if request.method == "GET":
         return _login_form(next_url)
     form = LoginForm()
-    username, password = form.username.data or "", form.password.data or ""
-    if not form.validate():
-        return _login_form(next_url, username, form.messages["password"], 400)
+    try:
+        username = normalize_username(form.username.data or "")
+    except UnusableUsername:
+        return _login_form(next_url, "", _("A user name cannot contain control or invisible characters."), 400)
+    password = form.password.data or ""
+    # Refused before the directory is asked: an empty password would be an
+    # "unauthenticated bind", which many directories let succeed.
+    if not form.validate() or not username:
+        return _login_form(next_url, username, _("Enter your user name and your password."), 400)
     config = current_app.config
     limits = (config["LOGIN_THROTTLE_ACCOUNT"], config["LOGIN_THROTTLE_ADDRESS"],
               config["LOGIN_THROTTLE_MINUTES"])
+    started = time.monotonic()
     try:
         attempt = LoginAttempt.begin(config["SECRET_KEY"], username, request.remote_addr, limits)
+        # The person the directory finds counts as well, before the password is tried.
+        entry = directory().authenticate(username, password, before_bind=attempt.also_as)
     except Throttled as exc:
         minutes = max(1, math.ceil(exc.retry_after / 60))
         return _login_form(next_url, username, ngettext(
             "Too many failed sign-ins. For your account's safety, try again in %(num)d minute.",
             "Too many failed sign-ins. For your account's safety, try again in %(num)d minutes.",
             minutes), 429, {"Retry-After": str(exc.retry_after)})
-    started = time.monotonic()
-    try:
-        entry = directory().authenticate(username, password)
     except InvalidCredentials:
         # Unknown user and wrong password answer alike, in similar time.
         delay = config.get("LOGIN_FAILURE_SECONDS", 0.5) - (time.monotonic() - started)
@@ -106,7 +109,7 @@ def _ldap_login(next_url):
         log.warning("sign-in unavailable: the directory did not answer (%s)", exc)
         return _login_form(next_url, username, _unavailable_message(), 503, {"Retry-After": "60"})
     attempt.succeeded()
-    _start_session(upsert_person(entry))
+    sessions.start(upsert_person(entry))
     log.info("signed in: %s", entry.username)
     return _after_login(next_url)
 
@@ -153,9 +156,12 @@ def header_username():
     value = raw.strip()
     if not value:
         return None  # the proxy says: nobody signed in
-    if "," in value or not valid_username(value):
+    if "," in value:
         raise BadHeader(raw)
-    return value
+    try:
+        return normalize_username(value)
+    except UnusableUsername:
+        raise BadHeader(raw) from None
 
 
 def sign_in_from_header():
@@ -176,7 +182,7 @@ def sign_in_from_header():
                        "Ambassador again from the intranet."))
     if username is None:
         return None
-    if current_user.is_authenticated and current_user.username.lower() == username.lower():
+    if current_user.is_authenticated and username_key(current_user.username) == username_key(username):
         return None
     try:
         entry = directory().lookup(username)
@@ -196,7 +202,7 @@ def sign_in_from_header():
                          _("Your account was not found in the company directory that Ambassador "
                            "uses. Please contact the IT service desk."))
         person = upsert_person(entry)
-    _start_session(person)
+    sessions.start(person)
     return None
 
 
@@ -218,8 +224,8 @@ def _page(status, title, message):
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Sign out and forget the session."""
-    logout_user()
-    session.clear()
+    """Sign out: this session and every other one of the person's, on any
+    device, end on the server (a cookie copied before no longer works)."""
+    sessions.end_everywhere(current_user._get_current_object())
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -5,18 +5,18 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
 from wtforms.validators import ValidationError
 
-from intranet_plugin.forms.base import Form, stripped
+from intranet_plugin.forms.base import Form
 
 
 class LoginForm(Form):
     """User name and password, refused before the directory is asked when
     either is empty: an empty password would be an "unauthenticated bind",
     which many directories let succeed. The user name is kept exactly as
-    sent (NUL included): the directory's checks refuse what it could never
-    hold, answering as for a wrong password."""
+    sent (NUL included): ``sso.directory.normalize_username`` then refuses
+    control and invisible characters with their own message."""
 
     strip_nul = False
-    username = StringField(filters=[stripped])
+    username = StringField()
     password = PasswordField()
 
     def validate_password(self, field):
@@ -25,6 +25,8 @@ class LoginForm(Form):
 
 
 class DemoLoginForm(Form):
-    """The demo picker (AUTH=dev): the person to be."""
+    """The demo picker (AUTH=dev): the person to be, read by the same user
+    name rule as the sign-in form (``sso.directory.normalize_username``)."""
 
-    username = StringField(filters=[stripped])
+    strip_nul = False
+    username = StringField()

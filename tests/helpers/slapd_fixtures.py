@@ -31,6 +31,16 @@ def own_ldap_server(tmp_path):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_ldap_server(tmp_path_factory):
+    """A directory of the test module's own, to add people to (the shared
+    one serves the sync tests, which count its people)."""
+    require_slapd()
+    server = Slapd(tmp_path_factory.mktemp("slapd")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def ldap_app(make_app, ldap_server):
     """An app signing in against the test directory (CSRF off as in the
