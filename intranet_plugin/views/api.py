@@ -70,12 +70,6 @@ def requested_period(today=None):
         raise BadRequest(str(exc)) from None
 
 
-def _json(payload):
-    response = jsonify(payload)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.route("/me/stats")
 def me_stats():
     """The signed-in person's own figures: those of the period asked for,
@@ -86,7 +80,7 @@ def me_stats():
     person = current_user._get_current_object()
     figures = analytics.personal_figures(person)
     totals = analytics.person_totals([person.id], period)[person.id]
-    return _json({
+    return jsonify({
         "period": {"name": name, **period.as_dict()},
         "totals": totals.as_dict(),
         "this_month": figures["month"].as_dict(),
@@ -109,7 +103,7 @@ def stats():
     if not current_user.is_admin:
         return _error(403, _("Only admins can see the programme's figures."))
     name, period = requested_period()
-    return _json({
+    return jsonify({
         "period": {"name": name, **period.as_dict()},
         "programme": analytics.programme_totals(period),
         "by_network": analytics.by_network(period),

@@ -45,7 +45,6 @@ def _page(status=200, **context):
         return _fragment("figures", status, **context)
     response = current_app.make_response((render_template("dashboard/index.html", **context), status))
     response.headers["Vary"] = "HX-Request"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -116,7 +115,6 @@ def index():
 def _fragment(block, status=200, **context):
     response = current_app.make_response((render_block("dashboard/index.html", block, **context), status))
     response.headers["Vary"] = "HX-Request"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -137,5 +135,4 @@ def export(table):
                                   period.end and period.end.isoformat()])) or "all-time"
     response = Response(csv_text(csv_rows(table, data, _labels())), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="ambassador-{table}-{span}.csv"'
-    response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -69,7 +69,6 @@ def _download(body, mimetype, extension):
     filename = f"ambassador-my-data-{analytics.today_utc().isoformat()}.{extension}"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

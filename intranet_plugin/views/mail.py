@@ -30,7 +30,6 @@ def _mail_page(html):
     html = html.replace("<head>", '<head><base target="_blank">', 1)
     response = current_app.response_class(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = MAIL_CSP
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
