@@ -74,8 +74,8 @@ def bulk_insert(table, columns, rows):
             for row in rows[start:start + CHUNK]:
                 buffer.write("\t".join(_copy_value(v) for v in row))
                 buffer.write("\n")
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # psycopg 3
+                copy.write(buffer.getvalue())
         return
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     for start in range(0, len(rows), CHUNK):
@@ -120,10 +120,10 @@ def populate(n_clicks, seed=7):
             people.append((p + 1, username, f"Person {p}", f"{username}@example.com",
                            f"Department {p % DEPARTMENTS}", "admin" if p == 0 else "employee", None, True,
                            now - datetime.timedelta(days=rnd.randint(1, 400)) if p % 5 else None, None,
-                           p % 3 == 0, "[]", "[]", "weekly", False, f"r{p:07d}", now))
+                           p % 3 == 0, "[]", "[]", "weekly", False, f"r{p:07d}", now, 0))
         bulk_insert("person", ("id", "username", "display_name", "email", "department", "role", "locale",
                                "is_active", "joined_at", "left_at", "show_on_leaderboard", "networks", "kinds",
-                               "digest", "instant_alerts", "ref", "created_at"), people)
+                               "digest", "instant_alerts", "ref", "created_at", "session_generation"), people)
         items = []
         for i in range(ITEMS):
             at = now - datetime.timedelta(hours=4 * i)
@@ -165,11 +165,13 @@ def populate(n_clicks, seed=7):
             at = now - datetime.timedelta(seconds=age)
             roll = rnd.random()
             kind = "human" if roll < 0.85 else "crawler" if roll < 0.95 else "head"
-            clicks.append((c + 1, f"b{c:012d}", link_id, at, at.date(), kind,
-                           f"{rnd.randrange(n_clicks // 2 + 1):032x}", "www.linkedin.com" if c % 3 else "",
-                           kind == "human" and c % 50 == 1))
+            visitor = rnd.randrange(n_clicks // 2 + 1)
+            # A visitor's network: a few visitors share one, as in offices.
+            clicks.append((c + 1, f"b{c:012d}", link_id, at, at.date(), kind, f"{visitor:032x}",
+                           "www.linkedin.com" if c % 3 else "", kind == "human" and c % 50 == 1,
+                           f"{visitor // 4:032x}"))
         bulk_insert("click", ("id", "event_id", "link_id", "at", "day", "kind", "visitor", "referrer_host",
-                              "is_self"), clicks)
+                              "is_self", "net"), clicks)
         conversions = [(k + 1, 1 + (k * 37) % LINKS, "application" if k % 4 else "lead", f"ext-{k}",
                         now - datetime.timedelta(days=k % 365), now) for k in range(300)]
         bulk_insert("conversion", ("id", "link_id", "kind", "external_id", "at", "created_at"), conversions)

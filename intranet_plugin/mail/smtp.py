@@ -125,7 +125,9 @@ class _Connection:
             raise smtplib.SMTPDataError(code, reply)
         # As smtplib's data() (``flatten`` hands over CRLF bytes): a
         # leading dot doubled, the final dot added.
-        self.send(_LEADING_DOT.sub(b"..", msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        if msg.startswith(b".") or b"\n." in msg:  # never in base64; a scan of 100 KB in C first
+            msg = _LEADING_DOT.sub(b"..", msg)
+        self.send(msg + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
         return 250, b"reply pending"
 
 
