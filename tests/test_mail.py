@@ -9,6 +9,7 @@ from aiosmtpd.smtp import AuthResult
 from helpers.slapd import make_tls_files
 from helpers.smtpserver import SMTPServer, free_port
 from intranet_plugin.config import ConfigError, load_config
+from intranet_plugin.mail.message import flatten
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailNotConfigured,
@@ -169,3 +170,14 @@ def test_send_all_keeps_the_order_and_reports_each_outcome():
         assert outcomes[0][1] == 1 and outcomes[2][1] == 1
         assert str(outcomes[1][1]) == "552 5.3.4 Message too big"
         assert [m["Subject"] for m in smtp.messages] == ["a", "c"]
+
+
+def test_a_long_unsubscribe_link_stays_a_link_on_the_wire():
+    """A List-Unsubscribe URL is longer than a line should be and has no
+    blank to fold at: it goes out as it is (RFC 5322 allows 998), not as
+    RFC 2047 encoded words, which mail clients do not decode there."""
+    url = "<https://intranet.example.com/ambassador/unsubscribe/" + "W" * 120 + ">"
+    raw = flatten(build_message("Ambassador <ambassador@example.com>", "emma@example.com", "Digest", "text",
+                                "<p>html</p>", headers={"List-Unsubscribe": url}))
+    assert f"\r\nList-Unsubscribe: {url}\r\n".encode() in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n")[0]

@@ -25,13 +25,41 @@ from email.policy import default
 from email.utils import formatdate, make_msgid, parseaddr
 
 
+class _QuickFold:
+    """An ASCII header value that fits a line is written as it is: folding
+    would give the same line after parsing it into tokens again. So is one
+    without blanks that is longer (a List-Unsubscribe URL): the library
+    would turn it into RFC 2047 encoded words, which mail clients do not
+    decode there; RFC 5322 allows 998 characters a line."""
+
+    def fold(self, *, policy):
+        text = str(self)
+        line = len(self.name) + len(text) + 2
+        if text.isascii() and "\n" not in text and "\r" not in text and (
+                line <= policy.max_line_length or (line <= 998 and not any(c.isspace() for c in text))):
+            return f"{self.name}: {text}{policy.linesep}"
+        return super().fold(policy=policy)
+
+
 class _HeaderClasses(HeaderRegistry):
-    """The standard header classes, each made once: the registry builds a
-    new class on every header set or read, some forty times a message."""
+    """The standard header classes, each made once (the registry builds a
+    new class on every header set or read, some forty times a message), and
+    each header value parsed once: a digest run sets the same part headers,
+    sender and subject thousands of times. Header objects are immutable."""
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one registry, for the life of the process)
     def __getitem__(self, name):
-        return super().__getitem__(name.lower())
+        cls = super().__getitem__(name.lower())
+        return type(cls.__name__, (_QuickFold, cls), {})
+
+    def __call__(self, name, value):
+        if isinstance(value, str):
+            return self._parsed(name, value)
+        return super().__call__(name, value)
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019
+    def _parsed(self, name, value):
+        return super().__call__(name, value)
 
 
 POLICY = default.clone(header_factory=_HeaderClasses())
