@@ -26,10 +26,10 @@ from intranet_plugin.forms.base import (
 )
 from intranet_plugin.i18n import zone
 from intranet_plugin.labels import NETWORK_LABELS
-from intranet_plugin.models import ITEM_STATES, KINDS, Campaign
+from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Campaign
 
 # Statuses an editor picks in the form; archiving is its own action.
-FORM_STATUSES = ("draft", "review", "published")
+FORM_STATUSES = tuple(s for s in STATUSES if s != "archived")
 CONTENT_LANGUAGES = ("nl", "en", "de", "fr", "es", "it", "pl")
 TITLE_MAX = 255
 SUMMARY_MAX = 2000

@@ -29,9 +29,9 @@ import uuid
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
-from peewee import PostgresqlDatabase, fn
+from peewee import fn
 
-from intranet_plugin.db import execute_values
+from intranet_plugin.db import execute_values, is_postgres
 from intranet_plugin.models import (
     Click,
     ShareEvent,
@@ -321,7 +321,7 @@ def store(rows):
         totals.lock_for_store()
         before = totals.last_click_id()
         cursor = db.cursor()
-        if isinstance(db.obj, PostgresqlDatabase):
+        if is_postgres():
             execute_values(cursor, f"INSERT INTO click ({columns}) SELECT v.* FROM (VALUES %s) AS v ({columns}) "
                                    "WHERE EXISTS (SELECT 1 FROM tracked_link WHERE id = v.link_id) "
                                    "ON CONFLICT (event_id) DO NOTHING", values, page_size=1000)

@@ -30,7 +30,7 @@ of counting clicks (see ``analytics``). They are kept exact:
 import collections
 import datetime
 
-from peewee import Case, Select, Value, fn
+from peewee import SQL, Case, Select, fn
 
 from intranet_plugin.db import execute_values, is_postgres
 from intranet_plugin.models import (
@@ -59,8 +59,10 @@ def visitor_cap():
 
 
 def capped(distinct):
-    """An expression: ``distinct`` visitors of one network, capped."""
-    cap = Value(visitor_cap())
+    """An expression: ``distinct`` visitors of one network, capped. The cap
+    is written into the SQL (a whole number from the settings), so that the
+    plain SQL of ``count_new`` can use this very expression."""
+    cap = SQL(str(int(visitor_cap())))
     return Case(None, [(distinct > cap, cap)], distinct)
 # On PostgreSQL every transaction that stores clicks takes this lock first.
 STORE_LOCK = 0x616D6273  # "ambs"
@@ -220,14 +222,19 @@ JOIN tracked_link AS l ON l.id = g.link_id
 """
 
 
+def _sql_of(expression):
+    """A peewee expression without parameters as SQL text."""
+    sql, params = db.obj.get_sql_context().sql(expression).query()
+    assert not params
+    return sql
+
+
 def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
     read under it. One query, plus one upsert per table."""
-    cap = int(visitor_cap())
-    sql = _NEW_CLICKS.format(p=db.obj.param,
-                             capped_after=f"(CASE WHEN g.after > {cap} THEN {cap} ELSE g.after END)",
-                             capped_before=f"(CASE WHEN g.before > {cap} THEN {cap} ELSE g.before END)")
+    sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("g.after"))),
+                             capped_before=_sql_of(capped(SQL("g.before"))))
     _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
 
 
