@@ -32,6 +32,7 @@ from intranet_plugin.forms.content import (
     TITLE_MAX,
     AuditFilterForm,
     DuplicatesForm,
+    EditArgsForm,
     ItemForm,
     LibraryFilterForm,
     NewItemArgsForm,
@@ -224,12 +225,17 @@ def new():
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
 @role_required("editor")
 def edit(item_id):
-    """One item's editor, and saving it."""
+    """One item's editor, and saving it. ``?prefill=1`` (an approved
+    suggestion's new draft) fills the blank fields from the item's page, as
+    "Fill in from the page" does; nothing is stored until the editor saves."""
     item = Item.get_or_none(Item.id == item_id) or abort(404)
     if request.method == "POST":
         return _save(ItemForm(item=item), item)
     form = ItemForm.for_item(item, models.utcnow())
     form.duplicates = editing.duplicates_of(item.url, item.id)
+    if EditArgsForm(request.args).value("prefill") and item.status == "draft":
+        error = fill_from_page(form, item.url, only_blank=True)
+        return _edit_page(form, item, prefill_error=error, prefilled=error is None)
     return _edit_page(form, item)
 
 
@@ -278,20 +284,7 @@ def prefill():
     form = ItemForm()
     item = _form_item(form)
     url = form.url.data or ""
-    error = None
-    if not is_http_url(url) or not port_in_range(url):
-        error = _("Enter the full address of the page, starting with https:// or http://.")
-    else:
-        try:
-            found = opengraph.from_url(url)
-        except opengraph.PrefillError as exc:
-            error = str(exc)
-        else:
-            for name, value in (("title", found["title"]), ("summary", found["description"]),
-                                ("image_url", found["image"]),
-                                ("language", found["language"] if found["language"] in CONTENT_LANGUAGES else "")):
-                if value:
-                    form[name].data, form[name].raw_data = value, None
+    error = fill_from_page(form, url)
     form.duplicates = editing.duplicates_of(url, item.id if item else None)
     context = _edit_context(form, item, prefill_error=error, prefilled=error is None)
     response = fragment_or_page("editor/edit.html", "basics", **context)
@@ -299,6 +292,25 @@ def prefill():
         # After the swap, so that the preview reads the new values.
         response.headers["HX-Trigger-After-Swap"] = "ambassador:refresh-preview"
     return response
+
+
+def fill_from_page(form, url, only_blank=False):
+    """Put the title, summary, image and language found on the page at
+    ``url`` into the form (only into blank fields with ``only_blank``; the
+    language always, as a new item's language is a default, not a choice).
+    Returns why the page could not be read, or None."""
+    if not is_http_url(url) or not port_in_range(url):
+        return _("Enter the full address of the page, starting with https:// or http://.")
+    try:
+        found = opengraph.from_url(url)
+    except opengraph.PrefillError as exc:
+        return str(exc)
+    for name, value in (("title", found["title"]), ("summary", found["description"]),
+                        ("image_url", found["image"]),
+                        ("language", found["language"] if found["language"] in CONTENT_LANGUAGES else "")):
+        if value and not (only_blank and name != "language" and form[name].data):
+            form[name].data, form[name].raw_data = value, None
+    return None
 
 
 def _form_item(form):
@@ -449,7 +461,8 @@ def _review_page(errors=None, values=None, status=200):
 @bp.route("/suggestions/<int:suggestion_id>", methods=["POST"])
 @role_required("editor")
 def decide(suggestion_id):
-    """Approve a suggestion (optionally edited) as a published item, or
+    """Approve a suggestion (optionally edited) as a draft and open it in
+    the item editor, filled in from its page, to finish and publish; or
     reject it with a note to the colleague."""
     suggestion = Suggestion.select(Suggestion, Person).join(Person).where(Suggestion.id == suggestion_id).first()
     if suggestion is None:
@@ -471,11 +484,17 @@ def decide(suggestion_id):
     except suggestions.AlreadyReviewed:
         flash(_("This suggestion has already been reviewed."), "error")
         return redirect(url_for("editor.review"))
-    if item is not None:
-        flash(_("Approved: “%(title)s” is on the share page now.", title=item.title))
-    else:
+    if item is None:
         flash(_("Rejected: %(name)s will see your note.", name=suggestion.person.display_name))
-    return redirect(url_for("editor.review"))
+        return redirect(url_for("editor.review"))
+    flash(_("Approved: “%(title)s” is a draft now. Finish it here and publish it when it is ready.",
+            title=item.title))
+    target = url_for("editor.edit", item_id=item.id, prefill=1)
+    if request.htmx:
+        response = current_app.make_response(("", 204))
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 # -- share now ------------------------------------------------------------------
