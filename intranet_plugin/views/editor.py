@@ -5,7 +5,7 @@ Open to editors and admins only (``role_required("editor")`` on every view).
 """
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from babel import Locale
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN
+from werkzeug.datastructures import MultiDict
 
 from digest.alerts import mark_share_now
 from intranet_plugin import models
@@ -167,24 +168,29 @@ def index():
     filters = LibraryFilterForm(request.args)
     state, kind, q = filters.value("state"), filters.value("kind"), filters.value("q")
     now = models.utcnow()
-
-    def matching(in_state):
-        query = content_items.items_in_state(in_state, now)
-        if kind:
-            query = query.where(Item.kind == kind)
-        if q:
-            query = query.where(Item.title.contains(q) | Item.summary.contains(q)
-                                | Item.hashtags.contains(q) | Item.url.contains(q))
-        return query
-
-    tabs = [("", _("All"), matching("").count())]
-    tabs += [(s, STATE_LABELS[s], matching(s).count()) for s in ITEM_STATES]
-    query = matching(state).order_by(Item.publish_at.desc(), Item.id.desc())
+    query = _matching(state, kind, q, now).order_by(Item.publish_at.desc(), Item.id.desc())
     items, page, pages, total = _paged(query, filters.page_number())
     return fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
-                             page=page, pages=pages, total=total, tabs=tabs,
+                             page=page, pages=pages, total=total, tabs=_tabs(kind, q, now),
                              page_url=lambda n: editor_list_url(state, kind, q, n),
                              next_url=request.full_path)
+
+
+def _matching(state, kind, q, now):
+    """The library's items in a state (tab), of a kind, matching the search."""
+    query = content_items.items_in_state(state, now)
+    if kind:
+        query = query.where(Item.kind == kind)
+    if q:
+        query = query.where(Item.title.contains(q) | Item.summary.contains(q)
+                            | Item.hashtags.contains(q) | Item.url.contains(q))
+    return query
+
+
+def _tabs(kind, q, now):
+    """(state, label, how many items) of the library's tabs."""
+    tabs = [("", _("All"), _matching("", kind, q, now).count())]
+    return tabs + [(s, STATE_LABELS[s], _matching(s, kind, q, now).count()) for s in ITEM_STATES]
 
 
 @bp.app_template_global()
@@ -375,14 +381,20 @@ def item_action(item_id, action):
     except content_items.Refused as refused:
         return _refused(item, str(refused), next_url)
     if request.htmx and not request.htmx.boosted:
-        return _row(item, next_url)
+        return _row(item, next_url, message=message)
     flash(message)
     return redirect(next_url)
 
 
-def _row(item, next_url, refusal=None, status=200):
+def _row(item, next_url, refusal=None, status=200, message=None):
+    """The item's row for htmx, with the library's status message and its
+    tabs' counts (out of band) for the filters the library was showing."""
     item = Item.select(Item, Campaign).join(Campaign, JOIN.LEFT_OUTER).where(Item.id == item.id).get()
-    return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal), status
+    shown = LibraryFilterForm(MultiDict(parse_qsl(urlsplit(next_url).query)))
+    state, kind, q = shown.value("state"), shown.value("kind"), shown.value("q")
+    return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal,
+                           message=message, tabs=_tabs(kind, q, models.utcnow()),
+                           state=state, kind=kind, q=q, oob=True), status
 
 
 def _refused(item, reason, next_url):
