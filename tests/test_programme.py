@@ -430,7 +430,8 @@ def test_approved_hashtags_follow_the_editors_rule(csrf_app):
     assert Item.select().count() == 0 and Suggestion.get_by_id(suggestion.id).status == "pending"
     response = editor.submit("/editor/suggestions", f"/editor/suggestions/{suggestion.id}",
                              {**fields, "hashtags": "heatpump, #Energy heatpump"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/editor/items/{Item.get().id}?prefill=1")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/editor/items/{Item.get().id}?prefill=1")
     assert Item.get().hashtags == "#heatpump #Energy"
 
 
