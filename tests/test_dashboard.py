@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -153,6 +154,25 @@ def test_the_period_selector(client, programme):
     day = old.date().isoformat()
     custom = client.get(f"/admin/dashboard?period=custom&from={day}&to={day}")
     assert custom.status_code == 200 and "XING" in custom.text and "LinkedIn" not in custom.text
+
+
+@pytest.mark.parametrize("zone, note", [
+    ("Europe/Amsterdam", "Each day counts from midnight UTC, which is 01:00 in the Europe/Amsterdam time zone."),
+    ("America/New_York", "Each day counts from midnight UTC, which is 19:00 in the America/New_York time zone."),
+    ("UTC", "Each day counts from midnight UTC."),
+])
+def test_the_period_says_where_its_days_begin(make_app, zone, note):
+    """The figures' days are UTC days; the period's label says so in the
+    configured time zone instead of a bare "(UTC days)"."""
+    app = make_app(TIMEZONE=zone)
+    make_person("anouk", role="admin")
+    client = app.test_client()
+    login(client, "anouk")
+    page = client.get("/admin/dashboard?period=custom&from=2026-01-05&to=2026-01-11").text
+    span = page[page.index('<p class="dash-span">'):]
+    span = " ".join(re.sub("<[^>]+>|{#.*?#}", "", span[:span.index("</p>")]).split())
+    assert span == f"Custom: 5 Jan 2026 to 11 Jan 2026. {note}"
+    assert "(UTC days)" not in page
 
 
 @pytest.mark.parametrize("query", ["period=custom&from=2026-05-01", "period=custom&from=2026-05-10&to=2026-05-01",
