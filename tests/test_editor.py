@@ -629,6 +629,30 @@ def test_a_page_that_cannot_be_read_changes_nothing(make_app, web, allow_private
         assert web.requests == []  # never even connected
 
 
+def test_a_draft_opened_to_prefill_fills_only_its_empty_fields(make_app, web):
+    """An approved suggestion's draft (``?prefill=1``) gets the page's
+    summary and image where it has none, keeps the colleague's title, and
+    stores nothing; a page that cannot be read says why and leaves the
+    draft as it was; a published item is never prefilled."""
+    app = make_app(WTF_CSRF_ENABLED=True, FETCH_ALLOW_PRIVATE=True)
+    make_person("joris", role="editor")
+    joris = Browser(app).sign_in("joris")
+    url = web.serve("/nieuws/windpark", PAGE, content_type="text/html; charset=utf-8")
+    draft = make_item("Our own title", url=url, summary="", status="draft")
+    html = joris.get(f"/editor/items/{draft.id}?prefill=1").get_data(as_text=True)
+    assert 'value="Our own title"' in html and ">De eerste turbine draait.</textarea>" in html
+    assert f'value="http://127.0.0.1:{web.port}/images/turbine.jpg"' in html
+    assert "The empty fields were filled in from the page" in html
+    assert Item.get_by_id(draft.id).summary == ""  # nothing stored until saved
+    broken = make_item("Broken", url=web.url("/missing"), status="draft")
+    html = joris.get(f"/editor/items/{broken.id}?prefill=1").get_data(as_text=True)
+    assert "Could not read that page: it answered with HTTP status 404." in html and 'value="Broken"' in html
+    published = make_item("Live", url=url, summary="")
+    requests = len(web.requests)
+    html = joris.get(f"/editor/items/{published.id}?prefill=1").get_data(as_text=True)
+    assert "filled in from the page" not in html and len(web.requests) == requests
+
+
 def test_prefill_refuses_what_is_not_a_web_address(joris):
     html = joris.htmx("POST", "/editor/items/prefill", data={"url": "file:///etc/passwd"}).get_data(as_text=True)
     assert "Enter the full address of the page" in html
@@ -915,7 +939,7 @@ def test_a_suggestion_becomes_a_draft_and_the_library_answers_in_a_browser(make_
 
         page.goto(f"/editor/items/{item.id}?prefill=1")
         message = page.locator("[data-prefill-message]")
-        expect(message).to_have_text("Title, summary and image were taken from the page: check them.")
+        expect(message).to_have_text("The empty fields were filled in from the page: check them.")
         page.get_by_label("Address of the page").fill(page_url + "?v=2")
         expect(message).to_have_count(0)
         page.get_by_label("Address of the page").fill(page_url)

@@ -241,7 +241,7 @@ def edit(item_id):
     form.duplicates = editing.duplicates_of(item.url, item.id)
     if EditArgsForm(request.args).value("prefill") and item.status == "draft":
         error = fill_from_page(form, item.url, only_blank=True)
-        return _edit_page(form, item, prefill_error=error, prefilled=error is None)
+        return _edit_page(form, item, prefill_error=error, prefilled="blank" if error is None else False)
     return _edit_page(form, item)
 
 
