@@ -435,6 +435,20 @@ def test_approved_hashtags_follow_the_editors_rule(csrf_app):
     assert Item.get().hashtags == "#heatpump #Energy"
 
 
+def test_htmx_approval_is_sent_to_the_draft_in_the_editor(csrf_app):
+    emma = make_person("emma")
+    make_person("joris", role="editor")
+    suggestion = Suggestion.create(person=emma, url="https://www.example.com/news/a", title="A")
+    editor = Visitor(csrf_app, "joris")
+    token = editor.token()
+    response = editor.client.post(f"/editor/suggestions/{suggestion.id}", headers={"HX-Request": "true"},
+                                  data={"decision": "approve", "title": "A", "kind": "news", "csrf_token": token})
+    item = Item.get()
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(
+        f"/editor/items/{item.id}?prefill=1")
+    assert item.status == "draft"
+
+
 def test_suggestion_rejected_with_a_note(csrf_app):
     make_person("emma")
     make_person("joris", display_name="Joris van Dijk", role="editor")
