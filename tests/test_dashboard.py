@@ -5,6 +5,7 @@ import csv
 import datetime
 import io
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -155,6 +156,25 @@ def test_the_period_selector(client, programme):
     assert custom.status_code == 200 and "XING" in custom.text and "LinkedIn" not in custom.text
 
 
+@pytest.mark.parametrize("zone, note", [
+    ("Europe/Amsterdam", "Each day counts from midnight UTC, which is 01:00 in the Europe/Amsterdam time zone."),
+    ("America/New_York", "Each day counts from midnight UTC, which is 19:00 in the America/New_York time zone."),
+    ("UTC", "Each day counts from midnight UTC."),
+])
+def test_the_period_says_where_its_days_begin(make_app, zone, note):
+    """The figures' days are UTC days; the period's label says so in the
+    configured time zone instead of a bare "(UTC days)"."""
+    app = make_app(TIMEZONE=zone)
+    make_person("anouk", role="admin")
+    client = app.test_client()
+    login(client, "anouk")
+    page = client.get("/admin/dashboard?period=custom&from=2026-01-05&to=2026-01-11").text
+    span = page[page.index('<p class="dash-span">'):]
+    span = " ".join(re.sub("<[^>]+>|{#.*?#}", "", span[:span.index("</p>")]).split())
+    assert span == f"Custom: 5 Jan 2026 to 11 Jan 2026. {note}"
+    assert "(UTC days)" not in page
+
+
 @pytest.mark.parametrize("query", ["period=custom&from=2026-05-01", "period=custom&from=2026-05-10&to=2026-05-01",
                                    "period=custom&from=soon&to=2026-05-01", "period=decade"])
 def test_a_bad_period_is_explained(client, programme, query):
@@ -276,10 +296,14 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
         page.get_by_label("Cost per click (EUR)").fill("3")
         page.get_by_label("Participants").fill("100")
         expect(page.locator("[data-emv]")).to_have_attribute("data-emv", "900.00")
+        # An input emptied or out of range takes the result away and says why.
+        result = page.locator("#emv-result")
+        page.get_by_label("Cost per click (EUR)").fill("")
+        expect(result).to_have_text("Cost per click (EUR): Enter a number.")
+        expect(page.locator("[data-emv]")).to_have_count(0)
         page.get_by_label("Cost per click (EUR)").fill("-1")
-        # The browser holds an invalid input back (the server's check is
-        # tested above); the last result stays.
-        expect(page.locator("#emv-cost_per_click:invalid")).to_have_count(1)
+        expect(result).to_have_text("Cost per click (EUR): Enter a number of 0 or more.")
+        page.get_by_label("Cost per click (EUR)").fill("3")
         expect(page.locator("[data-emv]")).to_have_attribute("data-emv", "900.00")
         assert page.evaluate("window.__notReloaded") is True
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

@@ -629,6 +629,30 @@ def test_a_page_that_cannot_be_read_changes_nothing(make_app, web, allow_private
         assert web.requests == []  # never even connected
 
 
+def test_a_draft_opened_to_prefill_fills_only_its_empty_fields(make_app, web):
+    """An approved suggestion's draft (``?prefill=1``) gets the page's
+    summary and image where it has none, keeps the colleague's title, and
+    stores nothing; a page that cannot be read says why and leaves the
+    draft as it was; a published item is never prefilled."""
+    app = make_app(WTF_CSRF_ENABLED=True, FETCH_ALLOW_PRIVATE=True)
+    make_person("joris", role="editor")
+    joris = Browser(app).sign_in("joris")
+    url = web.serve("/nieuws/windpark", PAGE, content_type="text/html; charset=utf-8")
+    draft = make_item("Our own title", url=url, summary="", status="draft")
+    html = joris.get(f"/editor/items/{draft.id}?prefill=1").get_data(as_text=True)
+    assert 'value="Our own title"' in html and ">De eerste turbine draait.</textarea>" in html
+    assert f'value="http://127.0.0.1:{web.port}/images/turbine.jpg"' in html
+    assert "The empty fields were filled in from the page" in html
+    assert Item.get_by_id(draft.id).summary == ""  # nothing stored until saved
+    broken = make_item("Broken", url=web.url("/missing"), status="draft")
+    html = joris.get(f"/editor/items/{broken.id}?prefill=1").get_data(as_text=True)
+    assert "Could not read that page: it answered with HTTP status 404." in html and 'value="Broken"' in html
+    published = make_item("Live", url=url, summary="")
+    requests = len(web.requests)
+    html = joris.get(f"/editor/items/{published.id}?prefill=1").get_data(as_text=True)
+    assert "filled in from the page" not in html and len(web.requests) == requests
+
+
 def test_prefill_refuses_what_is_not_a_web_address(joris):
     html = joris.htmx("POST", "/editor/items/prefill", data={"url": "file:///etc/passwd"}).get_data(as_text=True)
     assert "Enter the full address of the page" in html
@@ -861,5 +885,94 @@ def test_the_editor_in_a_browser(make_app, web, chromium):
         assert "q=older" in page.url and "state=archived" in page.url
 
         assert console.messages == []
+        assert ConsoleLog.csp_violations(page) == []
+        context.close()
+
+
+def test_a_suggestion_becomes_a_draft_and_the_library_answers_in_a_browser(make_app, web, chromium):
+    """Approving a colleague's suggestion lands the editor in the item editor
+    on a draft, its address kept and the blank fields filled in from the
+    page; it is not on the share page until published. A refused save puts
+    the focus on the error summary; the prefill message leaves when the
+    address changes. The library's actions say what they did, keep the
+    focus in the row and update the tab counts."""
+    from playwright.sync_api import expect
+
+    from helpers.browser import DESKTOP_CHROME, ConsoleLog, serve
+    from intranet_plugin.models import Suggestion
+
+    def build(base):
+        return make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True, FETCH_ALLOW_PRIVATE=True)
+
+    with serve(build) as (base, app):
+        emma = make_person("emma", display_name="Emma de Vries")
+        make_person("joris", display_name="Joris van Dijk", role="editor")
+        page_url = web.serve("/nieuws/windpark", PAGE.replace("/images/turbine.jpg", base + "/static/favicon.svg"),
+                             content_type="text/html; charset=utf-8")
+        Suggestion.create(person=emma, url=page_url, title="Our wind farm is running", kind="news",
+                          caption="Proud of my colleagues!")
+        context = chromium.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB",
+                                       viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(10_000)
+        console = ConsoleLog(context)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_role("button", name=re.compile("Joris van Dijk")).click()
+        expect(page.get_by_role("heading", name="Share what we are proud of")).to_be_visible()
+
+        page.goto("/editor/suggestions")
+        page.get_by_label("Hashtags").fill("wind, #energy")
+        page.get_by_role("button", name="Approve and open as a draft").click()
+        item = Item.get()
+        expect(page).to_have_url(re.compile(rf"/editor/items/{item.id}\?prefill=1$"))
+        expect(page.locator(".flash")).to_contain_text("is a draft now")
+        expect(page.get_by_label("Address of the page")).to_have_value(page_url)
+        expect(page.get_by_label("Title", exact=True)).to_have_value("Our wind farm is running")  # the colleague's
+        expect(page.get_by_label("Summary")).to_have_value("De eerste turbine draait.")  # from the page
+        expect(page.get_by_label("Hashtags")).to_have_value("#wind #energy")
+        expect(page.get_by_label("Default text")).to_have_value("Proud of my colleagues!")
+        expect(page.get_by_label("Draft")).to_be_checked()
+        assert (item.status, item.suggested_by_id) == ("draft", emma.id)
+        page.goto("/")
+        expect(page.get_by_role("heading", name="Share what we are proud of")).to_be_visible()
+        expect(page.locator(f"#item-{item.id}")).to_have_count(0)
+
+        page.goto(f"/editor/items/{item.id}?prefill=1")
+        message = page.locator("[data-prefill-message]")
+        expect(message).to_have_text("The empty fields were filled in from the page: check them.")
+        page.get_by_label("Address of the page").fill(page_url + "?v=2")
+        expect(message).to_have_count(0)
+        page.get_by_label("Address of the page").fill(page_url)
+        page.get_by_label("Title", exact=True).fill("")
+        page.get_by_label("Title", exact=True).evaluate("el => el.removeAttribute('required')")
+        page.get_by_role("button", name="Save", exact=True).click()
+        summary = page.locator(".form-errors")
+        expect(summary).to_contain_text("Nothing was saved.")
+        expect(summary).to_be_focused()
+
+        page.get_by_label("Title", exact=True).fill("Our wind farm is running")
+        page.get_by_label("Published").check()
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".flash")).to_contain_text("Saved")
+        page.goto("/")
+        expect(page.locator(f"#item-{item.id}")).to_be_visible()
+
+        page.goto("/editor/")
+        page.evaluate("window.__notReloaded = true")
+        archived_tab = page.locator("#library-tabs a", has_text="Archived").locator(".n")
+        expect(archived_tab).to_have_text("0")
+        row = page.locator(f"#row-{item.id}")
+        row.get_by_role("button", name="Pin", exact=True).click()
+        status = page.locator("#library-status")
+        expect(status).to_have_text("Pinned: “Our wind farm is running” now shows first on the share page.")
+        expect(row.get_by_role("button", name="Unpin")).to_be_focused()
+        row.get_by_role("button", name="Archive").click()
+        expect(status).to_have_text("Archived: “Our wind farm is running”.")
+        expect(archived_tab).to_have_text("1")
+        expect(row.get_by_role("button", name="Restore")).to_be_focused()
+        assert page.evaluate("window.__notReloaded") is True
+
+        # the refused save answered 400 on purpose; nothing else went wrong
+        assert [m for m in console.messages if "status of 400 (BAD REQUEST)" not in m] == []
         assert ConsoleLog.csp_violations(page) == []
         context.close()

@@ -414,15 +414,24 @@ def test_admin_adds_imports_and_removes_feeds(csrf_app, server):
     response = client.post("/admin/feeds/", data={**form, "csrf_token": token}, follow_redirects=True)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "Feed added." in page and "Northwind Careers: 4 new, 0 updated, 0 expired." in page
+    assert "Feed added: Northwind Careers. 4 new, 0 updated, 0 expired." in page
     feed = Feed.get(Feed.url == careers)
     assert (feed.kind, feed.campaign.slug, feed.needs_review) == ("vacancy", "spring", True)
     assert "Spring hiring" in page and "Wait for review" in page
     assert AuditLog.get(AuditLog.action == "create").actor.username == "ada"
 
     broken = server.url("/404")
-    client.post("/admin/feeds/", data={"url": broken, "kind": "news", "csrf_token": token})
-    page = client.get("/admin/feeds/").get_data(as_text=True)
+    response = client.post("/admin/feeds/", data={"url": broken, "kind": "news", "csrf_token": token},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    # one message: added, why the first import failed, what happens next; no "Feed added." beside it
+    flashes = re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)
+    assert flashes == ["Feed added, but its first import failed: The feed&#39;s server answered 404 Not Found. "
+                       "It is tried again with every import, every 30 minutes; correct or remove the feed "
+                       "if the problem stays."]
+    row = page[page.index(f'id="feed-{Feed.get(Feed.url == broken).id}"'):]
+    row = row[:row.index("</tr>")]
+    assert row.count(broken) == 2  # the address once: the link's text and its href
     problems = page[page.index('class="feed-problems"'):page.index("</div>", page.index('class="feed-problems"'))]
     assert "The feed&#39;s server answered 404 Not Found." in problems
     assert 'class="has-error"' in page

@@ -20,6 +20,7 @@ from intranet_plugin.models import (
     AuditLog,
     Click,
     Conversion,
+    Item,
     Person,
     PrizeDraw,
     Setting,
@@ -124,6 +125,35 @@ def test_me_shows_own_figures_and_nobody_elses(client, people):
     assert re.search(r'<svg[^>]+role="img"', page) and "<title id=\"chart-title\">" in page
     assert "<table" in page
     assert "number 1 on this month" in page  # Emma leads the visible people
+
+
+def test_me_chart_names_weeks_by_their_dates(client, people):
+    """The chart's axis reads dates ("16 Mar"), as the digest does, not ISO
+    week numbers; the table names each week by its first day."""
+    login(client, "emma")
+    page = text(client.get("/me"))
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    today = analytics.today_utc()
+    monday = today - datetime.timedelta(days=today.weekday())
+    eleven_weeks_back = monday - datetime.timedelta(weeks=11)
+    axis = re.findall(r'<text class="axis"[^>]*>([^<]+)</text>', svg)
+    assert f"{monday.day} {monday:%b}" in axis and f"{eleven_weeks_back.day} {eleven_weeks_back:%b}" in axis
+    assert "Week starting" in axis and "ISO week" not in page and not re.search(r">\d\d</text>", svg)
+    assert f'<time datetime="{monday.isoformat()}">{monday.day} {monday:%b} {monday.year}</time>' in page
+
+
+def test_best_items_can_be_shared_again(client, people):
+    login(client, "emma")
+    page = text(client.get("/me"))
+    windpark = Item.get(Item.title == "Windpark opens")
+    best = page[page.index('<ol class="best-items">'):page.index("</ol>")]
+    assert re.search(rf'<a class="[^"]*share-again" href="/\?q=Windpark\+opens#item-{windpark.id}">Share again'
+                     r'<span class="visually-hidden">: Windpark opens</span></a>', best)
+    windpark.status = "archived"
+    windpark.save()
+    best = text(client.get("/me"))
+    best = best[best.index('<ol class="best-items">'):best.index("</ol>")]
+    assert "Share again" not in best and "No longer on the share page" in best
 
 
 def test_me_period_tabs_swap_a_fragment(client, people):
@@ -277,13 +307,38 @@ def test_admin_switches_people_leaderboards_off(csrf_app):
     # Teams are still ranked, with their figures: Sales, Ops and Comms are
     # each too small to show alone (emma's 4 clicks from 3 visitors, bob's
     # 6 from 6; 5 shares with carl's).
-    assert Page(page).row("Teams", "Smaller teams together") == {"points": 9, "clicks": 10, "shares": 5}
+    # Together they are no team, so nothing is ranked.
+    assert "No team is large enough to be ranked yet." in page
+    pooled = re.search(r'<p class="pooled-teams">(.*?)</p>', page, re.S).group(1)
+    assert " ".join(re.sub("<[^>]+>", "", pooled).split()) == (
+        "Smaller teams together, not ranked: 4 members · 9 points · 10 clicks · 5 shares")
     me = json.loads(text(emma.client.get("/api/v1/me/stats")))
     assert me["rank"] == {"this_month": None, "all_time": None} and me["on_leaderboard"] is False
     assert "switched off" in text(emma.client.get("/me"))
 
     assert admin.post("/leaderboard", "/leaderboard/settings", {"people": "on"}).status_code == 302
     assert "Emma Visible" in text(emma.client.get("/leaderboard"))
+
+
+def test_small_teams_together_are_shown_apart_from_the_ranking(client, people):
+    """A ranked team and the small teams pooled for privacy: the pool has
+    more points, yet it is no team, so it is not in the ranking at all."""
+    item = make_item("Team news")
+    for n in range(3):
+        member = make_person(f"ops{n}", department="Operations", joined_at=utcnow())
+        if n == 0:
+            click(share(member, item), visitor="ops-visitor")
+    login(client, "emma")
+    page = text(client.get("/leaderboard?period=all"))
+    teams = page.split("<h2>Teams</h2>")[1]
+    ranked = re.findall(r'<td class="num">(\d+)</td>\s*<th scope="row">([^<]+)</th>', teams)
+    assert ranked == [("1", "Operations")]
+    assert Page(page).row("Teams", "Operations") == {"points": 1, "clicks": 1, "shares": 1}
+    table = teams[:teams.index("</table>")]
+    assert "Smaller teams together" not in table
+    pooled = re.search(r'<p class="pooled-teams">(.*?)</p>', teams, re.S).group(1)
+    assert "9 points" in pooled and "not ranked" in pooled
+    assert "Clicks count every visit" in page  # what differs between points and clicks
 
 
 # -- campaign contests ---------------------------------------------------------------

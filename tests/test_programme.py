@@ -374,16 +374,22 @@ def test_suggestion_approved_with_edits_credits_the_colleague(csrf_app):
         "decision": "approve", "title": "Heat pumps, explained by our engineers", "kind": "news",
         "summary": "How a heat pump works, in five minutes.", "caption": "Heat pumps, explained!",
         "hashtags": "#heatpump", "review_note": "Great find, thanks!"})
-    assert response.status_code == 302 and location(response) == "/editor/suggestions"
-
+    # the editor lands on the new draft in the item editor, to finish and publish it
     item = Item.get()
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/editor/items/{item.id}?prefill=1")
     assert (item.title, item.kind, item.summary, item.caption, item.hashtags, item.status) == (
         "Heat pumps, explained by our engineers", "news", "How a heat pump works, in five minutes.",
-        "Heat pumps, explained!", "#heatpump", "published")
+        "Heat pumps, explained!", "#heatpump", "draft")
     assert item.url == suggestion.url and item.suggested_by_id == emma.id and item.created_by_id == joris.id
     suggestion = Suggestion.get_by_id(suggestion.id)
     assert (suggestion.status, suggestion.item_id, suggestion.reviewer_id) == ("approved", item.id, joris.id)
     assert {a.action for a in AuditLog.select().where(AuditLog.actor == joris)} == {"approve", "create"}
+    share_page = colleague.page("/")
+    assert "Your suggestion “Heat pumps” is approved." in share_page
+    assert "An editor is getting it ready" in share_page and f"#item-{item.id}" not in share_page
+    Suggestion.update(seen_at=None).execute()  # told again below, once it is published
+    item.status = "published"
+    item.save()
 
     # deciding twice creates nothing more
     again = editor.client.post(f"/editor/suggestions/{suggestion.id}", data={
@@ -425,7 +431,22 @@ def test_approved_hashtags_follow_the_editors_rule(csrf_app):
     response = editor.submit("/editor/suggestions", f"/editor/suggestions/{suggestion.id}",
                              {**fields, "hashtags": "heatpump, #Energy heatpump"})
     assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/editor/items/{Item.get().id}?prefill=1")
     assert Item.get().hashtags == "#heatpump #Energy"
+
+
+def test_htmx_approval_is_sent_to_the_draft_in_the_editor(csrf_app):
+    emma = make_person("emma")
+    make_person("joris", role="editor")
+    suggestion = Suggestion.create(person=emma, url="https://www.example.com/news/a", title="A")
+    editor = Visitor(csrf_app, "joris")
+    token = editor.token()
+    response = editor.client.post(f"/editor/suggestions/{suggestion.id}", headers={"HX-Request": "true"},
+                                  data={"decision": "approve", "title": "A", "kind": "news", "csrf_token": token})
+    item = Item.get()
+    assert response.status_code == 204 and response.headers["HX-Redirect"].endswith(
+        f"/editor/items/{item.id}?prefill=1")
+    assert item.status == "draft"
 
 
 def test_suggestion_rejected_with_a_note(csrf_app):

@@ -753,6 +753,16 @@ def _local_day(moment):
     return moment.replace(tzinfo=datetime.UTC).astimezone(ZoneInfo(name)).date()
 
 
+def utc_day_start(day):
+    """When ``day``, a day as the figures count it (a UTC day), begins in
+    the configured time zone: an aware datetime. Figures per day, week and
+    month are bucketed in UTC days (a click's ``day``, the daily visitor
+    hash), so a label of a period says where its days begin."""
+    start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+    name = current_app.config.get("TIMEZONE") if has_app_context() else None
+    return start.astimezone(ZoneInfo(name)) if name else start
+
+
 def campaign_period(campaign):
     """The campaign's own days as its editor entered them (open where it
     has no start or end)."""

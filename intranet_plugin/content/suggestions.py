@@ -1,6 +1,7 @@
 """Colleagues' suggestions: any signed-in person proposes a link, editors
-approve it (optionally edited) as a published item or reject it with a
-note, and the colleague sees the outcome once."""
+approve it (optionally edited) as a draft item, which they finish and
+publish in the item editor, or reject it with a note; the colleague sees the
+outcome once."""
 
 from flask_babel import gettext as _
 from peewee import JOIN
@@ -96,9 +97,11 @@ class AlreadyReviewed(Exception):
 
 def decide(suggestion, decision, form, by):
     """Approve (``form``: title, summary, caption, kind, hashtags,
-    review_note) as a published item, or reject with the note. Only the
-    first of two editors deciding at once wins: the other gets
-    ``AlreadyReviewed``. Returns the new item, or None for a rejection."""
+    review_note) as a draft item, or reject with the note. The draft is not
+    on the share page: the editor finishes it (image, campaign, language,
+    texts per network, expiry) in the item editor and publishes it there.
+    Only the first of two editors deciding at once wins: the other gets
+    ``AlreadyReviewed``. Returns the new draft, or None for a rejection."""
     now = utcnow()
     with db.atomic():
         claimed = (Suggestion.update(status="approved" if decision == "approve" else "rejected",
@@ -111,10 +114,10 @@ def decide(suggestion, decision, form, by):
             return None
         item = Item.create(kind=form["kind"], slug=unique_slug(Item, form["title"]), title=form["title"],
                            summary=form["summary"], url=suggestion.url, caption=form["caption"],
-                           hashtags=form["hashtags"], status="published", publish_at=now,
+                           hashtags=form["hashtags"], status="draft", publish_at=now,
                            suggested_by=suggestion.person, created_by=by, updated_by=by,
                            created_at=now, updated_at=now)
         Suggestion.update(item=item).where(Suggestion.id == suggestion.id).execute()
-        AuditLog.record(by, "create", item, summary=item.title, status="published", suggestion=suggestion.id)
+        AuditLog.record(by, "create", item, summary=item.title, status="draft", suggestion=suggestion.id)
         AuditLog.record(by, "approve", suggestion, summary=item.title, item=item.id)
         return item

@@ -445,3 +445,10 @@ class NewItemArgsForm(FilterForm):
 
     kind = StringField(default="", validators=[Optional(), choice_of(KINDS, "")])
     campaign = StringField(default="", validators=[Length(max=SLUG_MAX)])
+
+
+class EditArgsForm(FilterForm):
+    """``/editor/items/<id>?prefill=1``: open the item with the blank fields
+    filled in from its page (an approved suggestion's new draft)."""
+
+    prefill = StringField(default="", validators=[Optional(), choice_of(("1",), "")])

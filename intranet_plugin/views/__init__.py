@@ -18,13 +18,18 @@ def fragment_or_page(template, block, **context):
 
 
 def chart(series, width=880, height=240):
-    """Geometry of a bar chart of weekly clicks, for an inline SVG."""
+    """Geometry of a bar chart of weekly clicks, for an inline SVG. Each
+    bar's week is named by the date it starts on; ``labelled`` says which
+    bars carry that date under them (the latest week always does)."""
     top, bottom, left, right = 24, 34, 36, 8
     peak = max([w["clicks"] for w in series] + [0])
     step = max(1, -(-peak // 4))  # four grid lines, whole numbers
     scale_max = step * 4
     plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / len(series)
+    # A date label ("22 Nov") needs about 44 units: every week's date when
+    # there is room, else every second or fourth week's.
+    every = next(n for n in (1, 2, 4, 8, len(series)) if slot * n >= 44)
     bars = []
     for i, week in enumerate(series):
         h = plot_h * week["clicks"] / scale_max
@@ -32,7 +37,7 @@ def chart(series, width=880, height=240):
         bars.append({"x": round(left + i * slot + slot * 0.15, 1), "w": round(slot * 0.7, 1),
                      "y": round(top + plot_h - h, 1), "h": round(h, 1),
                      "cx": round(left + i * slot + slot / 2, 1), "week": week,
-                     "label": week["week"].split("-W")[1], "start": start})
+                     "start": start, "labelled": (len(series) - 1 - i) % every == 0})
     grid = [{"y": round(top + plot_h - plot_h * k / 4, 1), "value": step * k} for k in range(5)]
     return {"width": width, "height": height, "bars": bars, "grid": grid, "left": left,
             "right": width - right, "base": top + plot_h, "total": sum(w["clicks"] for w in series)}

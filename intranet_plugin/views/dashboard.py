@@ -102,7 +102,8 @@ def index():
     data = figures(period, full, today)
     query = {"period": name, **({"from": start_text, "to": end_text} if name == "custom" else {})}
     context.update(period_name=name, period=period, start_text=start_text, end_text=end_text, query=query,
-                   chart=chart(data["trend"]), **data)
+                   chart=chart(data["trend"]), day_start=analytics.utc_day_start(period.end or today),
+                   timezone=current_app.config["TIMEZONE"], **data)
     status = 200
     if full:
         measured = goals.measured_inputs(data["programme"])

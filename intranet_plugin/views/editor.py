@@ -5,7 +5,7 @@ Open to editors and admins only (``role_required("editor")`` on every view).
 """
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from babel import Locale
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN
+from werkzeug.datastructures import MultiDict
 
 from digest.alerts import mark_share_now
 from intranet_plugin import models
@@ -32,6 +33,7 @@ from intranet_plugin.forms.content import (
     TITLE_MAX,
     AuditFilterForm,
     DuplicatesForm,
+    EditArgsForm,
     ItemForm,
     LibraryFilterForm,
     NewItemArgsForm,
@@ -166,24 +168,29 @@ def index():
     filters = LibraryFilterForm(request.args)
     state, kind, q = filters.value("state"), filters.value("kind"), filters.value("q")
     now = models.utcnow()
-
-    def matching(in_state):
-        query = content_items.items_in_state(in_state, now)
-        if kind:
-            query = query.where(Item.kind == kind)
-        if q:
-            query = query.where(Item.title.contains(q) | Item.summary.contains(q)
-                                | Item.hashtags.contains(q) | Item.url.contains(q))
-        return query
-
-    tabs = [("", _("All"), matching("").count())]
-    tabs += [(s, STATE_LABELS[s], matching(s).count()) for s in ITEM_STATES]
-    query = matching(state).order_by(Item.publish_at.desc(), Item.id.desc())
+    query = _matching(state, kind, q, now).order_by(Item.publish_at.desc(), Item.id.desc())
     items, page, pages, total = _paged(query, filters.page_number())
     return fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
-                             page=page, pages=pages, total=total, tabs=tabs,
+                             page=page, pages=pages, total=total, tabs=_tabs(kind, q, now),
                              page_url=lambda n: editor_list_url(state, kind, q, n),
                              next_url=request.full_path)
+
+
+def _matching(state, kind, q, now):
+    """The library's items in a state (tab), of a kind, matching the search."""
+    query = content_items.items_in_state(state, now)
+    if kind:
+        query = query.where(Item.kind == kind)
+    if q:
+        query = query.where(Item.title.contains(q) | Item.summary.contains(q)
+                            | Item.hashtags.contains(q) | Item.url.contains(q))
+    return query
+
+
+def _tabs(kind, q, now):
+    """(state, label, how many items) of the library's tabs."""
+    tabs = [("", _("All"), _matching("", kind, q, now).count())]
+    return tabs + [(s, STATE_LABELS[s], _matching(s, kind, q, now).count()) for s in ITEM_STATES]
 
 
 @bp.app_template_global()
@@ -224,12 +231,17 @@ def new():
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
 @role_required("editor")
 def edit(item_id):
-    """One item's editor, and saving it."""
+    """One item's editor, and saving it. ``?prefill=1`` (an approved
+    suggestion's new draft) fills the blank fields from the item's page, as
+    "Fill in from the page" does; nothing is stored until the editor saves."""
     item = Item.get_or_none(Item.id == item_id) or abort(404)
     if request.method == "POST":
         return _save(ItemForm(item=item), item)
     form = ItemForm.for_item(item, models.utcnow())
     form.duplicates = editing.duplicates_of(item.url, item.id)
+    if EditArgsForm(request.args).value("prefill") and item.status == "draft":
+        error = fill_from_page(form, item.url, only_blank=True)
+        return _edit_page(form, item, prefill_error=error, prefilled="blank" if error is None else False)
     return _edit_page(form, item)
 
 
@@ -278,20 +290,7 @@ def prefill():
     form = ItemForm()
     item = _form_item(form)
     url = form.url.data or ""
-    error = None
-    if not is_http_url(url) or not port_in_range(url):
-        error = _("Enter the full address of the page, starting with https:// or http://.")
-    else:
-        try:
-            found = opengraph.from_url(url)
-        except opengraph.PrefillError as exc:
-            error = str(exc)
-        else:
-            for name, value in (("title", found["title"]), ("summary", found["description"]),
-                                ("image_url", found["image"]),
-                                ("language", found["language"] if found["language"] in CONTENT_LANGUAGES else "")):
-                if value:
-                    form[name].data, form[name].raw_data = value, None
+    error = fill_from_page(form, url)
     form.duplicates = editing.duplicates_of(url, item.id if item else None)
     context = _edit_context(form, item, prefill_error=error, prefilled=error is None)
     response = fragment_or_page("editor/edit.html", "basics", **context)
@@ -299,6 +298,25 @@ def prefill():
         # After the swap, so that the preview reads the new values.
         response.headers["HX-Trigger-After-Swap"] = "ambassador:refresh-preview"
     return response
+
+
+def fill_from_page(form, url, only_blank=False):
+    """Put the title, summary, image and language found on the page at
+    ``url`` into the form (only into blank fields with ``only_blank``; the
+    language always, as a new item's language is a default, not a choice).
+    Returns why the page could not be read, or None."""
+    if not is_http_url(url) or not port_in_range(url):
+        return _("Enter the full address of the page, starting with https:// or http://.")
+    try:
+        found = opengraph.from_url(url)
+    except opengraph.PrefillError as exc:
+        return str(exc)
+    for name, value in (("title", found["title"]), ("summary", found["description"]),
+                        ("image_url", found["image"]),
+                        ("language", found["language"] if found["language"] in CONTENT_LANGUAGES else "")):
+        if value and not (only_blank and name != "language" and form[name].data):
+            form[name].data, form[name].raw_data = value, None
+    return None
 
 
 def _form_item(form):
@@ -363,14 +381,20 @@ def item_action(item_id, action):
     except content_items.Refused as refused:
         return _refused(item, str(refused), next_url)
     if request.htmx and not request.htmx.boosted:
-        return _row(item, next_url)
+        return _row(item, next_url, message=message)
     flash(message)
     return redirect(next_url)
 
 
-def _row(item, next_url, refusal=None, status=200):
+def _row(item, next_url, refusal=None, status=200, message=None):
+    """The item's row for htmx, with the library's status message and its
+    tabs' counts (out of band) for the filters the library was showing."""
     item = Item.select(Item, Campaign).join(Campaign, JOIN.LEFT_OUTER).where(Item.id == item.id).get()
-    return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal), status
+    shown = LibraryFilterForm(MultiDict(parse_qsl(urlsplit(next_url).query)))
+    state, kind, q = shown.value("state"), shown.value("kind"), shown.value("q")
+    return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal,
+                           message=message, tabs=_tabs(kind, q, models.utcnow()),
+                           state=state, kind=kind, q=q, oob=True), status
 
 
 def _refused(item, reason, next_url):
@@ -449,7 +473,8 @@ def _review_page(errors=None, values=None, status=200):
 @bp.route("/suggestions/<int:suggestion_id>", methods=["POST"])
 @role_required("editor")
 def decide(suggestion_id):
-    """Approve a suggestion (optionally edited) as a published item, or
+    """Approve a suggestion (optionally edited) as a draft and open it in
+    the item editor, filled in from its page, to finish and publish; or
     reject it with a note to the colleague."""
     suggestion = Suggestion.select(Suggestion, Person).join(Person).where(Suggestion.id == suggestion_id).first()
     if suggestion is None:
@@ -471,11 +496,17 @@ def decide(suggestion_id):
     except suggestions.AlreadyReviewed:
         flash(_("This suggestion has already been reviewed."), "error")
         return redirect(url_for("editor.review"))
-    if item is not None:
-        flash(_("Approved: “%(title)s” is on the share page now.", title=item.title))
-    else:
+    if item is None:
         flash(_("Rejected: %(name)s will see your note.", name=suggestion.person.display_name))
-    return redirect(url_for("editor.review"))
+        return redirect(url_for("editor.review"))
+    flash(_("Approved: “%(title)s” is a draft now. Finish it here and publish it when it is ready.",
+            title=item.title))
+    target = url_for("editor.edit", item_id=item.id, prefill=1)
+    if request.htmx:
+        response = current_app.make_response(("", 204))
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 # -- share now ------------------------------------------------------------------

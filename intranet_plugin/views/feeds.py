@@ -1,6 +1,6 @@
 """Admin pages for feeds: list them with their state, add, remove, import now."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -58,8 +58,20 @@ def add():
                         actor=current_user._get_current_object())
     except FeedError as exc:
         return _page(values, error=str(exc), status=400)
-    flash(_("Feed added."))
-    _flash_result(import_feed(feed))
+    # A feed whose first import fails is kept, as feed readers do: the
+    # source may be down for a moment, and the scheduler tries again. One
+    # message says both, with the reason (which names the host if it is
+    # about the host).
+    result = import_feed(feed)
+    if result.ok:
+        flash(_("Feed added: %(feed)s. %(summary)s", feed=result.feed.title or result.feed.url,
+                summary=result.summary))
+    else:
+        flash(ngettext("Feed added, but its first import failed: %(error)s It is tried again with every "
+                       "import, every minute; correct or remove the feed if the problem stays.",
+                       "Feed added, but its first import failed: %(error)s It is tried again with every "
+                       "import, every %(num)d minutes; correct or remove the feed if the problem stays.",
+                       current_app.config["FEED_POLL_MINUTES"], error=result.error), "error")
     return redirect(url_for(".index"), 303)
 
 

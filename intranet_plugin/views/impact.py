@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
+from intranet_plugin.content.items import shareable_ids
 from intranet_plugin.forms.analytics import ImpactPeriodForm
 from intranet_plugin.forms.programme import DeleteDataForm, LeaderboardSettingsForm
-from intranet_plugin.models import AuditLog, Setting, db
+from intranet_plugin.models import AuditLog, Setting, db, utcnow
 from intranet_plugin.people import data
 from intranet_plugin.views import chart, fragment_or_page
 from sso import role_required
@@ -59,6 +60,8 @@ def me():
         "networks": analytics.by_network(period, person.id),
         "items": analytics.by_item(period, person.id, limit=BEST_ITEMS),
     }
+    # "Share again" goes to an item's card, for the items still on the share page.
+    context["shareable"] = shareable_ids({row["item_id"] for row in context["items"]}, utcnow())
     context["chart"] = chart(context["figures"]["weekly"])
     return fragment_or_page("impact/me.html", "breakdown", **context)
 
