@@ -606,6 +606,8 @@ def test_cli_preview_and_send(mail_app, smtp, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Windpark open" in out.read_text() and out.read_text().startswith("<!doctype html>")
     assert runner.invoke(args=["digest", "preview", "--user", "nobody"]).exit_code != 0
+    result = runner.invoke(args=["digest", "preview", "--user", "EMMA", "--text"])  # by name, any case
+    assert result.exit_code == 0 and "Windpark open" in result.output
 
     result = runner.invoke(args=["digest", "send", "--dry-run"])
     assert result.exit_code == 0 and "1 would send" in result.output

@@ -161,13 +161,14 @@ def is_retry(row):
 
 def round_counts(kind, period):
     """How the rows of one round stand: {"sent", "skipped", "failed",
-    "deferred" (temporary failures), "claimed": count}."""
+    "deferred" (temporary failures: the next run tries again), "pending"
+    (with a sender now, or left there by one that stopped): count}."""
     deferred = (MailLedger.status == "failed") & MailLedger.error.startswith(TEMPORARY)
     outcome = Case(None, [(deferred, "deferred")], MailLedger.status)
-    counts = dict.fromkeys(("sent", "skipped", "failed", "deferred", "claimed"), 0)
+    counts = dict.fromkeys(("sent", "skipped", "failed", "deferred", "pending"), 0)
     rows = (MailLedger.select(outcome, fn.COUNT(MailLedger.id))
             .where((MailLedger.kind == kind) & (MailLedger.period == period))
             .group_by(SQL("1")).tuples())  # by position: PostgreSQL matches no parameterised expression
     for status, n in rows:
-        counts[status] = counts.get(status, 0) + n
+        counts[status if status in counts else "pending"] += n
     return counts
