@@ -135,10 +135,22 @@ def _money(value, locale):
     return babel_numbers.format_currency(value, "EUR", locale=locale)
 
 
+@functools.lru_cache(maxsize=1024)
 def period_words(start, end, locale):
     """A run of days in the person's language: "22–28 November",
     "28 November – 4 December" (Babel's interval formats)."""
     return babel_dates.format_interval(start, end, "MMMMd", locale=locale)
+
+
+def headline(impact):
+    """The week's figure in large print: this week's clicks, else (a quiet
+    week is no news to shout) the clicks so far."""
+    if impact.clicks_week:
+        return ngettext("%(num)d click on your shares", "%(num)d clicks on your shares", impact.clicks_week)
+    if impact.clicks_all:
+        return ngettext("%(num)d click on your shares so far", "%(num)d clicks on your shares so far",
+                        impact.clicks_all)
+    return _("Your shares are out there: the clicks they bring will show here.")
 
 
 def progress(impact, locale):
@@ -208,8 +220,7 @@ def impact_context(impact, words, locale):
             (visitors_label, n(impact.visitors_week), n(impact.visitors_all)),
             (value_label, _money(impact.value_week, locale), _money(impact.value_all, locale)),
         ],
-        clicks_week=impact.clicks_week,
-        headline=ngettext("%(num)d click on your shares", "%(num)d clicks on your shares", impact.clicks_week),
+        headline=headline(impact),
         progress=progress(impact, locale),
         best_title=impact.best_title,
         best_visitors=(ngettext("%(num)d visitor this week", "%(num)d visitors this week", impact.best_visitors)

@@ -98,6 +98,17 @@ def test_more_than_the_week_before_and_a_first_best_week(mail_app):
     assert "Your best week so far!" in text and "more click" not in text
 
 
+def test_a_week_without_clicks_leads_with_the_clicks_so_far(mail_app):
+    emma = make_person("emma")
+    item = make_item("Annual report", publish_at=MONDAY - 60 * DAY, created_at=MONDAY - 60 * DAY)
+    clicks(emma, item, 5, MONDAY - 20 * DAY)
+
+    text = preview(mail_app, emma, now=MONDAY)[2]
+
+    assert "5 clicks on your shares so far" in text and "Your best week so far: 5 clicks" in text
+    assert "0 clicks" not in text
+
+
 def test_best_weeks_counts_as_everywhere_and_takes_the_earliest_of_equals(mail_app):
     emma, lisa, nobody = make_person("emma"), make_person("lisa"), make_person("nobody")
     item = make_item("Annual report")
