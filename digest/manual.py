@@ -8,7 +8,7 @@ and two presses at once cannot send anyone two. The run goes on in a thread
 of its own, so the page answers at once; it is recorded in a ``JobLease`` row
 (``SEND_NOW``), whose start without an end says a run is under way, and the
 ledger's rows say how far it got. A process stopped mid-run leaves that
-start open: after ``RUN_LEASE`` another run may start (the ledger still
+start open: after ``RUN_LEASE`` the page takes it for stopped and another run may start (the ledger still
 sends nobody twice).
 
 A test goes to the admin alone, outside the ledger (the week's real digest
@@ -32,7 +32,7 @@ from intranet_plugin.scheduler import next_digest_time
 log = logging.getLogger(__name__)
 
 SEND_NOW = "digest-send-now"
-RUN_LEASE = datetime.timedelta(hours=2)
+RUN_LEASE = datetime.timedelta(hours=1)
 
 
 class NoAddress(ValueError):
@@ -62,17 +62,19 @@ class Run:
     finished_at: datetime.datetime | None = None
     started_by: str = ""
     outcome: str = ""  # why the run stopped early, if it did
+    expires_at: datetime.datetime | None = None  # a run not finished by then is taken for stopped
 
     @property
     def running(self):
-        return self.started_at is not None and (self.finished_at is None or self.finished_at < self.started_at)
+        return (self.started_at is not None and self.finished_at is None
+                and self.expires_at is not None and utcnow() < self.expires_at)
 
 
 def last_run():
     row = JobLease.get_or_none(JobLease.name == SEND_NOW)
     if row is None:
         return Run()
-    return Run(row.last_started_at, row.last_finished_at, row.holder, row.last_error)
+    return Run(row.last_started_at, row.last_finished_at, row.holder, row.last_error, row.expires_at)
 
 
 def _take(admin, now):

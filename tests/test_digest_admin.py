@@ -2,6 +2,7 @@
 preview, a test sent to oneself, sending to everyone now through the
 ledger (nobody gets two), and the schedule; against a real SMTP server."""
 
+import datetime
 import time
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from digest import manual
 from digest.send import send_weekly
 from helpers import login, make_item, make_person
-from intranet_plugin.models import MailLedger
+from intranet_plugin.models import MailLedger, Person, utcnow
 
 
 def page_text(response):
@@ -164,3 +165,17 @@ def test_the_digest_page_is_for_admins_only(mail_app, smtp):
     assert client.post("/admin/digest/test", data={}).status_code == 403
     assert client.get("/admin/digest/status").status_code == 403
     assert smtp.messages == []
+
+
+def test_a_run_whose_process_stopped_does_not_block_the_next(mail_app, smtp, admin_client):
+    make_person("emma")
+    make_item("Windpark open")
+    with mail_app.app_context():
+        anouk = Person.get(Person.username == "anouk")
+        assert manual._take(anouk, utcnow() - manual.RUN_LEASE - datetime.timedelta(minutes=1))  # never finished
+    page = page_text(admin_client.get("/admin/digest/preview"))
+    assert "did not finish: its process stopped" in page
+
+    admin_client.post("/admin/digest/send-now", data={"confirm": "yes"})
+    wait_for_the_run(mail_app)
+    assert smtp.recipients() == {"anouk@example.com": 1, "emma@example.com": 1}
