@@ -25,6 +25,7 @@ from intranet_plugin.models import (
 DAY = datetime.timedelta(days=1)
 WEEK = datetime.timedelta(days=7)
 BARS = 8  # weeks in the chart
+RANK_MENTIONED = 3  # a leaderboard place is mentioned up to this one
 
 
 class Windows:
@@ -65,6 +66,7 @@ class Impact:
     best_title: str = ""
     best_visitors: int = 0
     best_this_week: bool = False
+    best_week: analytics.BestWeek | None = None  # the person's best week so far (this one included)
     rank: int | None = None
     ranked: int = 0  # people on the public leaderboard
 
@@ -72,6 +74,13 @@ class Impact:
     def has_news(self):
         """Something happened this week worth a digest on its own."""
         return bool(self.shares_week or self.clicks_week)
+
+    @property
+    def encouraging_rank(self):
+        """The leaderboard place worth mentioning: near the top only. Low
+        on the board, a place discourages more than it motivates, so the
+        digest does not say it (the leaderboard page still does)."""
+        return self.rank if self.rank is not None and self.rank <= RANK_MENTIONED else None
 
 
 @dataclass
@@ -172,6 +181,8 @@ class Batch:
                 setattr(i, f"clicks_{suffix}", totals.clicks)
                 setattr(i, f"visitors_{suffix}", totals.visitors)
                 setattr(i, f"value_{suffix}", totals.emv)
+        for pid, best in analytics.best_weeks(ids, w.last_day).items():
+            impacts[pid].best_week = best
         self._bars_and_best(ids, impacts)
         return impacts
 

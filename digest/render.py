@@ -11,9 +11,11 @@ with that language's catalogue installed (``jinja2.ext.i18n``), so that their ``
 look-up of the catalogue per call.
 """
 
+import datetime
 import functools
 from types import SimpleNamespace as Namespace
 
+from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask import current_app
 from flask_babel import force_locale, format_date, get_translations, ngettext
@@ -133,16 +135,46 @@ def _money(value, locale):
     return babel_numbers.format_currency(value, "EUR", locale=locale)
 
 
-def _change(now, before):
-    """The change of clicks against the week before, in words."""
-    delta = now - before
-    if delta > 0:
-        return "up", ngettext("%(num)d more click than the week before",
-                              "%(num)d more clicks than the week before", delta)
-    if delta < 0:
-        return "down", ngettext("%(num)d click fewer than the week before",
-                                "%(num)d fewer clicks than the week before", -delta)
-    return "same", _("As many clicks as the week before")
+@functools.lru_cache(maxsize=1024)
+def period_words(start, end, locale):
+    """A run of days in the person's language: "22–28 November",
+    "28 November – 4 December" (Babel's interval formats)."""
+    return babel_dates.format_interval(start, end, "MMMMd", locale=locale)
+
+
+def headline(impact):
+    """The week's figure in large print: this week's clicks, else (a quiet
+    week is no news to shout) the clicks so far."""
+    if impact.clicks_week:
+        return ngettext("%(num)d click on your shares", "%(num)d clicks on your shares", impact.clicks_week)
+    if impact.clicks_all:
+        return ngettext("%(num)d click on your shares so far", "%(num)d clicks on your shares so far",
+                        impact.clicks_all)
+    return _("Your shares are out there: the clicks they bring will show here.")
+
+
+def progress(impact, locale):
+    """The person's week framed as progress, in sentences: their own trend
+    against themselves (their best week so far, more than the week before),
+    never a fall and never a low place on the leaderboard."""
+    lines = []
+    best = impact.best_week
+    if impact.visitors_week:
+        lines.append(ngettext("Your shares brought %(num)d visitor this week.",
+                              "Your shares brought %(num)d visitors this week.", impact.visitors_week))
+    if best is not None and impact.clicks_week and impact.clicks_week >= best.clicks:
+        lines.append(_("Your best week so far!"))
+    else:
+        if impact.clicks_week > impact.clicks_prev:
+            lines.append(ngettext("%(num)d more click than the week before.",
+                                  "%(num)d more clicks than the week before.", impact.clicks_week - impact.clicks_prev))
+        if best is not None:
+            lines.append(ngettext("Your best week so far: %(num)d click (%(period)s).",
+                                  "Your best week so far: %(num)d clicks (%(period)s).", best.clicks,
+                                  period=period_words(best.start, best.start + datetime.timedelta(days=6), locale)))
+    if impact.encouraging_rank:
+        lines.append(_("You are number %(rank)s on the leaderboard.", rank=impact.encouraging_rank))
+    return lines
 
 
 class Week:
@@ -158,10 +190,11 @@ class Week:
         words = self._words.get(locale)
         if words is None:
             w = self.windows
+            period = period_words(w.week.start, w.week.end, locale)
             words = self._words[locale] = {
-                "subject": _("Your Ambassador week of %(date)s", date=format_date(w.now, "d MMMM")),
-                "period": _("%(start)s to %(end)s", start=format_date(w.week.start, "d MMMM"),
-                            end=format_date(w.week.end, "d MMMM")),
+                # The subject names the days the figures cover, as the body does.
+                "subject": _("Your Ambassador week, %(period)s", period=period),
+                "period": period,
                 "bars": [format_date(start, "d MMM") for start in w.starts],
                 "rows": (_("Shares"), _("Clicks"), _("Unique visitors"), _("Earned media value")),
             }
@@ -178,7 +211,6 @@ class Week:
 def impact_context(impact, words, locale):
     n = functools.partial(_number, locale=locale)
     top = max(impact.bars) or 1
-    trend, change = _change(impact.clicks_week, impact.clicks_prev)
     shares_label, clicks_label, visitors_label, value_label = words["rows"]
     return Namespace(
         ever=bool(impact.shares_all or impact.clicks_all),
@@ -188,14 +220,12 @@ def impact_context(impact, words, locale):
             (visitors_label, n(impact.visitors_week), n(impact.visitors_all)),
             (value_label, _money(impact.value_week, locale), _money(impact.value_all, locale)),
         ],
-        trend=trend,
-        change=change,
+        headline=headline(impact),
+        progress=progress(impact, locale),
         best_title=impact.best_title,
         best_visitors=(ngettext("%(num)d visitor this week", "%(num)d visitors this week", impact.best_visitors)
                        if impact.best_this_week else
                        ngettext("%(num)d visitor in all", "%(num)d visitors in all", impact.best_visitors)),
-        rank=impact.rank,
-        ranked=impact.ranked,
         chart=[Namespace(clicks=n(clicks), height=max(2, round(BAR_HEIGHT * clicks / top)),
                          colour="#1f5fd1" if clicks else "#dde2ec", label=label)
                for clicks, label in zip(impact.bars, words["bars"], strict=True)],

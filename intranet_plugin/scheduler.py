@@ -94,6 +94,14 @@ def previous_digest_time(config, now=None):
     return candidate.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
+def next_digest_time(config, now=None):
+    """The next scheduled digest moment after now, aware, in AMBASSADOR_TIMEZONE."""
+    day, hour, minute = parse_schedule(config["DIGEST_SCHEDULE"])
+    zone = ZoneInfo(config["TIMEZONE"])
+    local_now = (now or utcnow()).replace(tzinfo=datetime.UTC).astimezone(zone)
+    return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone).get_next_fire_time(None, local_now)
+
+
 # -- the jobs ---------------------------------------------------------------
 
 def weekly_digest(app):

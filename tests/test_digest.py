@@ -76,7 +76,7 @@ def test_digest_arrives_with_both_parts_and_the_right_headers(mail_app, smtp):
     assert message["From"] == "Ambassador <ambassador@example.com>"
     assert message["To"].addresses[0].addr_spec == "emma@example.com"
     assert message["To"].addresses[0].display_name == "Emma de Vries"
-    assert message["Subject"].startswith("Your Ambassador week of ")
+    assert message["Subject"].startswith("Your Ambassador week, ")
     assert message["Message-ID"] == f"<digest.{week}.{emma.id}@example.com>"
     assert re.fullmatch(re.escape(BASE) + r"/unsubscribe/[\w.-]+", message["List-Unsubscribe"][1:-1])
     assert message["List-Unsubscribe"].startswith("<https://") and message["List-Unsubscribe"].endswith(">")
@@ -272,9 +272,10 @@ def test_impact_this_week_all_time_value_best_item_and_rank(make_app, smtp):
     assert (i.rank, i.ranked) == (2, 2)
     assert i.bars == [0, 0, 0, 0, 1, 0, 1, 3]
     assert "Earned media value: €9.00 (all time: €15.00)" in text
-    assert "2 more clicks than the week before" in text
+    assert "3 clicks on your shares" in text
+    assert "Your best week so far!" in text  # 3 clicks: more than any week before
     assert "Your best item: “Sustainability report”, 2 visitors this week." in text
-    assert "You are number 2 of 2 on the leaderboard." in text
+    assert "You are number 2 on the leaderboard." in text  # near the top: worth saying
     assert preview(app, hidden)[3].impact.rank is None
 
 
@@ -315,8 +316,9 @@ def test_dutch_person_gets_dutch_dates(mail_app, smtp):
     run(mail_app, now=now)
 
     subjects = {m["To"].addresses[0].username: m["Subject"] for m in smtp.messages}
-    assert subjects["emma"] == "Your Ambassador week of 2 March"
-    assert "2 maart" in subjects["sanne"]
+    # The week the figures cover: the seven days before the Monday it is sent.
+    assert subjects["emma"] == "Your Ambassador week, February 23\u2009–\u2009March 1"  # CLDR thin spaces
+    assert "23 februari\u2009–\u20091 maart" in subjects["sanne"]
     dutch = [m for m in smtp.messages if m["To"].addresses[0].username == "sanne"][0]
     assert 'lang="nl"' in dutch.get_body(("html",)).get_content()
     assert "23 feb" in dutch.get_body(("plain",)).get_content()  # the chart's week labels
@@ -578,7 +580,7 @@ def test_admin_preview_page(mail_app, smtp, client):
 
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "Your Ambassador week of" in text and "Windpark open" in text  # subject and text part
+    assert "Your Ambassador week, " in text and "Windpark open" in text  # subject and text part
     assert "/admin/digest/preview/message?user=emma" in text
     assert frame.status_code == 200
     assert frame.headers["Content-Security-Policy"].startswith("sandbox")
@@ -604,6 +606,8 @@ def test_cli_preview_and_send(mail_app, smtp, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Windpark open" in out.read_text() and out.read_text().startswith("<!doctype html>")
     assert runner.invoke(args=["digest", "preview", "--user", "nobody"]).exit_code != 0
+    result = runner.invoke(args=["digest", "preview", "--user", "EMMA", "--text"])  # by name, any case
+    assert result.exit_code == 0 and "Windpark open" in result.output
 
     result = runner.invoke(args=["digest", "send", "--dry-run"])
     assert result.exit_code == 0 and "1 would send" in result.output

@@ -6,8 +6,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from intranet_plugin.models import Person
-
 digest_group = AppGroup("digest", help="The weekly digest e-mail and instant alerts.")
 
 
@@ -28,17 +26,23 @@ def send_command(dry_run, week):
 
 
 @digest_group.command("preview")
-@click.option("--user", "username", required=True, help="The person's user name.")
+@click.option("--user", "username", required=True,
+              help="The person: their user name, or (part of) their name, as on the admin's digest page.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the HTML here (default: the standard output).")
 @click.option("--text", "as_text", is_flag=True, help="The plain-text part instead of the HTML.")
 def preview_command(username, out, as_text):
     """Write the digest a person would get now; nothing is recorded or sent."""
     from digest.send import preview
+    from intranet_plugin.people.search import find_person
 
-    person = Person.get_or_none(Person.username == username)
+    found = find_person(username)
+    person = found.person
+    if person is None and found.matches:
+        names = "\n".join(f"  {p.username}: {p.display_name}" for p in found.matches)
+        raise click.ClickException(f"Several people match {username!r}; give one user name:\n{names}")
     if person is None:
-        raise click.ClickException(f"Nobody has the user name {username!r}.")
+        raise click.ClickException(f"Nobody matches {username!r}.")
     subject, html, text, digest = preview(current_app._get_current_object(), person)
     body = text if as_text else html
     if out:

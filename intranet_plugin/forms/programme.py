@@ -128,6 +128,21 @@ class ApiKeyForm(Form):
 
 
 class DigestPreviewForm(FilterForm):
-    """The person whose digest an admin previews (``?user=``)."""
+    """The person whose digest an admin previews (``?user=``): a user name,
+    or part of a name to search for."""
 
     user = StringField(default="", filters=[lambda v: v.strip()[:150] if isinstance(v, str) else v])
+
+
+class DigestTestForm(Form):
+    """Whose digest an admin sends to themself as a test (a user name;
+    empty: their own)."""
+
+    user = StringField(default="", filters=[stripped], validators=[Length(max=150)])
+
+
+class DigestSendNowForm(Form):
+    """The confirmation that this week's digest should go out now."""
+
+    confirm = StringField(validators=[choice_of(("yes",), _l(
+        "Confirm that this week's digest should be sent to everyone now."))])

@@ -29,7 +29,7 @@ import os
 import socket
 import uuid
 
-from peewee import JOIN
+from peewee import JOIN, SQL, Case, fn
 
 from intranet_plugin.mail.smtp import MailError, TemporaryFailure
 from intranet_plugin.models import LEDGER_KEYS, MailLedger, Person, utcnow
@@ -157,3 +157,18 @@ class Ledger:
 def is_retry(row):
     """A temporary failure: nothing was delivered, the next run tries again."""
     return row.status == "failed" and row.error.startswith(TEMPORARY)
+
+
+def round_counts(kind, period):
+    """How the rows of one round stand: {"sent", "skipped", "failed",
+    "deferred" (temporary failures: the next run tries again), "pending"
+    (with a sender now, or left there by one that stopped): count}."""
+    deferred = (MailLedger.status == "failed") & MailLedger.error.startswith(TEMPORARY)
+    outcome = Case(None, [(deferred, "deferred")], MailLedger.status)
+    counts = dict.fromkeys(("sent", "skipped", "failed", "deferred", "pending"), 0)
+    rows = (MailLedger.select(outcome, fn.COUNT(MailLedger.id))
+            .where((MailLedger.kind == kind) & (MailLedger.period == period))
+            .group_by(SQL("1")).tuples())  # by position: PostgreSQL matches no parameterised expression
+    for status, n in rows:
+        counts[status if status in counts else "pending"] += n
+    return counts

@@ -2,17 +2,19 @@
 sign-in needed), the admin's preview of the weekly digest, and the demo
 outbox."""
 
-import os
-
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from digest import manual
 from digest.links import read_unsubscribe_token
 from digest.send import preview as build_preview
-from intranet_plugin.forms.programme import DigestPreviewForm
+from intranet_plugin.forms.programme import DigestPreviewForm, DigestSendNowForm, DigestTestForm
 from intranet_plugin.mail import outbox
+from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import Person
 from intranet_plugin.people import membership
+from intranet_plugin.people.search import find_person
 from intranet_plugin.security import csrf
 from sso import role_required
 
@@ -72,42 +74,105 @@ def unsubscribe_post(token):
     return render_template("mail/unsubscribe.html", state="done", list_label=LIST_NAMES[list_name]())
 
 
-# -- admin preview -------------------------------------------------------------
+# -- the admin's digest page: preview, test, send now, schedule -------------------
 
-def _preview_person():
-    username = DigestPreviewForm(request.args).value("user")
-    if not username:
-        return "", None
-    return username, Person.get_or_none(Person.username == username)
+def _preview_target(args):
+    """The search text and what it found (``people.search.Found``)."""
+    text = DigestPreviewForm(args).value("user")
+    return text, find_person(text)
+
+
+def _page(status=200, **context):
+    text, found = context.pop("target", None) or _preview_target(request.args)
+    person = found.person
+    context.update(username=text, found=found, person=person,
+                   schedule=manual.schedule(current_app._get_current_object()))
+    if person is not None:
+        subject, _html, body, digest = build_preview(current_app._get_current_object(), person)
+        context.update(subject=subject, text=body, digest=digest,
+                       would_send=person.is_active and person.has_joined and person.digest == "weekly"
+                       and bool(person.email))
+    if text and person is None and not found.matches:
+        status = 404
+    return render_template("mail/preview.html", **context), status
 
 
 @bp.get("/admin/digest/preview")
 @role_required("admin")
 def preview():
-    """The digest a person would get now, as it would arrive; a form to pick
-    the person. Nothing is recorded or sent."""
-    username, person = _preview_person()
-    members = list(Person.members().select(Person.username, Person.display_name)
-                   .order_by(Person.display_name).limit(500))
-    context = {"username": username, "person": person, "members": members}
-    if person is not None:
-        subject, _html, text, digest = build_preview(current_app._get_current_object(), person)
-        context.update(subject=subject, text=text, digest=digest,
-                       would_send=person.is_active and person.has_joined and person.digest == "weekly"
-                       and bool(person.email))
-    status = 404 if username and person is None else 200
-    return render_template("mail/preview.html", **context), status
+    """The digest page: when the next digest goes out and how this week's
+    went; the digest a person would get now, as it would arrive (found by
+    part of their name or user name); a test to oneself; sending now.
+    Nothing is recorded or sent by looking."""
+    return _page()
 
 
 @bp.get("/admin/digest/preview/message")
 @role_required("admin")
 def preview_message():
     """The HTML of the previewed digest, for the preview page's frame."""
-    _username, person = _preview_person()
-    if person is None:
+    _text, found = _preview_target(request.args)
+    if found.person is None:
         abort(404)
-    _subject, html, _text, _digest = build_preview(current_app._get_current_object(), person)
+    _subject, html, _body, _digest = build_preview(current_app._get_current_object(), found.person)
     return _mail_page(html)
+
+
+@bp.get("/admin/digest/status")
+@role_required("admin")
+def digest_status():
+    """The schedule and this week's sending, for the page to refresh while a
+    run is under way."""
+    return render_template("mail/_digest_status.html", schedule=manual.schedule(current_app._get_current_object()))
+
+
+@bp.post("/admin/digest/test")
+@role_required("admin")
+def send_test():
+    """Send a person's digest (or the admin's own) to the admin, marked as a
+    test; the week's real digest still goes out."""
+    form = DigestTestForm()
+    admin = current_user._get_current_object()
+    if not form.validate():
+        flash(next(iter(form.messages.values())), "error")
+        return redirect(url_for(".preview"), 303)
+    person = Person.get_or_none(Person.username == form.user.data) if form.user.data else admin
+    if person is None:
+        flash(_("Nobody has the user name “%(name)s”.", name=form.user.data), "error")
+        return redirect(url_for(".preview"), 303)
+    try:
+        subject = manual.send_test(current_app._get_current_object(), person, admin)
+    except manual.NoAddress as exc:
+        flash(str(exc), "error")
+    except MailError as exc:
+        flash(_("The test could not be sent: %(error)s", error=str(exc)), "error")
+    else:
+        flash(_("Test sent to %(email)s: “%(subject)s”.", email=admin.email, subject=subject))
+    return redirect(url_for(".preview", user=person.username), 303)
+
+
+@bp.get("/admin/digest/send-now")
+@role_required("admin")
+def send_now_confirm():
+    """Ask before sending this week's digest to everyone now."""
+    return render_template("mail/send_now.html", schedule=manual.schedule(current_app._get_current_object()))
+
+
+@bp.post("/admin/digest/send-now")
+@role_required("admin")
+def send_now():
+    """Send this week's digest now to everyone who has not had it, through
+    the scheduler's send path and ledger (nobody gets two); the run goes on
+    after the answer, and the digest page shows how far it got."""
+    form = DigestSendNowForm()
+    if not form.validate():
+        return render_template("mail/send_now.html", schedule=manual.schedule(current_app._get_current_object()),
+                               error=next(iter(form.messages.values()))), 400
+    if manual.start_send_now(current_app._get_current_object(), current_user._get_current_object()):
+        flash(_("Sending this week's digest. This page shows how far it got."))
+    else:
+        flash(_("This week's digest is being sent already; this page shows how far it got."), "error")
+    return redirect(url_for(".preview"), 303)
 
 
 # -- demo outbox ------------------------------------------------------------------
@@ -124,8 +189,7 @@ def _outbox_dir():
 def outbox_index():
     """The demo's sent mail, newest first (only when the outbox is on)."""
     directory = _outbox_dir()
-    return render_template("mail/outbox.html", messages=outbox.messages(directory),
-                           directory=os.path.abspath(directory))
+    return render_template("mail/outbox.html", messages=outbox.messages(directory))
 
 
 @bp.get("/admin/outbox/<name>")
