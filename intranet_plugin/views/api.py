@@ -246,7 +246,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                  "properties": {"this_month": {"type": ["integer", "null"]},
                                 "all_time": {"type": ["integer", "null"]}}},
         "on_leaderboard": {"type": "boolean"},
-        "streak_weeks": _integer("Consecutive ISO weeks with a share, up to this or last week."),
+        "streak_weeks": _integer("Consecutive ISO weeks with a counted click on the person's links, "
+                                 "up to this or last week."),
         "by_network": {"type": "array", "items": _ref("NetworkFigures")},
         "weekly": {"type": "array", "items": _ref("WeekFigures"), "description": "The last 12 weeks."}}}
     programme = {"type": "object", "additionalProperties": True, "properties": {
