@@ -220,7 +220,8 @@ PERIOD_PARAMETERS = [
 def openapi_document(base_path="/", cookie="ambassador_session"):
     totals = {
         "type": "object",
-        "description": "Clicks: human visits, not bots and not the sharer's own. Visitors: distinct "
+        "description": "Shares: presses of a share button, at most one per person, item, network and "
+                       "UTC day. Clicks: human visits, not bots and not the sharer's own. Visitors: distinct "
                        "(link, day, visitor). Points = visitors. EMV: clicks × cost per click of the "
                        "network, EUR.",
         "required": ["shares", "clicks", "visitors", "points", "emv", "conversions"],
