@@ -155,7 +155,9 @@ LIFETIMES = {
     "web": 7 * 24 * 3600,       # the share page: a page left open for a week still works
     "digest": 14 * 24 * 3600,   # a weekly digest: this week's and next week's
     "alert": 7 * 24 * 3600,     # an instant alert of an urgent item
-    "preview": 3600,            # an admin's digest preview: records nothing, ever
+    # An admin's digest preview: never records; the lifetime only keeps the
+    # refusal saying why (a preview) rather than "expired".
+    "preview": 30 * 24 * 3600,
 }
 # Tokens of mail sent before tokens had an id: they open the network for a
 # while yet, but can no longer record (they could not be used only once).
