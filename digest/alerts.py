@@ -84,7 +84,7 @@ class _AlertRun:
         self.config = app.config
         self.mailer, self.own_mailer = mailer, mailer is None
         self.report = report
-        self.links = MailLinks()
+        self.links = MailLinks("alert")
         self.compiled = templates(app)
         self.owner = claim_owner()
 
@@ -105,7 +105,7 @@ class _AlertRun:
             if not people:
                 return
             last = people[-1].id
-            shared = {pid for (pid,) in ShareEvent.select(ShareEvent.person).distinct().where(
+            shared = {pid for (pid,) in ShareEvent.counted().select(ShareEvent.person).distinct().where(
                 (ShareEvent.item == item.id) & ShareEvent.person.in_([p.id for p in people])).tuples()}
             for person in people:
                 retry = person.ledger_status is not None

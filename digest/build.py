@@ -168,7 +168,7 @@ class Batch:
     def _shared(self, ids, item_ids):
         if not item_ids:
             return set()
-        return set(ShareEvent.select(ShareEvent.person, ShareEvent.item).distinct()
+        return set(ShareEvent.counted().select(ShareEvent.person, ShareEvent.item).distinct()
                    .where(ShareEvent.person.in_(ids) & ShareEvent.item.in_(item_ids)).tuples())
 
     def _impacts(self, ids):

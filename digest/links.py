@@ -43,8 +43,11 @@ class MailLinks:
     URL-safe, so it is put into the routed URL as it is.
     """
 
-    def __init__(self):
-        self._share = self._split(url_for("share.share", token=_PLACEHOLDER, via="email", _external=True))
+    def __init__(self, source="digest"):
+        # Where the share buttons are handed out (``content.sharing.LIFETIMES``):
+        # "digest", "alert", or "preview", whose buttons record nothing.
+        self.source = source
+        self._share = self._split(url_for("share.share", token=_PLACEHOLDER, _external=True))
         self._unsubscribe = self._split(url_for("mail.unsubscribe", token=_PLACEHOLDER, _external=True))
         self.share_page = url_for("share.index", _external=True)
         self.preferences = url_for("programme.preferences", _external=True)
@@ -57,10 +60,10 @@ class MailLinks:
         return before, after
 
     def share(self, person_id, item_id, network):
-        """The one-click share button: signed, expiring, bound to the person,
-        the item and the network."""
+        """The one-click share button: signed, expiring, single-use, bound to
+        the person, the item and the network."""
         before, after = self._share
-        return before + share_token(person_id, item_id, network, "email") + after
+        return before + share_token(person_id, item_id, network, self.source) + after
 
     def unsubscribe(self, person_id, list_name="digest"):
         before, after = self._unsubscribe

@@ -33,6 +33,7 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin.content.sharing import PREVIEW
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
@@ -283,7 +284,7 @@ def preview(app, person, now=None, week=None):
         windows = Windows(now)
         data = Batch([person], week, windows, Leaderboard(), app.config["DIGEST_MAX_ITEMS"])
         digest = data.digest(person)
-        subject, html, text = render_digest(digest, Week(windows), MailLinks(), templates(app))
+        subject, html, text = render_digest(digest, Week(windows), MailLinks(PREVIEW), templates(app))
     return subject, html, text, digest
 
 

@@ -151,7 +151,7 @@ class Person(BaseModel):
         """Which of these items this person has shared (one query)."""
         if not item_ids:
             return set()
-        query = (ShareEvent.select(ShareEvent.item).distinct()
+        query = (ShareEvent.counted().select(ShareEvent.item).distinct()
                  .where((ShareEvent.person == self) & ShareEvent.item.in_(list(item_ids))))
         return {row.item_id for row in query}
 
@@ -315,7 +315,10 @@ class TrackedLink(BaseModel):
 class ShareEvent(BaseModel):
     """A press on a share button (web, e-mail or widget).
 
-    It proves intent only: points come from clicks on the link.
+    It proves intent only: points come from clicks on the link. One press
+    per person, item, network and (UTC) day counts as a share; later ones
+    that day are kept as repeats (``is_repeat``) and count nowhere (a
+    unique index on the counted ones; see ``content.sharing.record_share``).
     """
 
     person = ForeignKeyField(Person, backref="shares", on_delete="CASCADE")
@@ -328,9 +331,18 @@ class ShareEvent(BaseModel):
     visitor = CharField(null=True)
     day = DateField()
     created_at = DateTimeField(default=utcnow, index=True)
+    is_repeat = BooleanField(default=False)
+    # The id of the share token that recorded it: a token records once.
+    token = CharField(null=True, unique=True, max_length=32)
 
     class Meta:
         indexes = ((("person", "item"), False),)
+
+    @classmethod
+    def counted(cls):
+        """Shares that count: the first press of a person on an item and
+        network in a day. Every share figure reads these."""
+        return cls.select().where(cls.is_repeat == False)  # noqa: E712
 
 
 class Click(BaseModel):
@@ -544,13 +556,18 @@ class ApiKey(BaseModel):
 
 
 class PrizeDraw(BaseModel):
-    """An auditable prize draw among a campaign's sharers: the seed and the
-    participant list are recorded with the result, so anyone can redo it."""
+    """An auditable prize draw among a campaign's participants: the seed and
+    the participant list are recorded with the result, so anyone can redo
+    it. Participants are published only by pseudonyms of this draw
+    (``analytics.draws``); their ids stay on the server."""
 
     campaign = ForeignKeyField(Campaign, backref="draws", on_delete="CASCADE")
     seed = CharField()
     participants = JSONField(default=list)  # person ids in the order drawn from
-    winners = JSONField(default=list)
+    winners = JSONField(default=list)  # person ids
+    # The participants as published, in the same order: one pseudonym each,
+    # different in every draw (empty for draws from before pseudonyms).
+    pseudonyms = JSONField(default=list)
     method = TextField(default="")
     drawn_by = ForeignKeyField(Person, null=True, on_delete="SET NULL")
     drawn_at = DateTimeField(default=utcnow)
@@ -585,6 +602,11 @@ for kind, (round_field, recipient_field) in LEDGER_KEYS.items():
                                           unique=True, name=f"mail_ledger_{kind}")
                          .where(MailLedger.kind == kind))
 del kind, round_field, recipient_field
+
+# One counted share per person, item, network and day; repeats are free.
+ShareEvent.add_index(ShareEvent.index(ShareEvent.person, ShareEvent.item, ShareEvent.network, ShareEvent.day,
+                                      unique=True, name="share_event_counted")
+                     .where(ShareEvent.is_repeat == False))  # noqa: E712
 
 
 class JobLease(BaseModel):

@@ -7,7 +7,6 @@ admin views on the server (403 for people without the role).
 
 from flask_login import LoginManager
 
-from intranet_plugin.models import Person
 from sso import sessions
 from sso.roles import has_role, role_required
 
@@ -28,11 +27,7 @@ login_manager._session_identifier_generator = sessions.identifier
 def load_person(person_id):
     """The person of this request's session, if it is still theirs (see
     ``sso.sessions``); checked on every request."""
-    try:
-        person = Person.get_or_none((Person.id == int(person_id)) & (Person.is_active == True))  # noqa: E712
-    except ValueError:
-        return None
-    return person if person is not None and sessions.is_current(person) else None
+    return sessions.person_of(person_id)
 
 
 def init_app(app):

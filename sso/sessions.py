@@ -36,16 +36,31 @@ def start(person):
     session[SIGNED_IN_AT] = int(time.time())
 
 
-def is_current(person):
-    """Is the session of this request still ``person``'s: of their current
-    generation and younger than the session lifetime (``SESSION_HOURS``
-    from sign-in, not from the last request)? A session from before these
-    rules (without a generation) is not."""
-    signed_in_at = session.get(SIGNED_IN_AT)
+def is_current(person, data=None):
+    """Is the session of this request (or ``data``, a session read from its
+    cookie) still ``person``'s: of their current generation and younger than
+    the session lifetime (``SESSION_HOURS`` from sign-in, not from the last
+    request)? A session from before these rules (without a generation) is
+    not."""
+    data = session if data is None else data
+    signed_in_at = data.get(SIGNED_IN_AT)
     lifetime = current_app.permanent_session_lifetime.total_seconds()
-    return (session.get(GENERATION) == person.session_generation
+    return (data.get(GENERATION) == person.session_generation
             and isinstance(signed_in_at, int)
             and 0 <= time.time() - signed_in_at < lifetime)
+
+
+def person_of(person_id, data=None):
+    """The active person whose id a session carries, while that session
+    (this request's, or ``data``) is current by ``is_current``; else None.
+    Flask-Login's user loader and the tracked redirect (which reads the
+    cookie itself, outside Flask) both ask this."""
+    try:
+        person_id = int(person_id)
+    except (TypeError, ValueError):
+        return None
+    person = Person.get_or_none((Person.id == person_id) & (Person.is_active == True))  # noqa: E712
+    return person if person is not None and is_current(person, data) else None
 
 
 def end_everywhere(person):

@@ -216,15 +216,21 @@ def test_programme_totals(fx):
     assert sum(r["clicks"] for r in a.by_item(EVER)) == ever["clicks"]
 
 
-def test_streak_counts_consecutive_weeks(fx):
+def test_streak_counts_consecutive_weeks_of_clicks_not_of_shares(fx):
     person = make_person("stella")
     item = make_item("Streaky")
     link = TrackedLink.for_share(person, item, "linkedin")
     assert a.streak(person.id, TODAY) == 0
-    for day in (D(2026, 2, 24), D(2026, 3, 3), D(2026, 3, 4), D(2026, 3, 12)):  # W09, W10, W10, W11
+    for day in (D(2026, 2, 24), D(2026, 3, 3), D(2026, 3, 4), D(2026, 3, 12), D(2026, 3, 16)):
         share(person, item, link, day)
+    assert a.streak(person.id, TODAY) == 0  # pressing share buttons makes no streak
+    click(link, D(2026, 3, 16), kind="crawler", visitor="bot")
+    click(link, D(2026, 3, 16), visitor="own", is_self=True)
+    assert a.streak(person.id, TODAY) == 0  # nor do bots and the sharer's own clicks
+    for day in (D(2026, 2, 24), D(2026, 3, 3), D(2026, 3, 4), D(2026, 3, 12)):  # W09, W10, W10, W11
+        click(link, day, visitor=f"v{day}")
     assert a.streak(person.id, TODAY) == 3  # nothing yet this week: counted up to last week
-    share(person, item, link, D(2026, 3, 16))
+    click(link, D(2026, 3, 16), visitor="v-w12")
     assert a.streak(person.id, TODAY) == 4
     assert a.streak(person.id, D(2026, 3, 30)) == 0
 

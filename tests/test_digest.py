@@ -106,7 +106,7 @@ def test_share_button_from_the_email_records_the_share_without_signing_in(mail_a
     assert response.status_code == 303
     assert response.headers["Location"].startswith("https://www.linkedin.com/sharing/share-offsite/?url=")
     share = ShareEvent.get()
-    assert (share.person_id, share.item_id, share.network, share.source) == (emma.id, item.id, "linkedin", "email")
+    assert (share.person_id, share.item_id, share.network, share.source) == (emma.id, item.id, "linkedin", "digest")
 
 
 def test_a_mail_scanner_opening_the_share_link_records_nothing(mail_app, smtp, client):
@@ -633,7 +633,11 @@ def test_links_in_mails_already_sent_keep_working(mail_app, monkeypatch):
 
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)
     with mail_context(mail_app):
-        assert MailLinks().share(12345, 678, "whatsapp").split("/share/")[1].split("?")[0] == OLD_SHARE_TOKEN
-        assert read_share_token(OLD_SHARE_TOKEN, 60) == (12345, 678, "whatsapp", "email")
+        # A share button of an old mail still opens the network, but can no
+        # longer record a share (it has no id to be used once by).
+        assert read_share_token(OLD_SHARE_TOKEN) == (12345, 678, "whatsapp", "email", None)
+        assert not read_share_token(OLD_SHARE_TOKEN).records
         assert read_unsubscribe_token(OLD_UNSUBSCRIBE_TOKEN) == (7, "alerts")
-        assert read_share_token(OLD_SHARE_TOKEN[:-2] + "xx", 60) is None
+        assert read_share_token(OLD_SHARE_TOKEN[:-2] + "xx") is None
+        new = read_share_token(MailLinks().share(12345, 678, "whatsapp").split("/share/")[1].split("?")[0])
+        assert new[:4] == (12345, 678, "whatsapp", "digest") and new.records

@@ -373,7 +373,7 @@ def test_prize_draw_is_reproducible_from_its_record(csrf_app):
     response = admin.post("/campaigns/spring/board", "/campaigns/spring/draw", {"winners": "1"})
     assert response.status_code == 303
     draw = PrizeDraw.get()
-    assert draw.participants == sorted([people["emma"].id, people["bob"].id])
+    assert sorted(draw.participants) == sorted([people["emma"].id, people["bob"].id])
     assert draw.winners == random.Random(draw.seed).sample(draw.participants, 1)
     assert re.fullmatch(r"[0-9a-f]{32}", draw.seed) and draw.drawn_by_id == people["anna"].id
     assert "random.Random(seed).sample(participants, 1)" in draw.method
@@ -381,9 +381,13 @@ def test_prize_draw_is_reproducible_from_its_record(csrf_app):
 
     page = text(emma.client.get("/campaigns/spring/draws"))
     assert draw.seed in page
-    assert ", ".join(str(p) for p in draw.participants) in re.sub(r"</?mark[^>]*>", "", page)
+    published = draw.pseudonyms  # a pseudonym of this draw for each participant, ids never shown
+    assert len(published) == 2 and all(re.fullmatch(r"[0-9A-F]{10}", p) for p in published)
+    assert ", ".join(published) in re.sub(r"</?mark[^>]*>", "", page)
     assert_hidden(page)
-    assert f"random.Random(&#34;{draw.seed}&#34;).sample({json.dumps(draw.participants)}, 1)" in page
+    listed = json.dumps(published).replace('"', "&#34;")
+    assert f"random.Random(&#34;{draw.seed}&#34;).sample({listed}, 1)" in page
+    assert random.Random(draw.seed).sample(published, 1) == [published[draw.participants.index(draw.winners[0])]]
 
 
 # -- the API ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import datetime
 import json
 
+import pytest
 from peewee import Table
 
 from helpers import make_item
@@ -163,6 +164,34 @@ def test_clicks_stored_before_networks_keep_their_visitors(database_url_factory)
         rollup.roll_up(0, today=datetime.date(2026, 11, 29))
         totals.rebuild()
         assert (LinkTotal.get(link=link).visitors, LinkTotal.get(link=link).repeated_visitors) == (5, 0)
+        db.close()
+
+
+def test_presses_stored_before_count_once_a_day_after_the_upgrade(database_url_factory):
+    """0012: of several presses on one item and network in one day, stored
+    before, the first counts and the rest become repeats; a second counted
+    share of that day is then refused by the database."""
+    import peewee
+
+    from intranet_plugin import analytics
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0011_session_generation")
+        emma, item = person_of_an_older_schema(), make_item("Wind")
+        table = Table("share_event").bind(db)
+        for network, day in (("linkedin", 2), ("linkedin", 2), ("linkedin", 2), ("x", 2), ("linkedin", 3)):
+            at = datetime.datetime(2026, 11, day, 9)
+            link = TrackedLink.for_share(emma, item, network)
+            table.insert(person_id=emma.id, item_id=item.id, link_id=link.id, network=network, source="web",
+                         day=at.date(), created_at=at).execute()
+        database.upgrade()
+        assert [s.is_repeat for s in ShareEvent.select().order_by(ShareEvent.id)] == [False, True, True, False, False]
+        assert analytics.person_totals([emma.id], analytics.all_time())[emma.id].shares == 3
+        with pytest.raises(peewee.IntegrityError), db.atomic():
+            ShareEvent.create(person=emma, item=item, link=link, network="linkedin",
+                              day=datetime.date(2026, 11, 3))
         db.close()
 
 

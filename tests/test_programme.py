@@ -182,12 +182,12 @@ def test_not_joined_person_cannot_record_a_share(app, client):
     client.post("/login", data={"username": "sanne"})
     with app.test_request_context():
         web = share_token(sanne.id, item.id, "linkedin")
-        email = share_token(sanne.id, item.id, "x", source="email")
+        email = share_token(sanne.id, item.id, "x", source="digest")
     response = client.get(f"/share/{web}")
     assert response.status_code == 403
     html = response.get_data(as_text=True)
     assert "Sharing is for members of the ambassador programme." in html and 'href="/join"' in html
-    assert client.get(f"/share/{email}?via=email").status_code == 403
+    assert client.get(f"/share/{email}").status_code == 403
     assert client.get(f"/share/{web}", headers={"HX-Request": "true"}).status_code == 403  # copy link
     assert ShareEvent.select().count() == 0 and TrackedLink.select().count() == 0
 
@@ -196,8 +196,8 @@ def test_someone_who_left_cannot_share_from_an_old_digest(app, client):
     emma = make_person("emma", joined_at=None, left_at=datetime.datetime(2026, 1, 5))
     item = make_item("Wind farm opens")
     with app.test_request_context():
-        token = share_token(emma.id, item.id, "linkedin", source="email")
-    assert client.get(f"/share/{token}?via=email").status_code == 403
+        token = share_token(emma.id, item.id, "linkedin", source="digest")
+    assert client.get(f"/share/{token}").status_code == 403
     assert ShareEvent.select().count() == 0
 
 

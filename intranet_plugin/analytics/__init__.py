@@ -19,10 +19,13 @@ Definitions
 *self clicks*
     Human clicks by the sharer themself: recorded, never counted.
 *shares*
-    ``ShareEvent`` rows: presses on a share button. They prove intent only.
+    Counted ``ShareEvent`` rows (``ShareEvent.counted``): presses on a share
+    button, at most one per person, item, network and UTC day; later presses
+    are kept as repeats and counted nowhere. They prove intent only.
 *points*
     Unique visitors. A share earns points only once its link is clicked, so
-    pressing buttons earns nothing.
+    pressing buttons earns nothing. Streaks and prize-draw entries also come
+    from counted clicks, never from shares.
 *earned media value (EMV)*
     Counted clicks × the cost per click of the link's network, in EUR, from
     ``app.config["COST_PER_CLICK"]`` (network -> EUR; ``{"linkedin": 3.0}``
@@ -390,7 +393,8 @@ def _click_figures(row):
 
 
 def _share_query(period, person_id=None, campaign_id=None):
-    query = ShareEvent.select()
+    """The counted shares in question (every share figure starts here)."""
+    query = ShareEvent.counted()
     return _where(query, period.moments(ShareEvent.created_at),
                   (ShareEvent.person == person_id) if person_id is not None else None,
                   ShareEvent.item.in_(Item.select(Item.id).where(Item.campaign == campaign_id))
@@ -548,11 +552,10 @@ def rank_of(person_id, period):
 
 
 def streak(person_id, today):
-    """Consecutive ISO weeks with at least one share, ending this week (or
-    last week, when nothing was shared yet this week). One query."""
-    days = (ShareEvent.select(ShareEvent.day).distinct()
-            .where(ShareEvent.person == person_id).order_by(ShareEvent.day.desc()).tuples())
-    weeks = {_monday(day) for (day,) in days}
+    """Consecutive ISO weeks in which the person's links brought at least
+    one counted click, ending this week (or last week, when none came yet
+    this week): a streak of real visits, not of button presses. One query."""
+    weeks = {_monday(_date(row["day"])) for row in _days_with_clicks(None, person_id).dicts()}
     week = _monday(today)
     if week not in weeks:
         week -= datetime.timedelta(weeks=1)
@@ -561,6 +564,20 @@ def streak(person_id, today):
         count += 1
         week -= datetime.timedelta(weeks=1)
     return count
+
+
+def _days_with_clicks(period, person_id):
+    """One person's counted clicks and visitors per day (days with any),
+    from raw and rolled-up clicks: (day, clicks, visitors)."""
+    src = click_source(period, _links(person_id=person_id))
+    c = src.c
+    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
+    return (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
+            .where(counted).group_by(c.day).bind(Click._meta.database))
+
+
+def _date(day):
+    return datetime.date.fromisoformat(day[:10]) if isinstance(day, str) else day
 
 
 def _monday(day):
@@ -654,20 +671,14 @@ def weekly_series(weeks, person_id=None, today=None):
                        period.days(DayTotal.day)).group_by(DayTotal.day)
     else:
         # One person's clicks of these weeks, from raw and rolled-up rows.
-        src = click_source(period, _links(person_id=person_id))
-        c = src.c
-        counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-        query = (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
-                 .where(counted).group_by(c.day).bind(Click._meta.database))
+        query = _days_with_clicks(period, person_id)
     series = []
     for i in range(weeks):
         start = period.start + datetime.timedelta(weeks=i)
         year, week, _ = start.isocalendar()
         series.append({"week": f"{year}-W{week:02d}", "start": start.isoformat(), "clicks": 0, "visitors": 0})
     for row in query.dicts():
-        day = row["day"]
-        if isinstance(day, str):
-            day = datetime.date.fromisoformat(day[:10])
+        day = _date(row["day"])
         index = (_monday(day) - period.start).days // 7
         if 0 <= index < weeks:
             series[index]["clicks"] += int(row["clicks"] or 0)
@@ -880,7 +891,7 @@ def campaigns_totals(campaigns, periods=None, today=None):
     items = dict(Item.select(Item.campaign, fn.COUNT(Item.id)).where(Item.campaign.in_(list(periods)))
                  .group_by(Item.campaign).tuples())
     shares = {row["campaign"]: row for row in
-              ShareEvent.select(Item.campaign, *_share_counts())
+              ShareEvent.counted().select(Item.campaign, *_share_counts())
               .join(Item).where(_either([within(ShareEvent.created_at, cid) for cid in periods]))
               .group_by(Item.campaign).dicts()}
     conversions = {row["campaign"]: row for row in
@@ -899,13 +910,14 @@ def campaigns_totals(campaigns, periods=None, today=None):
 
 
 def campaign_participants(campaign_id, period=None):
-    """Ids of everyone who shared an item of the campaign in the period
-    (default: the campaign's own), ascending: the prize draw's entrants."""
+    """Ids of everyone whose links to the campaign's items brought at least
+    one unique visitor (a counted click, capped per network) in the period
+    (default: the campaign's own), ascending: the prize draw's entrants.
+    Pressing a share button enters nobody. One query."""
     campaign = Campaign.get_by_id(campaign_id)
     period = period or campaign_period(campaign)
-    query = (_share_query(period, campaign_id=campaign_id).select(ShareEvent.person).distinct()
-             .order_by(ShareEvent.person).tuples())
-    return [pid for (pid,) in query]
+    rows = _click_query(period, _links(campaign_id=campaign_id), "person_id").dicts()
+    return sorted(row["g0"] for row in rows if _num(row, "visitors") > 0)
 
 
 CHART_WEEKS = 12

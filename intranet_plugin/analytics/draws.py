@@ -1,11 +1,24 @@
 """Prize draws of a campaign contest: winners drawn among the campaign's
-sharers with a recorded seed, participants and method, so that anyone can
-redo the draw and get the same winners."""
+participants with a recorded seed, participant list and method, so that
+anyone can redo the draw and get the same winners.
 
+Participants are the people whose links to the campaign's items brought at
+least one counted visitor in its period (``analytics.campaign_participants``):
+real clicks, not presses on a share button. They are published by a
+pseudonym of that draw (``pseudonym``), never by their id: a keyed hash of
+the draw's seed and the person's id, so the same person has another
+pseudonym in every draw and a winner named in one draw tells nothing about
+the others. The ids stay on the server, where the programme lead sees who
+won (``people_named``).
+"""
+
+import hashlib
+import hmac
 import json
 import random
 import secrets
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from intranet_plugin import analytics
@@ -19,40 +32,69 @@ class DrawRefused(ValueError):
     says which."""
 
 
+def pseudonym(seed, person_id):
+    """A participant's name in one draw: 10 hexadecimal digits of an HMAC
+    (SHA-256, the app's secret key) of the draw's seed and the person's id."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"ambassador.draw|{seed}|{person_id}".encode(), hashlib.sha256).hexdigest()[:10].upper()
+
+
+def published(draw):
+    """The draw's participants as published, in the order drawn from."""
+    return draw.pseudonyms or [pseudonym(draw.seed, pid) for pid in draw.participants]
+
+
 def method(campaign, period, n):
     """How to redo the draw, stored with it."""
     first = period.start.isoformat() if period.start else _("the beginning")
     last = period.end.isoformat() if period.end else _("today")
-    return _("Participants: the ids of everyone who shared an item of the campaign “%(name)s” from "
-             "%(first)s to %(last)s (days in UTC), in ascending order. Winners: "
+    return _("Participants: everyone whose links to items of the campaign “%(name)s” brought at least one "
+             "unique visitor (a person following the link, not a press on a share button) from %(first)s to "
+             "%(last)s (days in UTC), one entry each, listed by a pseudonym of this draw. Winners: "
              "random.Random(seed).sample(participants, %(n)d) in Python 3 with the recorded seed "
-             "string; the same seed and participants always give the same winners.",
+             "string and the participants in the order shown; the same seed and participants always give "
+             "the same winners.",
              name=campaign.name, first=first, last=last, n=n)
 
 
 def verify_command(draw):
-    """A shell command that redoes ``draw``."""
+    """A shell command that redoes ``draw``: it prints the winners' pseudonyms."""
     return (f"python3 -c 'import random; print(random.Random(\"{draw.seed}\")"
-            f".sample({json.dumps(draw.participants)}, {len(draw.winners)}))'")
+            f".sample({json.dumps(published(draw))}, {len(draw.winners)}))'")
 
 
 def draw(campaign, n, by):
-    """Draw ``n`` winners among the campaign's sharers in its period and
-    record the draw (with an audit entry)."""
+    """Draw ``n`` winners among the campaign's participants in its period
+    and record the draw (with an audit entry)."""
     period = analytics.campaign_period(campaign)
-    participants = analytics.campaign_participants(campaign.id, period)
-    if not participants:
-        raise DrawRefused(_("Nobody has shared an item of this campaign yet: there is nobody to draw."))
-    if not 1 <= n <= min(len(participants), MAX_WINNERS):
-        raise DrawRefused(_("Choose between 1 and %(max)d winners.", max=min(len(participants), MAX_WINNERS)))
+    entrants = analytics.campaign_participants(campaign.id, period)
+    if not entrants:
+        raise DrawRefused(_("Nobody's links to this campaign's items have brought a visitor yet: "
+                            "there is nobody to draw."))
+    if not 1 <= n <= min(len(entrants), MAX_WINNERS):
+        raise DrawRefused(_("Choose between 1 and %(max)d winners.", max=min(len(entrants), MAX_WINNERS)))
     seed = secrets.token_hex(16)
+    # In the order of their pseudonyms, which tells nothing about the ids.
+    names = {pid: pseudonym(seed, pid) for pid in entrants}
+    participants = sorted(entrants, key=names.__getitem__)
     winners = random.Random(seed).sample(participants, n)
     with db.atomic():
         result = PrizeDraw.create(campaign=campaign, seed=seed, participants=participants, winners=winners,
+                                  pseudonyms=[names[pid] for pid in participants],
                                   method=method(campaign, period, n), drawn_by=by, drawn_at=utcnow())
-        AuditLog.record(by, "draw", result, summary=campaign.name, seed=seed, winners=winners,
-                        participants=len(participants))
+        AuditLog.record(by, "draw", result, summary=campaign.name, seed=seed,
+                        winners=[names[pid] for pid in winners], participants=len(participants))
     return result
+
+
+def entries(draw, viewer_id):
+    """What a draw's page shows: winners as (person id, pseudonym, is the
+    viewer) and participants as (pseudonym, is the viewer). The ids are for
+    looking up names on the server, never shown."""
+    names = dict(zip(draw.participants, published(draw), strict=True))
+    return {"winners": [(pid, names.get(pid) or pseudonym(draw.seed, pid), pid == viewer_id)
+                        for pid in draw.winners],
+            "participants": [(names[pid], pid == viewer_id) for pid in draw.participants]}
 
 
 def of_campaign(campaign):

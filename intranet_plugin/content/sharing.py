@@ -7,12 +7,17 @@ Only the networks' official share URLs are used: no API keys, no OAuth.
 
 import functools
 import re
+import secrets
+import time
 import unicodedata
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import current_app
-from itsdangerous import BadSignature, Serializer, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
+
+from intranet_plugin.models import ShareEvent, TrackedLink, db, utcnow
 
 # Networks in button order, with the limits of their post text. X shortens
 # every link to t.co and counts it as ``link_length`` characters. Their
@@ -143,23 +148,93 @@ def _serializer():
     return serializer
 
 
+# Where a share token is handed out, and how long it may record a share
+# there (seconds). The source is signed into the token, so the lifetime
+# cannot be stretched from outside.
+LIFETIMES = {
+    "web": 7 * 24 * 3600,       # the share page: a page left open for a week still works
+    "digest": 14 * 24 * 3600,   # a weekly digest: this week's and next week's
+    "alert": 7 * 24 * 3600,     # an instant alert of an urgent item
+    # An admin's digest preview: never records; the lifetime only keeps the
+    # refusal saying why (a preview) rather than "expired".
+    "preview": 30 * 24 * 3600,
+}
+# Tokens of mail sent before tokens had an id: they open the network for a
+# while yet, but can no longer record (they could not be used only once).
+LEGACY_LIFETIMES = {"email": 30 * 24 * 3600, "web": LIFETIMES["web"]}
+PREVIEW = "preview"
+MAIL_SOURCES = ("digest", "alert", "email")
+
+
+class ShareToken(NamedTuple):
+    person_id: int
+    item_id: int
+    network: str
+    source: str
+    token_id: str | None  # None: a token from before ids, which records nothing
+
+    @property
+    def records(self):
+        """May this token record a share (once)?"""
+        return self.token_id is not None and self.source != PREVIEW
+
+
 def share_token(person_id, item_id, network, source="web"):
-    """A signed token naming who shares what where; the share button's URL.
+    """A signed token naming who shares what where, from which ``source``
+    (``LIFETIMES``), with an id of its own; the share button's URL.
 
     It doubles as the CSRF guard of the share action (a foreign page cannot
     forge it) and lets a share from the digest work without signing in.
+    It records one share at most: the id goes on the share it records.
     """
-    return _serializer().dumps([person_id, item_id, network, source])
+    return _serializer().dumps([person_id, item_id, network, source, secrets.token_urlsafe(12)])
 
 
-def read_share_token(token, max_age):
-    """(person_id, item_id, network, source) or None when tampered or expired."""
+def read_share_token(token):
+    """The ``ShareToken``, or None when tampered, foreign or older than its
+    source's lifetime."""
     try:
-        person_id, item_id, network, source = _serializer().loads(token, max_age=max_age)
-    except (SignatureExpired, BadSignature, ValueError, TypeError):
+        payload, signed_at = _serializer().loads(token, return_timestamp=True)
+        person_id, item_id, network, source, *rest = payload
+        token_id = rest[0] if rest else None
+        lifetime = (LIFETIMES if token_id is not None else LEGACY_LIFETIMES)[source]
+        if len(rest) > 1 or not (token_id is None or isinstance(token_id, str)):
+            return None
+        result = ShareToken(int(person_id), int(item_id), network, source, token_id)
+    except (BadSignature, ValueError, TypeError, KeyError):
+        return None
+    if not 0 <= time.time() - signed_at.timestamp() < lifetime:
         return None
     if network not in NETWORKS and network != COPY:
         return None
-    return int(person_id), int(item_id), network, source
+    return result
 
 
+# -- recording a share ---------------------------------------------------------------
+
+COUNTED, REPEAT = "counted", "repeat"
+
+
+def record_share(token, person, item, visitor, now=None):
+    """Record the share a token stands for: (the person's tracked link,
+    outcome). ``outcome`` is ``COUNTED`` for the first press of the person
+    on this item and network today (UTC, as click days), ``REPEAT`` for a
+    later one (kept, counted nowhere), None when the token records nothing
+    (already used, or from before token ids). ``visitor``: the sharer's own
+    visitor hash of the day, which tells their own clicks apart.
+
+    Safe with several app servers: the database decides, through the unique
+    index on the counted share of a day and the unique token id.
+    """
+    now = now or utcnow()
+    with db.atomic():
+        link = TrackedLink.for_share(person, item, token.network)
+        if not token.records:
+            return link, None
+        row = {"person": person, "item": item, "link": link, "network": token.network,
+               "source": token.source, "visitor": visitor, "day": now.date(), "created_at": now,
+               "token": token.token_id}
+        for outcome, repeat in ((COUNTED, False), (REPEAT, True)):
+            if ShareEvent.insert(is_repeat=repeat, **row).on_conflict_ignore().as_rowcount().execute():
+                return link, outcome
+    return link, None  # the token was used before

@@ -44,7 +44,7 @@ def personal_data(person):
     else: no visitor hashes (not even their own), no colleagues."""
     profile = {f: _plain(getattr(person, f)) for f in PROFILE_FIELDS}
     shares = [{"at": _plain(s.created_at), "day": _plain(s.day), "item": s.item.title, "url": s.item.url,
-               "network": s.network, "source": s.source}
+               "network": s.network, "source": s.source, "repeat": s.is_repeat}
               for s in (ShareEvent.select(ShareEvent, Item).join(Item)
                         .where(ShareEvent.person == person).order_by(ShareEvent.created_at))]
     links = {link.id: link for link in TrackedLink.select(TrackedLink, Item).join(Item)
@@ -86,7 +86,9 @@ def export_csv(person):
     for field, value in data["profile"].items():
         rows.append(["profile", "", "", "", "", field, csv_cell(value), "", ""])
     for s in data["shares"]:
-        rows.append(["share", s["day"], csv_cell(s["item"]), s["network"], s["source"], "", "", "", ""])
+        # A repeated press that day is kept, but is not a share of its own.
+        rows.append(["repeated share" if s["repeat"] else "share", s["day"], csv_cell(s["item"]), s["network"],
+                     s["source"], "", "", "", ""])
     for row in data["clicks_per_day"]:
         rows.append(["clicks", row["day"], csv_cell(row["item"]), row["network"], "", "link", row["link"],
                      row["clicks"], row["visitors"]])

@@ -13,6 +13,7 @@ from werkzeug.urls import iri_to_uri
 
 from intranet_plugin.tracking.clicks import record
 from intranet_plugin.tracking.links import resolve
+from sso import sessions
 
 CODE = re.compile(r"[A-Za-z0-9_-]{8,16}")
 
@@ -60,7 +61,9 @@ class TrackedRedirects:
 
     def _signed_in_user(self, environ):
         """The signed-in person's id from the session cookie, if any: the
-        sharer following their own link does not count for themselves."""
+        sharer following their own link does not count for themselves. The
+        session must be current by the rules of every signed-in request
+        (``sso.sessions``): a cookie kept after signing out is nobody's."""
         cookie = environ.get("HTTP_COOKIE")
         if not cookie or self.cookie_name not in cookie:
             return None
@@ -71,4 +74,8 @@ class TrackedRedirects:
             data = self._sessions.loads(value, max_age=int(self.app.permanent_session_lifetime.total_seconds()))
         except Exception:  # tampered or expired: simply not signed in
             return None
-        return data.get("_user_id")
+        if not isinstance(data, dict) or "_user_id" not in data:
+            return None
+        with self.app.app_context():
+            person = sessions.person_of(data["_user_id"], data)
+        return person.id if person is not None else None

@@ -220,7 +220,8 @@ PERIOD_PARAMETERS = [
 def openapi_document(base_path="/", cookie="ambassador_session"):
     totals = {
         "type": "object",
-        "description": "Clicks: human visits, not bots and not the sharer's own. Visitors: distinct "
+        "description": "Shares: presses of a share button, at most one per person, item, network and "
+                       "UTC day. Clicks: human visits, not bots and not the sharer's own. Visitors: distinct "
                        "(link, day, visitor). Points = visitors. EMV: clicks × cost per click of the "
                        "network, EUR.",
         "required": ["shares", "clicks", "visitors", "points", "emv", "conversions"],
@@ -246,7 +247,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                  "properties": {"this_month": {"type": ["integer", "null"]},
                                 "all_time": {"type": ["integer", "null"]}}},
         "on_leaderboard": {"type": "boolean"},
-        "streak_weeks": _integer("Consecutive ISO weeks with a share, up to this or last week."),
+        "streak_weeks": _integer("Consecutive ISO weeks with a counted click on the person's links, "
+                                 "up to this or last week."),
         "by_network": {"type": "array", "items": _ref("NetworkFigures")},
         "weekly": {"type": "array", "items": _ref("WeekFigures"), "description": "The last 12 weeks."}}}
     programme = {"type": "object", "additionalProperties": True, "properties": {

@@ -129,6 +129,7 @@ def _board_page(campaign, form=None, status=200):
     return render_template("campaigns/board.html", campaign=campaign, period=period, enabled=enabled,
                            people=people[:BOARD_SIZE], mine=mine, hidden=totals["sharers"] - len(people),
                            totals=totals, draws=prize_draws.count(campaign),
+                           entrants=len(analytics.campaign_participants(campaign.id, period)),
                            draw_form=form or DrawForm(formdata=None)), status
 
 
@@ -160,4 +161,5 @@ def draws(slug):
     results = prize_draws.of_campaign(campaign)
     names, contacts, drawers = prize_draws.people_named(results, current_user.is_admin)
     return render_template("campaigns/draws.html", campaign=campaign, results=results, names=names,
-                           contacts=contacts, drawers=drawers, verify=prize_draws.verify_command)
+                           contacts=contacts, drawers=drawers, verify=prize_draws.verify_command,
+                           entries=prize_draws.entries)

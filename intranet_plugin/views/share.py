@@ -8,11 +8,14 @@ from jinja2_fragments.flask import render_block
 from intranet_plugin.content.sharing import (
     CAPTION_RULES,
     COPY,
+    MAIL_SOURCES,
     MAX_CAPTION,
     NETWORKS,
+    PREVIEW,
     caption_length,
     networks_of,
     read_share_token,
+    record_share,
     share_token,
     share_url,
 )
@@ -24,9 +27,6 @@ from intranet_plugin.models import (
     Campaign,
     Item,
     Person,
-    ShareEvent,
-    TrackedLink,
-    db,
     utcnow,
 )
 from intranet_plugin.security import csrf
@@ -34,9 +34,6 @@ from intranet_plugin.tracking.clicks import classify, visitors
 from intranet_plugin.tracking.links import tracked_url
 
 bp = Blueprint("share", __name__)
-
-WEB_TOKEN_AGE = 7 * 24 * 3600  # a share page left open for a week still works
-EMAIL_TOKEN_AGE = 30 * 24 * 3600
 
 
 def _filters():
@@ -107,28 +104,36 @@ def share(token):
     """Record a share and open the network's share dialog with the person's
     tracked link.
 
-    The signed token names the person, item and network: it is the CSRF
-    guard of this GET, and lets a button in the digest e-mail work without
-    signing in first. Tampered, expired or foreign tokens record nothing.
+    The signed token names the person, item, network and where it was
+    handed out: it is the CSRF guard of this GET, and lets a button in the
+    digest e-mail work without signing in first. Tampered, expired or
+    foreign tokens record nothing; a token records one share at most (a
+    second use opens the network and records nothing), and of a person's
+    presses on an item and network in a day only the first counts
+    (``content.sharing.record_share``).
     """
     if request.method == "HEAD":
         return "", 204  # link checkers and scanners: nothing is recorded
-    email = request.args.get("via") == "email"
-    data = read_share_token(token, EMAIL_TOKEN_AGE if email else WEB_TOKEN_AGE)
+    data = read_share_token(token)
     if data is None:
         return _refused(_("This share link is invalid or has expired. Open the share page to get a fresh one."))
-    person_id, item_id, network, source = data
-    if source == "web" and (not current_user.is_authenticated or current_user.id != person_id):
+    if data.source == PREVIEW:
+        # An admin's preview of someone else's digest: the button must not
+        # record a share in that person's name, nor hand out their link.
+        return _refused(_("This button is from a digest preview: previews do not share or record anything."), 403)
+    if data.source == "web" and (not current_user.is_authenticated or current_user.id != data.person_id):
         # A web token is only good in its owner's signed-in browser.
         return _refused(_("This share link belongs to someone else. Open the share page to share it yourself."))
-    person = Person.get_or_none((Person.id == person_id) & (Person.is_active == True))  # noqa: E712
-    item = Item.shareable().where(Item.id == item_id).first()
+    person = Person.get_or_none((Person.id == data.person_id) & (Person.is_active == True))  # noqa: E712
+    item = Item.shareable().where(Item.id == data.item_id).first()
     if person is None or item is None:
         return _refused(_("This item can no longer be shared."), 410)
     if not person.has_joined:
         return _refused(_("Sharing is for members of the ambassador programme. Joining takes a minute, "
                           "and you can leave at any time."), 403, join=True)
-    if email and request.method == "GET" and classify("GET", request.headers.get("User-Agent", "")) != "human":
+    network = data.network
+    if (data.source in MAIL_SOURCES and request.method == "GET"
+            and classify("GET", request.headers.get("User-Agent", "")) != "human"):
         # A mail-security scanner or link previewer opening every link of the
         # e-mail: record nothing; a person presses the button.
         response = current_app.make_response(render_template(
@@ -138,12 +143,8 @@ def share(token):
         return response
 
     now = utcnow()
-    with db.atomic():
-        link = TrackedLink.for_share(person, item, network)
-        ShareEvent.create(person=person, item=item, link=link, network=network, source=source,
-                          visitor=visitors.hash(now.date(), request.remote_addr,
-                                                request.headers.get("User-Agent", "")),
-                          day=now.date(), created_at=now)
+    link, _outcome = record_share(data, person, item, visitors.hash(now.date(), request.remote_addr,
+                                                                    request.headers.get("User-Agent", "")), now)
     url = tracked_url(link.code)
     if network == COPY:
         if request.htmx:
