@@ -109,9 +109,14 @@
   });
 
   // "Show more": focus goes to the first new card, where reading goes on.
-  document.addEventListener("htmx:afterSettle", function (ev) {
-    if (!ev.detail.elt || !/^more-/.test(ev.detail.elt.id || "")) return;
-    var first = document.querySelector("[data-first-new]");
+  var showingMore = false;
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    showingMore = /^more-/.test(ev.detail.elt.id || "");
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!showingMore) return;
+    showingMore = false;
+    var first = document.querySelector("#results [data-first-new]");
     if (!first) return;
     first.removeAttribute("data-first-new");
     (first.querySelector("h2 a") || first).focus();
