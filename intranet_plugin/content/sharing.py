@@ -22,8 +22,8 @@ from itsdangerous.encoding import base64_encode
 # opens with it. Facebook's sharer and XING's share plugin take only the
 # link (XING documents ``url`` and ``follow_url``, dev.xing.com/plugins/
 # share_button/docs): for them the text goes to the clipboard first, and
-# the person pastes it into the post that opens (the two-step flow of
-# share/_paste_steps.html).
+# the person pastes it into the post that opens (the two steps of
+# share/_paste_dialog.html on the share page, share/paste.html otherwise).
 NETWORKS = {
     "linkedin": {"limit": 3000, "takes_text": True},
     "x": {"limit": 280, "takes_text": True, "link_length": 23},
@@ -126,8 +126,8 @@ def post_texts(item, network):
 
 
 def post_text(item, network, own=""):
-    """The text a network receives: the person's own text (stripped, else
-    as written), else the first suggestion."""
+    """The text a network receives: the person's own text as written
+    (without surrounding white space), else the first suggestion."""
     own = (own or "").strip(SPACES)
     return own or post_texts(item, network)[0]
 
