@@ -140,7 +140,7 @@
     function show(copied) {
       dialog.querySelectorAll("[data-copied]").forEach(function (el) { el.hidden = !copied; });
       dialog.querySelectorAll("[data-not-copied]").forEach(function (el) { el.hidden = copied; });
-      dialog.setAttribute("aria-labelledby", copied ? "paste-dialog-title" : "");
+      dialog.setAttribute("aria-labelledby", copied ? "paste-dialog-title" : "paste-dialog-retry");
       if (!dialog.open) dialog.showModal();
       open.focus();
       if (!copied) dialog.querySelector("[data-paste-text]").select();
