@@ -228,11 +228,6 @@ class Item(BaseModel):
     def hashtag_list(self):
         return [t if t.startswith("#") else "#" + t for t in self.hashtags.split() if t.strip("#")]
 
-    def caption_for(self, network):
-        """The first suggested caption for a network, else the default one."""
-        variants = (self.captions or {}).get(network) or []
-        return variants[0] if variants else self.caption
-
     # -- states: the one rule of what is on the share page ------------------
     # ``state`` (one item) and ``in_state`` (a query condition) say the same
     # thing, side by side; the share page, the editor's tabs and badges and

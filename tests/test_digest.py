@@ -104,7 +104,8 @@ def test_share_button_from_the_email_records_the_share_without_signing_in(mail_a
     response = client.get(local_path(links["linkedin"]))
 
     assert response.status_code == 303
-    assert response.headers["Location"].startswith("https://www.linkedin.com/sharing/share-offsite/?url=")
+    # LinkedIn's composer, with the item's suggested text (content.sharing.post_text).
+    assert response.headers["Location"].startswith("https://www.linkedin.com/feed/?shareActive=true&text=Look%20at%20this")
     share = ShareEvent.get()
     assert (share.person_id, share.item_id, share.network, share.source) == (emma.id, item.id, "linkedin", "digest")
 

@@ -122,9 +122,11 @@ def test_share_on_linkedin_records_and_opens_the_share_dialog(client, emma):
     response = client.get(href, headers={"User-Agent": BROWSER})
     assert response.status_code == 303
     dialog = urlsplit(response.headers["Location"])
-    assert dialog.netloc == "www.linkedin.com" and dialog.path == "/sharing/share-offsite/"
+    assert dialog.netloc == "www.linkedin.com" and dialog.path == "/feed/"
     link = TrackedLink.get()
-    assert parse_qs(dialog.query)["url"] == [f"https://go.example.com/s/{link.code}"]
+    # The composer opens with the suggested text and the tracked link in it.
+    assert parse_qs(dialog.query) == {"shareActive": ["true"], "text": [
+        f"Look at this: Wind farm opens\n\nhttps://go.example.com/s/{link.code}"]}
     share = ShareEvent.get()
     assert (share.person_id, share.item_id, share.network, share.source) == (emma.id, item.id, "linkedin", "web")
     # the card now says so

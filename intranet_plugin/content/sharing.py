@@ -22,8 +22,15 @@ from intranet_plugin.models import ShareEvent, TrackedLink, db, utcnow
 # Networks in button order, with the limits of their post text. X shortens
 # every link to t.co and counts it as ``link_length`` characters. Their
 # names are in intranet_plugin.labels.
+#
+# ``takes_text``: the share URL carries the post's text, so the dialog
+# opens with it. Facebook's sharer and XING's share plugin take only the
+# link (XING documents ``url`` and ``follow_url``, dev.xing.com/plugins/
+# share_button/docs): for them the text goes to the clipboard first, and
+# the person pastes it into the post that opens (the two steps of
+# share/_paste_dialog.html on the share page, share/paste.html otherwise).
 NETWORKS = {
-    "linkedin": {"limit": 3000, "takes_text": False},
+    "linkedin": {"limit": 3000, "takes_text": True},
     "x": {"limit": 280, "takes_text": True, "link_length": 23},
     "facebook": {"limit": 63206, "takes_text": False},
     "xing": {"limit": 420, "takes_text": False},
@@ -89,11 +96,80 @@ def caption_length(network, caption):
     return len(rest) + links * link_length + (1 if text else 0) + link_length
 
 
+# -- the text each network receives ----------------------------------------------
+#
+# One rule for the page's cards, the share action, the digest's share
+# landing page and the editor's preview: a network receives the person's
+# own text as written, else the editor's suggestion for it (its own
+# variants, else the item's default text) with the item's hashtags that
+# the text lacks, each added while the post stays within the network's
+# limit. The card shows these very texts (rendered here, by the server);
+# the browser only swaps a variant or carries the person's edit.
+
+def _has_tag(text, tag):
+    return re.search(rf"(?<![\w#]){re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def _with_hashtags(network, text, hashtags):
+    limit = NETWORKS[network]["limit"]
+    for tag in hashtags:
+        if _has_tag(text, tag):
+            continue
+        longer = f"{text} {tag}" if text else tag
+        if caption_length(network, longer) <= limit:
+            text = longer
+    return text
+
+
+def post_texts(item, network):
+    """The suggested texts for a network, as the network receives them: the
+    editor's variants for it in their order, else the item's default text;
+    hashtags added where there is room. Never empty."""
+    variants = [v.strip(SPACES) for v in (item.captions or {}).get(network) or () if v.strip(SPACES)]
+    tags = item.hashtag_list
+    return [_with_hashtags(network, v, tags) for v in variants or [(item.caption or "").strip(SPACES)]]
+
+
+def post_text(item, network, own=""):
+    """The text a network receives: the person's own text as written
+    (without surrounding white space), else the first suggestion."""
+    own = (own or "").strip(SPACES)
+    return own or post_texts(item, network)[0]
+
+
+def too_long(network, text):
+    """(characters used, limit) when the text is over the network's limit,
+    else None."""
+    used, limit = caption_length(network, text), NETWORKS[network]["limit"]
+    return (used, limit) if used > limit else None
+
+
+def text_groups(item, networks):
+    """The card's text boxes: networks that receive the same suggestions
+    share one, in button order. A list of (networks, texts)."""
+    groups = {}
+    for network in networks:
+        groups.setdefault(tuple(post_texts(item, network)), []).append(network)
+    return [(nets, list(texts)) for texts, nets in groups.items()]
+
+
 def share_url(network, link_url, caption, title):
-    """The network's own share dialog, prefilled with the tracked link."""
+    """The network's own share dialog, with the tracked link, and the text
+    where the network takes it."""
     u = quote(link_url, safe="")
     if network == "linkedin":
-        return f"https://www.linkedin.com/sharing/share-offsite/?url={u}"
+        # The post composer, opened with the text (the link in it makes the
+        # link card). ``share-offsite/?url=`` takes the link alone; the
+        # composer's ``shareActive=true&text=`` is not in LinkedIn's own
+        # documentation (learn.microsoft.com/linkedin/consumer/integrations/
+        # self-serve/plugins/share-plugin names only the URL) but is what
+        # sites moved to when LinkedIn dropped ``summary`` (e.g.
+        # github.com/cotes2020/jekyll-theme-chirpy/pull/2307,
+        # github.com/ResearchHub/web/pull/331, 2025). Should LinkedIn drop
+        # it, the composer still opens and the card's script has copied the
+        # text as well.
+        text = f"{caption}\n\n{link_url}" if caption else link_url
+        return f"https://www.linkedin.com/feed/?shareActive=true&text={quote(text, safe='')}"
     if network == "facebook":
         return f"https://www.facebook.com/sharer/sharer.php?u={u}"
     if network == "xing":

@@ -32,13 +32,39 @@
 
   window.Ambassador = { captionLength: captionLength };
 
-  function updateCounters(textarea) {
-    var card = textarea.closest("[data-item]");
-    card.querySelectorAll("[data-counter]").forEach(function (counter) {
-      var used = captionLength(counter.dataset.counter, textarea.value);
+  // -- the share card: one text box per group of networks that receive
+  // the same text (rendered by the server, content.sharing.post_texts) --
+
+  // A box's counters, and its buttons refused (with the reason shown)
+  // while the text is over their network's limit.
+  function updatePost(post) {
+    var area = post.querySelector("textarea[data-caption]");
+    post.querySelectorAll("[data-counter]").forEach(function (counter) {
+      var network = counter.dataset.counter;
+      var used = captionLength(network, area.value);
+      var over = used > Number(counter.dataset.limit);
       counter.querySelector("b").textContent = used;
-      counter.classList.toggle("over", used > Number(counter.dataset.limit));
+      counter.classList.toggle("over", over);
+      var button = post.querySelector('a[data-share-network="' + network + '"]');
+      var note = post.querySelector('[data-too-long="' + network + '"]');
+      if (button && over) button.setAttribute("aria-disabled", "true");
+      if (button && !over) button.removeAttribute("aria-disabled");
+      if (note) {
+        note.hidden = !over;
+        note.textContent = over ? note.dataset.message.replace("%U", used) : "";
+      }
     });
+  }
+
+  // The person's own text goes to every network: every box of the card
+  // takes it, and each box checks it against its networks' limits.
+  function carryEdit(area) {
+    var card = area.closest("[data-item]");
+    card.querySelectorAll("textarea[data-caption]").forEach(function (other) {
+      if (other !== area) other.value = area.value;
+      updatePost(other.closest("[data-post]"));
+    });
+    card.classList.add("edited");
   }
 
   function markShared(card) {
@@ -69,19 +95,91 @@
   });
 
   document.addEventListener("input", function (ev) {
-    if (ev.target.matches("textarea[data-caption]")) updateCounters(ev.target);
+    if (ev.target.matches("textarea[data-caption]")) carryEdit(ev.target);
   });
 
   document.addEventListener("change", function (ev) {
     if (ev.target.matches("select[data-autosubmit]")) ev.target.form.requestSubmit();
+    if (ev.target.matches("select[data-variant]")) {
+      // Another of the editor's suggestions, for this box's networks only.
+      var post = ev.target.closest("[data-post]");
+      post.querySelector("textarea[data-caption]").value = ev.target.value;
+      updatePost(post);
+    }
+  });
+
+  // "Show more": focus goes to the first new card, where reading goes on.
+  var showingMore = false;
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    showingMore = /^more-/.test(ev.detail.elt.id || "");
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!showingMore) return;
+    showingMore = false;
+    var first = document.querySelector("#results [data-first-new]");
+    if (!first) return;
+    first.removeAttribute("data-first-new");
+    (first.querySelector("h2 a") || first).focus();
+  });
+
+  // The two steps for a network whose post opens empty: the text is
+  // copied, the dialog says so, and the person opens the network from it.
+  function pasteDialog(button, href, text, card) {
+    var dialog = document.getElementById("paste-dialog");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      href.searchParams.delete("copied");  // the server's page shows the two steps
+      window.open(href.toString(), "_blank", "noopener");
+      return;
+    }
+    var open = dialog.querySelector("[data-open]");
+    var network = button.dataset.shareNetwork;
+    open.href = href.toString();
+    open.textContent = dialog.getAttribute("data-open-" + network) || button.textContent;
+    dialog.querySelector("[data-paste-text]").value = text;
+    dialog._card = card;
+    function show(copied) {
+      dialog.querySelectorAll("[data-copied]").forEach(function (el) { el.hidden = !copied; });
+      dialog.querySelectorAll("[data-not-copied]").forEach(function (el) { el.hidden = copied; });
+      dialog.setAttribute("aria-labelledby", copied ? "paste-dialog-title" : "paste-dialog-retry");
+      if (!dialog.open) dialog.showModal();
+      open.focus();
+      if (!copied) dialog.querySelector("[data-paste-text]").select();
+    }
+    copy(text).then(function () { show(true); }, function () { show(false); });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var dialog = ev.target.closest("#paste-dialog");
+    if (!dialog) return;
+    if (ev.target.closest("[data-open]")) {
+      // The link opens the network in a new tab by itself.
+      setTimeout(function () { dialog.close(); }, 0);
+      if (dialog._card) markShared(dialog._card);
+    } else if (ev.target.closest("[data-close]")) {
+      dialog.close();
+    }
+  });
+
+  // The landing page of a share from the digest (share/paste.html).
+  document.querySelectorAll("[data-copy-text]").forEach(function (button) { button.hidden = false; });
+  document.addEventListener("click", function (ev) {
+    var trigger = ev.target.closest("[data-copy-text], a[data-open-after-copy]");
+    if (!trigger) return;
+    var page = trigger.closest(".paste-page");
+    var status = page.querySelector("[data-copy-status]");
+    var link = trigger.matches("a") ? trigger : null;
+    if (link) ev.preventDefault();
+    copy(page.querySelector("[data-paste-text]").value).then(function () {
+      status.textContent = status.dataset.done;
+    }, function () {
+      page.querySelector("[data-paste-text]").select();
+    }).then(function () { if (link) window.location = link.href; });
   });
 
   document.addEventListener("click", function (ev) {
     var button = ev.target.closest("a[data-share-network]");
     if (!button) return;
     var card = button.closest("[data-item]");
-    var textarea = card && card.querySelector("textarea[data-caption]");
-    var caption = textarea ? textarea.value.trim() : "";
     var network = button.dataset.shareNetwork;
     var texts = document.body.dataset;
 
@@ -94,16 +192,30 @@
         .catch(function () { window.location = button.href; });
       return;
     }
+    if (button.closest("#paste-dialog, .paste-page")) return;
+    var post = button.closest("[data-post]");
+    var area = post && post.querySelector("textarea[data-caption]");
+    if (button.getAttribute("aria-disabled") === "true") {
+      // Over the network's limit: the reason is shown by the text box.
+      ev.preventDefault();
+      if (area) area.focus();
+      return;
+    }
+    // The text shown goes out: the server sends the first suggestion by
+    // itself, anything else (another suggestion, an edit) goes along.
+    var text = area ? area.value : "";
     var href = new URL(button.href, window.location.href);
-    if (button.dataset.takesText === "true" && textarea && caption !== textarea.defaultValue.trim()) {
-      href.searchParams.set("text", caption);
-      button.href = href.toString();
+    href.searchParams.delete("text");
+    if (area && text !== area.defaultValue) href.searchParams.set("text", text);
+    if (button.dataset.takesText === "false") {
+      ev.preventDefault();
+      href.searchParams.set("copied", "1");
+      pasteDialog(button, href, text, card);
+      return;
     }
-    if (button.dataset.takesText === "false" && caption) {
-      // LinkedIn, Facebook and XING take only the link: the text goes to the
-      // clipboard so the person can paste it into the post.
-      copy(caption).then(function () { toast(texts.msgCaptionCopied); }, function () {});
-    }
+    button.href = href.toString();
+    // Should LinkedIn's composer ever ignore the text, it can be pasted.
+    if (network === "linkedin") copy(text).catch(function () {});
     markShared(card);
   });
 })();

@@ -24,6 +24,7 @@ from intranet_plugin.content.sharing import (
     NETWORKS,
     X_LINK_LENGTH,
     caption_length,
+    post_text,
 )
 from intranet_plugin.content.slugs import insert_with_slug
 from intranet_plugin.content.urls import is_http_url, port_in_range
@@ -98,15 +99,6 @@ def link_host(url):
     except ValueError:
         return ""
     return host[4:] if host.startswith("www.") else host
-
-
-def post_text(item, network):
-    """The suggested post for a network as the share button sends it: X gets
-    the item's hashtags that the text does not already hold."""
-    text = item.caption_for(network)
-    if network == "x":
-        text = " ".join([text, *[t for t in item.hashtag_list if t not in text]]).strip()
-    return text
 
 
 @bp.before_request

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -14,10 +15,13 @@ from intranet_plugin.content.sharing import (
     PREVIEW,
     caption_length,
     networks_of,
+    post_text,
     read_share_token,
     record_share,
     share_token,
     share_url,
+    text_groups,
+    too_long,
 )
 from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
 from intranet_plugin.forms.content import SharePageFilterForm
@@ -71,14 +75,21 @@ def index():
     context = {
         "cards": _cards(rows[:size]),
         "kind": kind, "q": q, "campaign": campaign, "page": page, "has_more": has_more,
-        "campaigns": list(Campaign.select(Campaign.slug, Campaign.name).order_by(Campaign.name)),
+        "campaigns": _campaigns(),
         "networks": _networks(current_user),
     }
     template = "share/index.html"
     if request.htmx and not request.htmx.boosted:
         # Same URL, same template: only the region htmx swaps is rendered.
-        block = "more" if request.htmx.target and request.htmx.target.startswith("more") else "results"
-        response = current_app.make_response(render_block(template, block, **context))
+        if request.htmx.target and request.htmx.target.startswith("more"):
+            body = render_block(template, "more", **context)
+        else:
+            # A new search or campaign: the results, the tabs (their links
+            # keep the search) and the count the status region announces.
+            found = query.count()
+            context.update(oob=True, found=ngettext("%(num)d item found.", "%(num)d items found.", found))
+            body = "".join(render_block(template, block, **context) for block in ("results", "tabs", "status"))
+        response = current_app.make_response(body)
     else:
         # Only a whole page shows the outcomes of suggestions, so only it
         # marks them as seen.
@@ -86,6 +97,13 @@ def index():
         response = current_app.make_response(render_template(template, **context))
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
+
+
+def _campaigns():
+    """The campaign filter's choices: campaigns with something to share now."""
+    live = Item.select(Item.campaign).where(Item.in_state("published") & Item.campaign.is_null(False))
+    return list(Campaign.select(Campaign.slug, Campaign.name).where(Campaign.id.in_(live))
+                .order_by(Campaign.name))
 
 
 @bp.route("/items/<int:item_id>/card")
@@ -142,6 +160,20 @@ def share(token):
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    caption = ""
+    if network != COPY:
+        # The text the network receives: the one the card showed (sent as
+        # ``text`` when the person edited it or chose another suggestion),
+        # else the first suggestion, as the digest's buttons have it.
+        own = request.args.get("text", "")
+        caption = post_text(item, network, own)
+        over = too_long(network, caption)
+        if over or len(own) > MAX_CAPTION:
+            used, limit = over or (len(own), MAX_CAPTION)
+            return _refused(_("This text is too long for %(network)s: %(used)d characters, at most %(limit)d "
+                              "allowed. Shorten it on the share page and share again.",
+                              network=NETWORK_LABELS[network], used=used, limit=limit))
+
     now = utcnow()
     link, _outcome = record_share(data, person, item, visitors.hash(now.date(), request.remote_addr,
                                                                     request.headers.get("User-Agent", "")), now)
@@ -150,14 +182,16 @@ def share(token):
         if request.htmx:
             return current_app.response_class(url, mimetype="text/plain")
         return render_template("share/copy.html", url=url, item=item)
-    caption = request.args.get("text", "").strip()[:MAX_CAPTION]
-    if not caption:
-        # The suggestion, with the item's hashtags where the post has room
-        # for them; a caption the person wrote is used as written.
-        caption = item.caption_for(network)
-        if network == "x":
-            caption = " ".join([caption, *[t for t in item.hashtag_list if t not in caption]]).strip()
-    response = redirect(share_url(network, url, caption, item.title), code=303)
+    dialog = share_url(network, url, caption, item.title)
+    if not NETWORKS[network]["takes_text"] and not request.args.get("copied"):
+        # Facebook and XING open with an empty post: first the text to
+        # copy, then the way to the network (the card's script has done
+        # the first step already and says so with ``copied``).
+        response = current_app.make_response(render_template(
+            "share/paste.html", item=item, text=caption, dialog=dialog,
+            label=NETWORK_LABELS[network], network=network))
+    else:
+        response = redirect(dialog, code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -204,9 +238,18 @@ def share_page_url(kind="", q="", campaign="", page=1):
 
 
 @bp.app_template_global()
+def share_texts(item, networks):
+    """The card's text boxes: networks, their names, and the suggested
+    texts as they are sent."""
+    return [{"networks": nets, "texts": texts, "names": ", ".join(str(NETWORK_LABELS[n]) for n in nets)}
+            for nets, texts in text_groups(item, networks)]
+
+
+@bp.app_template_global()
 def post_length(network, caption):
     return caption_length(network, caption)
 
 
 # What the browser needs to count a caption as the server does (base.html).
 bp.add_app_template_global(CAPTION_RULES, "CAPTION_RULES")
+bp.add_app_template_global(MAX_CAPTION, "MAX_CAPTION")
