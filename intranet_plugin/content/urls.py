@@ -1,24 +1,42 @@
-"""What counts as a web address, for editors, feeds, suggestions and page
-previews. (The canonical form that spots duplicates, ``normalize_url``,
-lives with the item model that stores it.)"""
+"""What counts as a web address, for editors, feeds, suggestions, page
+previews, links and the digest: ``web_address`` reads one, and every place
+that takes an address from people or feeds asks it. (The canonical form
+that spots duplicates, ``normalize_url``, lives with the item model that
+stores it.)"""
 
-from urllib.parse import urlsplit
+import re
+from urllib.parse import urljoin, urlsplit
+
+URL_MAX = 2000
+# White space and control characters (NUL, CR, LF, DEL, C1), which no
+# address holds as they are: a browser sends them encoded (%20, %0A).
+NOT_IN_AN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def web_address(value, base=None, max_length=URL_MAX):
+    """``value`` as an absolute http(s) address with a host and a port
+    that exists (1 to 65535), at most ``max_length`` characters, with
+    blanks at the ends removed and a relative address taken from ``base``;
+    None for anything else: spaces, CR/LF or other control characters
+    inside, ``javascript:``, ``https://example.com:99999/``."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > max_length or NOT_IN_AN_ADDRESS.search(value):
+        return None
+    try:
+        url = urljoin(base, value) if base else value
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # no such port (99999, -1, abc), a broken [IPv6]
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        return None
+    if len(url) > max_length or NOT_IN_AN_ADDRESS.search(url):
+        return None
+    return url
 
 
 def is_http_url(url):
-    """An absolute http(s) address with a host."""
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def port_in_range(url):
-    """Whether the URL's port, if it names one, exists (1 to 65535):
-    ``https://example.com:99999/`` does not."""
-    try:
-        port = urlsplit((url or "").strip()).port
-    except ValueError:
-        return False
-    return port is None or port > 0
+    """Whether ``url`` is a web address (see ``web_address``)."""
+    return web_address(url) is not None

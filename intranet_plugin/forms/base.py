@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from intranet_plugin.content.urls import is_http_url, port_in_range
+from intranet_plugin.content.urls import web_address
 
 # Digits a person types on a keyboard: "²" or "٣" are digits to Python's
 # int() and Decimal(), not to a form.
@@ -190,15 +190,15 @@ class DayField(StringField):
 
 
 class WebAddress:
-    """An http(s) address with a host, a port that exists and at most
+    """A web address as ``content.urls.web_address`` reads it (http(s), a
+    host, a port that exists, no spaces or control characters), of at most
     ``max`` characters."""
 
     def __init__(self, message, max=2000):
         self.message, self.max = message, max
 
     def __call__(self, form, field):
-        url = field.data or ""
-        if not (is_http_url(url) and port_in_range(url) and len(url) <= self.max):
+        if web_address(field.data, max_length=self.max) is None:
             raise ValidationError(self.message)
 
 
