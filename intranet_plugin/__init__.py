@@ -10,6 +10,7 @@ import os
 from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.routing import IntegerConverter
 
 from intranet_plugin import db, i18n, security
 from intranet_plugin.config import load_config
@@ -18,6 +19,18 @@ from intranet_plugin.tracking.clicks import ClickJournal
 from intranet_plugin.tracking.links import TargetCache
 
 htmx = Htmx()
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: ASCII digits (no "٣") up to the largest
+    id a database stores (2^63 - 1). Anything beyond names no row: 404,
+    before a view asks the database."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config=None):
@@ -29,6 +42,7 @@ def create_app(config=None):
     """
     app = Flask(__name__, instance_path=os.environ.get("AMBASSADOR_INSTANCE_PATH") or None,
                 instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     settings = load_config(app.instance_path, overrides=config)
     app.config.update(settings)
     production = app.config["ENV"] == "production"
