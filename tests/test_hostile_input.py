@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import UnicodeConverter
 
 from helpers import login, make_campaign, make_item, make_person
 from intranet_plugin import forms as app_forms
@@ -278,3 +279,23 @@ def test_a_conversion_report_with_a_hostile_value_is_refused(app, client, world,
     assert response.status_code == 400, response.get_data(as_text=True)
     assert message in response.json["error"]
     assert {k: v for k, v in counts().items() if k != "ApiKey"} == {k: v for k, v in before.items() if k != "ApiKey"}
+
+
+def test_a_control_character_in_a_path_is_no_page(app, client, world):
+    """A code, slug, token or name in the path with NUL or a line break
+    names nothing (PostgreSQL would refuse it in a query): 404."""
+    login(client, "anouk")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED:
+            continue
+        strings = [name for name, converter in rule._converters.items() if isinstance(converter, UnicodeConverter)]
+        for name in strings:
+            for char in ("\x00", "\n", "\x85"):
+                path = rule.build({**{n: world[n] for n in rule.arguments}, name: f"a{char}b"})[1]
+                method = "GET" if "GET" in rule.methods else "POST"
+                before = counts()
+                assert client.open(path, method=method).status_code == 404, (rule.rule, char)
+                assert counts() == before
+                checked += 1
+    assert checked >= 9
