@@ -25,6 +25,7 @@ from helpers import login, make_campaign, make_item, make_person
 from intranet_plugin import forms as app_forms
 from intranet_plugin.analytics.goals import CALCULATOR_FIELDS
 from intranet_plugin.content.sharing import NETWORKS
+from intranet_plugin.content.urls import web_address
 from intranet_plugin.models import MODELS, ApiKey, Feed, Suggestion, db
 from sso.models import LoginAttempt
 
@@ -299,3 +300,21 @@ def test_a_control_character_in_a_path_is_no_page(app, client, world):
                 assert counts() == before
                 checked += 1
     assert checked >= 9
+
+
+@pytest.mark.parametrize("value", BAD_ADDRESSES + ["https://example.com/\x00", "https://example.com/\x85x",
+                                                   "https://example.com/\u2028x", "//example.com/x", "https://",
+                                                   "https://example.com/" + "x" * 2000, None, 42])
+def test_web_address_refuses_what_no_address_holds(value):
+    assert web_address(value) is None
+
+
+@pytest.mark.parametrize(("value", "base", "expected"), [
+    ("  https://example.com/a?b=c#d ", None, "https://example.com/a?b=c#d"),
+    ("http://example.com:8080/", None, "http://example.com:8080/"),
+    ("https://[::1]:65535/x", None, "https://[::1]:65535/x"),
+    ("/jobs/1", "https://careers.example/feed.xml", "https://careers.example/jobs/1"),
+    ("https://example.com/caf%C3%A9", None, "https://example.com/caf%C3%A9"),
+])
+def test_web_address_reads_an_address(value, base, expected):
+    assert web_address(value, base) == expected

@@ -1,6 +1,6 @@
-"""What counts as a web address, for editors, feeds, suggestions, page
-previews, links and the digest: ``web_address`` reads one, and every place
-that takes an address from people or feeds asks it. (The canonical form
+"""What counts as a web address: ``web_address`` reads one, and every place
+that takes an address from people, feeds or fetched pages asks it (forms,
+the editor's preview and prefill, feeds, Open Graph images). (The canonical form
 that spots duplicates, ``normalize_url``, lives with the item model that
 stores it.)"""
 
@@ -38,5 +38,12 @@ def web_address(value, base=None, max_length=URL_MAX):
 
 
 def is_http_url(url):
-    """Whether ``url`` is a web address (see ``web_address``)."""
-    return web_address(url) is not None
+    """Whether a stored address may be linked to: http(s) with a host.
+    Input goes through ``web_address``; this is for what is already stored,
+    where an address saved before that rule may hold a space that browsers
+    and ``iri_to_uri`` encode (its tracked links must keep working)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -32,7 +32,7 @@ from flask_login import current_user
 
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
-from intranet_plugin.forms.analytics import API_PERIODS, ApiPeriodForm, BadPeriod, ConversionForm
+from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
 from intranet_plugin.models import utcnow
 from intranet_plugin.security import csrf
 
@@ -165,6 +165,11 @@ def _integer(description=None):
     return {"type": "integer", "minimum": 0, **({"description": description} if description else {})}
 
 
+def _text(description):
+    return {"type": "string", "maxLength": API_TEXT_MAX, "description": description + " Without control "
+            "characters (such as NUL)."}
+
+
 def _error_response(description):
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
@@ -232,18 +237,17 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
         "description": "code, or utm_content (narrowed down by utm_source, utm_campaign or item_url), "
                        "identifies the tracked link the visitor came through.",
         "properties": {
-            "code": {"type": "string", "description": "The tracked link's code (the part after /s/)."},
-            "utm_content": {"type": "string", "description": "The utm_content the visitor arrived with "
-                                                             "(the ambassador's pseudonymous reference)."},
-            "utm_source": {"type": "string", "description": "The network of the link (copy for a copied link)."},
-            "utm_campaign": {"type": "string", "description": "The item's or its campaign's short name."},
-            "item_url": {"type": "string", "description": "The page the visitor landed on."},
-            "external_id": {"type": "string", "maxLength": 255,
-                            "description": "The reporter's own id: a second report with the same id and "
-                                           "kind counts once."},
+            "code": _text("The tracked link's code (the part after /s/)."),
+            "utm_content": _text("The utm_content the visitor arrived with (the ambassador's pseudonymous "
+                                 "reference)."),
+            "utm_source": _text("The network of the link (copy for a copied link)."),
+            "utm_campaign": _text("The item's or its campaign's short name."),
+            "item_url": _text("The page the visitor landed on."),
+            "external_id": _text("The reporter's own id: a second report with the same id and kind counts once."),
             "kind": {"type": "string", "enum": ["application", "lead"], "default": "application"},
             "at": {"type": "string", "format": "date-time",
-                   "description": "When it happened, ISO 8601 (naive times are UTC); default now."}},
+                   "description": "When it happened, ISO 8601 (naive times are UTC), in the years 2000 to "
+                                  "2100; default now."}},
         "anyOf": [{"required": ["code"]}, {"required": ["utm_content"]}]}
     conversion_out = {"type": "object", "required": ["id", "code", "kind", "external_id", "at"],
                       "properties": {"id": {"type": "integer"}, "code": {"type": "string"},
