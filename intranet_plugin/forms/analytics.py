@@ -224,7 +224,7 @@ class ConversionForm(Form):
     utm_source = JsonTextField()
     utm_campaign = JsonTextField()
     item_url = JsonTextField()
-    external_id = JsonTextField(validators=[present(_l("“external_id” is required."))])
+    external_id = JsonTextField(validators=[present(_l("“%(field)s” is required.", field="external_id"))])
     kind = JsonTextField(validators=[Optional(), choice_of(
         conversions.CONVERSION_KINDS, _l("“kind” must be “application” or “lead”."))])
     at = JsonMomentField()
