@@ -10,6 +10,7 @@ import os
 from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from intranet_plugin import db, i18n, security
 from intranet_plugin.config import load_config
@@ -18,6 +19,28 @@ from intranet_plugin.tracking.clicks import ClickJournal
 from intranet_plugin.tracking.links import TargetCache
 
 htmx = Htmx()
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: ASCII digits (no "٣") up to the largest
+    id a database stores (2^63 - 1). Anything beyond names no row: 404,
+    before a view asks the database."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """``<…>`` and ``<string:…>`` in every route: a part of the path
+    without control characters (NUL, CR, LF…), which no code, slug or name
+    holds and PostgreSQL refuses in a query: 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f-\x9f]", 1)
 
 
 def create_app(config=None):
@@ -29,6 +52,7 @@ def create_app(config=None):
     """
     app = Flask(__name__, instance_path=os.environ.get("AMBASSADOR_INSTANCE_PATH") or None,
                 instance_relative_config=True)
+    app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter)
     settings = load_config(app.instance_path, overrides=config)
     app.config.update(settings)
     production = app.config["ENV"] == "production"

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import BROWSER, login, make_campaign, make_item, make_person, store_click
+from helpers import BROWSER, csrf_token, login, login_with_csrf, make_campaign, make_item, make_person, store_click
 from intranet_plugin.analytics.conversions import hash_key, new_key
 from intranet_plugin.models import (
     ApiKey,
@@ -174,12 +174,3 @@ def test_an_empty_name_is_refused(client, app):
     response = client.post("/admin/api-keys", data={"name": "  "})
     assert response.status_code == 400 and ApiKey.select().count() == 0
 
-
-def csrf_token(response):
-    return re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
-
-
-def login_with_csrf(client, username):
-    token = csrf_token(client.get("/login"))
-    response = client.post("/login", data={"username": username, "csrf_token": token})
-    assert response.status_code == 302, response.text

@@ -242,25 +242,31 @@ def test_nothing_executable_from_a_hostile_feed_is_stored_or_rendered(app, serve
     result = run(app, feed)
     assert (result.new, result.skipped) == (2, 3)  # javascript:, tab-split javascript: and data: links
     first, second = item(HOSTILE + "1"), item(HOSTILE + "2")
-    assert first.title == "Breaking news"
+    # The titles are text (feedparser reads no HTML in them): kept as they
+    # are, and escaped wherever they are shown.
+    title = 'Breaking <script>alert("title")</script>news <img src=x onerror=alert("img")>'
+    assert first.title == title
     assert first.summary == "Hello click world"
     assert first.image_url == ""  # javascript: media and a data: enclosure are not images
     assert second.title == "gnp.exe Reversed text"  # no right-to-left override, no zero-width space
     assert second.image_url == server.url("/safe.png") and second.summary == "Styled"
-    assert Feed.get_by_id(feed.id).title == "Hostile feed"
+    assert Feed.get_by_id(feed.id).title == 'Hostile <script>alert("feed")</script> feed'
     for row in Item.select():
-        for value in (row.title, row.summary, row.url, row.image_url, row.caption):
+        for value in (row.summary, row.url, row.image_url):
             assert not re.search(r"<|javascript|alert|data:|onerror|\u202e", value, re.I), value
+        assert not re.search(r"javascript|\u202e", row.title + row.caption, re.I)
         assert row.url.startswith(("http://", "https://"))
 
     page = client.get("/").get_data(as_text=True)
-    assert "Breaking news" in page and "Hello click world" in page
+    assert "Breaking &lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;news" in page and "Hello click world" in page
     assert page.count("<script") == scripts_on_an_empty_page
-    assert not re.search(r"javascript:|alert\(|onerror|onclick|<iframe", page, re.I)
+    assert not re.search(r"javascript:|<img src=x|<iframe", page, re.I)
+    assert not re.search(r'<[a-z]+(\s+[\w-]+(="[^"]*")?)*\s+on\w+=', page, re.I)  # no event handler
     admin = make_person("ada", role="admin")
     login(client, admin.username)
     admin_page = client.get("/admin/feeds/").get_data(as_text=True)
-    assert "Hostile feed" in admin_page and not re.search(r"alert\(|javascript:", admin_page)
+    assert "Hostile &lt;script&gt;alert(&#34;feed&#34;)&lt;/script&gt; feed" in admin_page
+    assert admin_page.count("<script") == scripts_on_an_empty_page and "javascript:" not in admin_page
 
 
 @pytest.mark.parametrize("name, content_type", [
@@ -494,3 +500,35 @@ def test_an_entity_bomb_is_refused(app, server):
     result = run(app, feed)
     assert not result.ok and "not valid XML" in result.error
     assert Item.select().count() == 0
+
+
+def test_a_title_declared_as_text_keeps_its_angle_brackets(app, server, client):
+    """'Developer &lt;remote&gt;' in the XML is the text "Developer
+    <remote>": shown as such (escaped), not sanitised away as a tag. Only
+    HTML is reduced to its text."""
+    atom = """<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">
+      <title type="text">Jobs &lt;all&gt;</title><id>urn:jobs</id><updated>2026-01-01T00:00:00Z</updated>
+      <entry><title type="text">Engineer &lt;b&gt;senior&lt;/b&gt;</title><id>urn:a</id>
+        <link href="https://jobs.example/a"/><updated>2026-01-01T00:00:00Z</updated>
+        <summary type="text">Work from &lt;anywhere&gt;</summary></entry>
+      <entry><title type="html">Tester &lt;b&gt;junior&lt;/b&gt; &amp;lt;hybrid&amp;gt;</title><id>urn:b</id>
+        <link href="https://jobs.example/b"/><updated>2026-01-01T00:00:00Z</updated>
+        <summary type="html">&lt;p&gt;Join &lt;em&gt;us&lt;/em&gt;&lt;/p&gt;</summary></entry></feed>"""
+    rss = """<?xml version="1.0"?><rss version="2.0"><channel><title>Careers</title>
+      <item><title>Developer &lt;remote&gt;</title><link>https://jobs.example/c</link></item></channel></rss>"""
+    new_feed(app, server.serve("/jobs.atom", atom, "application/atom+xml"), "vacancy")
+    new_feed(app, server.serve("/jobs.rss", rss), "vacancy")
+    for feed in list(Feed.select()):
+        assert run(app, feed).ok
+    assert item("https://jobs.example/c").title == "Developer <remote>"
+    text = item("urn:a")
+    assert (text.title, text.summary) == ("Engineer <b>senior</b>", "Work from <anywhere>")
+    markup = item("urn:b")
+    assert (markup.title, markup.summary) == ("Tester junior", "Join us")
+    assert Feed.get(Feed.url.endswith("jobs.atom")).title == "Jobs <all>"
+
+    make_person("emma")
+    login(client, "emma")
+    page = client.get("/?kind=vacancy").get_data(as_text=True)
+    assert "Developer &lt;remote&gt;" in page and "<remote>" not in page
+    assert "Engineer &lt;b&gt;senior&lt;/b&gt;" in page

@@ -4,7 +4,7 @@ apply to an item is ``content.items``.)"""
 
 from flask_login import current_user
 
-from intranet_plugin.content.urls import is_http_url
+from intranet_plugin.content.urls import web_address
 from intranet_plugin.models import AuditLog, Item, normalize_url
 
 # What an item's audit entries compare, in the order the editor shows them.
@@ -20,7 +20,7 @@ def same_minute(a, b):
 def duplicates_of(url, item_id=None):
     """Other items whose normalised URL is the same as ``url``'s."""
     normalized = normalize_url(url)
-    if not is_http_url(url) or not normalized:
+    if web_address(url) is None or not normalized:
         return []
     query = Item.select().where(Item.normalized_url == normalized)
     if item_id:

@@ -1,10 +1,11 @@
 """RSS and Atom feeds: adding and removing them, and importing their items.
 
 An import fetches the feed with the stored ETag / Last-Modified (a 304
-changes no item), parses it with feedparser, reduces every title and summary
-to plain text, keeps only http(s) links and images, and skips what is
-already in the library: the same GUID in the same feed, or the same
-normalised link anywhere. New items take the feed's kind and default
+changes no item), parses it with feedparser, keeps every title and summary
+as plain text (text declared as text as it is, HTML without its tags),
+keeps only http(s) links and images, and skips what is already in the
+library: the same GUID in the same feed, or the same normalised link
+anywhere. New items take the feed's kind and default
 campaign and are published directly or wait for review. Vacancies that
 leave their feed expire; a closing date in the feed expires them on time.
 
@@ -21,7 +22,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -32,6 +33,7 @@ from peewee import IntegrityError
 
 from intranet_plugin.content.fetch import FetchError, fetch
 from intranet_plugin.content.slugs import unique_slug
+from intranet_plugin.content.urls import URL_MAX, web_address
 from intranet_plugin.models import (
     KINDS,
     AuditLog,
@@ -45,7 +47,7 @@ from intranet_plugin.models import (
 
 TITLE_LIMIT = 255  # the column's size on PostgreSQL
 SUMMARY_LIMIT = 600
-URL_LIMIT = 2000
+URL_LIMIT = URL_MAX
 GUID_LIMIT = 255
 
 # Elements a careers feed may use for the last day to apply, as feedparser
@@ -103,8 +105,7 @@ def add_feed(url, kind, campaign_slug=None, needs_review=False, actor=None):
     """Add a feed after checking every field; raises FeedError saying what
     is wrong."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if web_address(url) is None:
         raise FeedError(_("A feed address must start with http:// or https://, got “%(url)s”.", url=url))
     if kind not in KINDS:
         raise FeedError(_("Unknown kind “%(kind)s”: use one of %(kinds)s.", kind=kind, kinds=", ".join(KINDS)))
@@ -176,7 +177,7 @@ def import_feed(feed, now=None):
                 _lock(feed)
                 _apply(feed, parsed, response.url, now, result)
                 Feed.update(
-                    title=_plain(parsed.feed.get("title", ""), TITLE_LIMIT) or feed.title,
+                    title=_text_of(parsed.feed, "title", TITLE_LIMIT) or feed.title,
                     etag=_header(response, "ETag"), last_modified=_header(response, "Last-Modified"),
                     last_polled_at=now, last_success_at=now, last_error="",
                 ).where(Feed.id == feed.id).execute()
@@ -312,8 +313,11 @@ def _entry(entry, base_url, zone, now):
     if len(guid) > GUID_LIMIT:
         guid = guid[:GUID_LIMIT - 41] + "#" + hashlib.sha1(guid.encode("utf-8")).hexdigest()
     html_parts = [c.get("value", "") for c in entry.get("content", [])] + [entry.get("summary", "")]
-    summary = _plain(entry.get("summary", "") or (html_parts[0] if html_parts else ""), SUMMARY_LIMIT)
-    title = _plain(entry.get("title", ""), TITLE_LIMIT) or _plain(summary, 80) or urlsplit(url).hostname
+    if entry.get("summary"):
+        summary = _text_of(entry, "summary", SUMMARY_LIMIT)
+    else:
+        summary = _plain(html_parts[0] if html_parts else "", SUMMARY_LIMIT)
+    title = _text_of(entry, "title", TITLE_LIMIT) or _plain(summary, 80, is_html=False) or urlsplit(url).hostname
     published = entry.get("published_parsed") or entry.get("updated_parsed")
     published = datetime.datetime(*published[:6]) if published else now
     return {
@@ -338,28 +342,34 @@ def _alternate(entry):
 
 def safe_url(value, base_url=None):
     """An absolute http(s) URL, or "" for anything else (javascript:, data:,
-    file:, malformed)."""
+    file:, malformed). Feeds are lenient where people are not: invisible
+    characters go and a space is encoded before ``web_address`` reads it."""
     value = INVISIBLE.sub("", (value or "").strip()).replace(" ", "%20")
-    if not value or any(c in value for c in "\t\n\r<>\"'`\\"):
+    if any(c in value for c in "<>\"'`\\"):
         return ""
-    try:
-        absolute = urljoin(base_url, value) if base_url else value
-        parts = urlsplit(absolute)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
+    url = web_address(value, base_url, max_length=URL_LIMIT)
+    if url is None:
         return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or len(absolute) > URL_LIMIT:
-        return ""
+    parts = urlsplit(url)
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment))
 
 
-def _plain(value, limit):
-    """Plain text from feed HTML: no tags (and no script or style content),
-    entities decoded, whitespace collapsed, at most ``limit`` characters."""
+def _text_of(parent, name, limit):
+    """The plain text of a title or summary as its feed declares it: text
+    stays text ("Developer <remote>" is a title, escaped where it is
+    shown); only HTML goes through ``_plain``."""
+    detail = parent.get(f"{name}_detail") or {}
+    return _plain(parent.get(name, ""), limit, is_html=detail.get("type") != "text/plain")
+
+
+def _plain(value, limit, is_html=True):
+    """Plain text: from HTML without tags (and without script or style
+    content) and with entities decoded; control and invisible characters
+    removed, whitespace collapsed, at most ``limit`` characters."""
     text = value or ""
     # Decoding entities can reveal new tags (&lt;script&gt;); clean until
     # nothing changes, so no markup survives however deeply it was escaped.
-    for _round in range(8):
+    for _round in range(8 if is_html else 0):
         cleaned = html.unescape(nh3.clean(BLOCK_TAG.sub(" ", text), tags=set()))
         if cleaned == text:
             break

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from intranet_plugin.content.fetch import FetchError, fetch
-from intranet_plugin.content.urls import is_http_url
+from intranet_plugin.content.urls import web_address
 
 # The head is all we read; a page that puts its meta tags further down than
 # this is not worth waiting for.
@@ -90,7 +90,7 @@ def parse(html, page_url):
     if image:
         base = urljoin(page_url, parser.base) if parser.base else page_url
         image = urljoin(base, image)
-        if not is_http_url(image) or len(image) > URL_MAX:
+        if web_address(image, max_length=URL_MAX) is None:
             image = ""
     return {
         "title": _clean(first(TITLE_KEYS) or parser.title, TITLE_MAX),

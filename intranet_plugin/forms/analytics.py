@@ -1,16 +1,28 @@
 """Forms of the figures pages: the dashboard's period and its
-earned-media-value calculator, the period tabs of the impact pages, and the
-prize draw of a campaign."""
+earned-media-value calculator, the period tabs of the impact pages, the
+prize draw of a campaign; and the JSON API's period and conversion
+reports."""
 
 import datetime
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 from wtforms.validators import NumberRange, Optional
 
 from intranet_plugin import analytics
+from intranet_plugin.analytics import conversions
 from intranet_plugin.analytics.goals import CALCULATOR_FIELDS, CALCULATOR_LIMITS
-from intranet_plugin.forms.base import DayField, FilterForm, Form, NumberField, WholeNumberField, choice_of, present
+from intranet_plugin.forms.base import (
+    CONTROL,
+    DayField,
+    FilterForm,
+    Form,
+    NumberField,
+    WholeNumberField,
+    choice_of,
+    present,
+)
 
 DASHBOARD_PERIODS = ("month", "30d", "all", "custom")
 IMPACT_PERIODS = ("month", "all")
@@ -139,3 +151,102 @@ class DrawForm(Form):
 
     winners = WholeNumberField(validators=[present(_l("Enter the number of winners.")),
                                            NumberRange(min=1, message=_l("Draw at least one winner."))])
+
+
+# -- the conversions API --------------------------------------------------------------
+
+API_TEXT_MAX = 255
+AT_MESSAGE = _l("“at” must be a date and time in ISO 8601, e.g. 2026-05-04T10:30:00Z.")
+
+
+class JsonTextField(StringField):
+    """A text member of a JSON body: a string (not a number, a list or an
+    object) of at most 255 characters, without control characters; ``data``
+    is it without the blanks at its ends, or None when it is absent or
+    empty."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        value = valuelist[0] if valuelist else None
+        if value is None or value == "":
+            return
+        if not isinstance(value, str) or len(value) > API_TEXT_MAX or not value.strip():
+            raise ValueError(_l("“%(field)s” must be a text of at most %(max)d characters.",
+                                field=self.name, max=API_TEXT_MAX))
+        if CONTROL.search(value):
+            raise ValueError(_l("“%(field)s” must not hold control characters (such as NUL).", field=self.name))
+        self.data = value.strip()
+
+    def _value(self):
+        return self.data or ""
+
+
+class JsonMomentField(JsonTextField):
+    """A moment in ISO 8601, between the years 2000 and 2100; a time with
+    a zone becomes naive UTC, a naive time is UTC already."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] not in (None, "") and not isinstance(valuelist[0], str):
+            raise ValueError(AT_MESSAGE)
+        super().process_formdata(valuelist)
+        if self.data is None:
+            return
+        try:
+            moment = datetime.datetime.fromisoformat(self.data)
+        except ValueError:
+            self.data = None
+            raise ValueError(AT_MESSAGE) from None
+        # The year is checked before the zone is applied: 0001-01-01T00:30+01:00
+        # is before the year 1 in UTC, which Python cannot hold.
+        self.data = None
+        if not 2000 <= moment.year <= 2100:
+            raise ValueError(_l("“at” must be a date between the years 2000 and 2100."))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+        self.data = moment
+
+
+class ConversionForm(Form):
+    """The body of ``POST /api/v1/conversions`` (see ``views.api``), read
+    from JSON by ``from_json``: the tracked link by ``code`` or by
+    ``utm_content`` (narrowed by ``utm_source``, ``utm_campaign``,
+    ``item_url``), ``external_id``, ``kind`` and ``at``. Members it does
+    not know are ignored."""
+
+    class Meta:
+        csrf = False
+
+    # Its texts refuse control characters with a message naming the member.
+    refuse_controls = False
+
+    code = JsonTextField()
+    utm_content = JsonTextField()
+    utm_source = JsonTextField()
+    utm_campaign = JsonTextField()
+    item_url = JsonTextField()
+    external_id = JsonTextField(validators=[present(_l("“%(field)s” is required.", field="external_id"))])
+    kind = JsonTextField(validators=[Optional(), choice_of(
+        conversions.CONVERSION_KINDS, _l("“kind” must be “application” or “lead”."))])
+    at = JsonMomentField()
+
+    @classmethod
+    def from_json(cls, body):
+        """The form of a parsed JSON object (a dict), validated."""
+        # null is as good as absent.
+        form = cls(formdata=MultiDict([(name, value) for name, value in body.items() if value is not None]))
+        if form.validate() and not form.code.data and not form.utm_content.data:
+            form.refuse("code", _l("Give the tracked link's “code”, or “utm_content” with “utm_source” and "
+                                   "“utm_campaign” or “item_url”."))
+        return form
+
+    @property
+    def error(self):
+        """The first thing wrong, or None."""
+        return next(iter(self.messages.values()), None)
+
+    def link_fields(self):
+        """How ``conversions.find_link`` is to find the tracked link."""
+        if self.code.data:
+            return {"code": self.code.data}
+        return {"ref": self.utm_content.data, "source": self.utm_source.data, "campaign": self.utm_campaign.data,
+                "item_url": self.item_url.data}

@@ -15,7 +15,7 @@ class LoginForm(Form):
     sent (NUL included): ``sso.directory.normalize_username`` then refuses
     control and invisible characters with their own message."""
 
-    strip_nul = False
+    refuse_controls = False
     username = StringField()
     password = PasswordField()
 
@@ -28,5 +28,5 @@ class DemoLoginForm(Form):
     """The demo picker (AUTH=dev): the person to be, read by the same user
     name rule as the sign-in form (``sso.directory.normalize_username``)."""
 
-    strip_nul = False
+    refuse_controls = False
     username = StringField()

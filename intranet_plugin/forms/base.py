@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from intranet_plugin.content.urls import is_http_url, port_in_range
+from intranet_plugin.content.urls import web_address
 
 # Digits a person types on a keyboard: "²" or "٣" are digits to Python's
 # int() and Decimal(), not to a form.
@@ -24,10 +24,19 @@ WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 DECIMAL = re.compile(r"-?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})(?:[eE][-+]?[0-9]{1,3})?")
 
 
-def without_nul(value):
-    """PostgreSQL refuses NUL in text, and no browser sends one on purpose."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
+# Control characters: NUL (which PostgreSQL refuses in text), the other C0
+# characters but tab, LF and CR (a text's own blanks, which the filters
+# tidy), DEL and C1. No keyboard types them and no browser sends them on
+# purpose.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def no_controls(value):
+    """A filter that refuses a value (or any of a list of values) with a
+    control character: the field gets the message, nothing is stored."""
+    values = value if isinstance(value, list) else [value]
+    if any(isinstance(v, str) and CONTROL.search(v) for v in values):
+        raise ValueError(_l("Remove the control characters (such as NUL) from this field."))
     return value
 
 
@@ -60,13 +69,14 @@ class Form(FlaskForm):
             # A field may post under a name Python cannot spell (``from``).
             options = dict(options, name=unbound_field.kwargs.get("name") or options["name"])
             filters = list(unbound_field.kwargs.get("filters", ()))
-            if form.strip_nul:
-                filters.insert(0, without_nul)
+            if form.refuse_controls:
+                filters.insert(0, no_controls)
             return unbound_field.bind(form=form, filters=filters, **options)
 
-    # NUL is dropped from every value (PostgreSQL refuses it in text) unless
-    # a form must see exactly what was sent.
-    strip_nul = True
+    # A value with a control character is refused in every field (WTForms
+    # gives a filter's ValueError to the field as its first error), unless a
+    # form must see exactly what was sent and has a rule of its own.
+    refuse_controls = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -190,24 +200,24 @@ class DayField(StringField):
 
 
 class WebAddress:
-    """An http(s) address with a host, a port that exists and at most
+    """A web address as ``content.urls.web_address`` reads it (http(s), a
+    host, a port that exists, no spaces or control characters), of at most
     ``max`` characters."""
 
     def __init__(self, message, max=2000):
         self.message, self.max = message, max
 
     def __call__(self, form, field):
-        url = field.data or ""
-        if not (is_http_url(url) and port_in_range(url) and len(url) <= self.max):
+        if web_address(field.data, max_length=self.max) is None:
             raise ValidationError(self.message)
 
 
 class TextsField(Field):
     """Every value of a field that may be sent several times (checkboxes):
-    ``data`` is the list of them, NUL removed."""
+    ``data`` is the list of them."""
 
     def process_formdata(self, valuelist):
-        self.data = [without_nul(v) for v in valuelist]
+        self.data = list(valuelist)
 
     def _value(self):
         return self.data or []

@@ -26,15 +26,13 @@ JSON or a field that is wrong, 401 for a missing, unknown or revoked key, 404
 when no tracked link fits. Errors are ``{"error": "..."}``.
 """
 
-import datetime
-
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
-from intranet_plugin.forms.analytics import API_PERIODS, ApiPeriodForm, BadPeriod
+from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
 from intranet_plugin.models import utcnow
 from intranet_plugin.security import csrf
 
@@ -116,46 +114,16 @@ def stats():
 
 # -- conversions from the careers site ------------------------------------------------
 
-MAX_FIELD = 255
-
-
-def _text(body, name, required=False):
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise BadRequest(_("“%(field)s” is required.", field=name))
-        return None
-    if not isinstance(value, str) or len(value) > MAX_FIELD or not value.strip():
-        raise BadRequest(_("“%(field)s” must be a text of at most %(max)d characters.", field=name, max=MAX_FIELD))
-    return value.strip()
-
-
-def _parse_at(value):
-    if value is None:
-        return utcnow()
-    if not isinstance(value, str):
-        raise BadRequest(_("“at” must be a date and time in ISO 8601, e.g. 2026-05-04T10:30:00Z."))
+def _json_object():
+    """The request's JSON object; a 400 for anything else (not JSON, an
+    array, nested too deep for Python's parser)."""
     try:
-        at = datetime.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest(_("“at” must be a date and time in ISO 8601, e.g. 2026-05-04T10:30:00Z.")) from None
-    if at.tzinfo is not None:
-        at = at.astimezone(datetime.UTC).replace(tzinfo=None)
-    if not 2000 <= at.year <= 2100:
-        raise BadRequest(_("“at” must be a date between the years 2000 and 2100."))
-    return at
-
-
-def _link_fields(body):
-    code = _text(body, "code")
-    if code:
-        return {"code": code}
-    ref = _text(body, "utm_content")
-    if not ref:
-        raise BadRequest(_("Give the tracked link's “code”, or “utm_content” with “utm_source” and "
-                           "“utm_campaign” or “item_url”."))
-    return {"ref": ref, "source": _text(body, "utm_source"), "campaign": _text(body, "utm_campaign"),
-            "item_url": _text(body, "item_url")}
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
+    if not isinstance(body, dict):
+        raise BadRequest(_("The body must be a JSON object."))
+    return body
 
 
 @bp.route("/conversions", methods=["POST"])
@@ -168,18 +136,14 @@ def report_conversion():
         return _error(401, _("A valid API key is required: send “Authorization: Bearer <key>”."),
                       **{"WWW-Authenticate": 'Bearer realm="ambassador"'})
     conversions.mark_used(key)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_("The body must be a JSON object."))
-    external_id = _text(body, "external_id", required=True)
-    kind = body.get("kind") or "application"
-    if kind not in conversions.CONVERSION_KINDS:
-        raise BadRequest(_("“kind” must be “application” or “lead”."))
-    at = _parse_at(body.get("at"))
-    link = conversions.find_link(**_link_fields(body))
+    form = ConversionForm.from_json(_json_object())
+    if form.error:
+        raise BadRequest(str(form.error))
+    link = conversions.find_link(**form.link_fields())
     if link is None:
         return _error(404, _("No tracked link fits this report."))
-    conversion, created = conversions.record(link, kind, external_id, at)
+    conversion, created = conversions.record(link, form.kind.data or "application", form.external_id.data,
+                                             form.at.data or utcnow())
     if not created:
         return jsonify(duplicate=True, **conversions.as_json(conversion)), 200
     return jsonify(conversions.as_json(conversion)), 201
@@ -199,6 +163,11 @@ def _ref(name):
 
 def _integer(description=None):
     return {"type": "integer", "minimum": 0, **({"description": description} if description else {})}
+
+
+def _text(description):
+    return {"type": "string", "maxLength": API_TEXT_MAX, "description": description + " Without control "
+            "characters (such as NUL)."}
 
 
 def _error_response(description):
@@ -270,18 +239,17 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
         "description": "code, or utm_content (narrowed down by utm_source, utm_campaign or item_url), "
                        "identifies the tracked link the visitor came through.",
         "properties": {
-            "code": {"type": "string", "description": "The tracked link's code (the part after /s/)."},
-            "utm_content": {"type": "string", "description": "The utm_content the visitor arrived with "
-                                                             "(the ambassador's pseudonymous reference)."},
-            "utm_source": {"type": "string", "description": "The network of the link (copy for a copied link)."},
-            "utm_campaign": {"type": "string", "description": "The item's or its campaign's short name."},
-            "item_url": {"type": "string", "description": "The page the visitor landed on."},
-            "external_id": {"type": "string", "maxLength": 255,
-                            "description": "The reporter's own id: a second report with the same id and "
-                                           "kind counts once."},
+            "code": _text("The tracked link's code (the part after /s/)."),
+            "utm_content": _text("The utm_content the visitor arrived with (the ambassador's pseudonymous "
+                                 "reference)."),
+            "utm_source": _text("The network of the link (copy for a copied link)."),
+            "utm_campaign": _text("The item's or its campaign's short name."),
+            "item_url": _text("The page the visitor landed on."),
+            "external_id": _text("The reporter's own id: a second report with the same id and kind counts once."),
             "kind": {"type": "string", "enum": ["application", "lead"], "default": "application"},
             "at": {"type": "string", "format": "date-time",
-                   "description": "When it happened, ISO 8601 (naive times are UTC); default now."}},
+                   "description": "When it happened, ISO 8601 (naive times are UTC), in the years 2000 to "
+                                  "2100; default now."}},
         "anyOf": [{"required": ["code"]}, {"required": ["utm_content"]}]}
     conversion_out = {"type": "object", "required": ["id", "code", "kind", "external_id", "at"],
                       "properties": {"id": {"type": "integer"}, "code": {"type": "string"},

@@ -27,7 +27,7 @@ from intranet_plugin.content.sharing import (
     post_text,
 )
 from intranet_plugin.content.slugs import insert_with_slug
-from intranet_plugin.content.urls import is_http_url, port_in_range
+from intranet_plugin.content.urls import web_address
 from intranet_plugin.forms.content import (
     CONTENT_LANGUAGES,
     SUMMARY_MAX,
@@ -136,8 +136,7 @@ def preview_item(form, item):
         id=item.id if item else 0, kind=form.kind.data if form.kind.data in KINDS else "news",
         title=(form.title.data or "")[:TITLE_MAX] or _("(no title yet)"),
         summary=(form.summary.data or "")[:SUMMARY_MAX],
-        url=url if is_http_url(url) and port_in_range(url) else "",
-        image_url=image if is_http_url(image) and port_in_range(image) else "",
+        url=web_address(url) or "", image_url=web_address(image) or "",
         caption=form.caption.data or "", captions=form.captions.variants(),
         hashtags=" ".join(clean_hashtags(form.hashtags.data)[0]), campaign=campaign,
         pinned=item.pinned if item else False, publish_at=form.publish_at.data or models.utcnow(),
@@ -297,7 +296,7 @@ def fill_from_page(form, url, only_blank=False):
     ``url`` into the form (only into blank fields with ``only_blank``; the
     language always, as a new item's language is a default, not a choice).
     Returns why the page could not be read, or None."""
-    if not is_http_url(url) or not port_in_range(url):
+    if web_address(url) is None:
         return _("Enter the full address of the page, starting with https:// or http://.")
     try:
         found = opengraph.from_url(url)

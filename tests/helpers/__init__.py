@@ -86,3 +86,16 @@ def login(client, username):
     response = client.post("/login", data={"username": username})
     assert response.status_code == 302, response.data
     return response
+
+
+def csrf_token(response):
+    """The CSRF token a page's forms carry."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+
+
+def login_with_csrf(client, username):
+    """Sign in as ``login`` does, on an app that checks CSRF tokens."""
+    token = csrf_token(client.get("/login"))
+    response = client.post("/login", data={"username": username, "csrf_token": token})
+    assert response.status_code == 302, response.text
+    return response
