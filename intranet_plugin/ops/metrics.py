@@ -93,10 +93,3 @@ def gauge(name, documentation, samples, labels=()):
         family.add_metric(list(values), value)
     return family
 
-
-def mark_process_dead(pid):
-    """gunicorn's ``child_exit``: forget a dead worker's live gauges (its
-    counters stay, so the totals do not drop)."""
-    directory = multiprocess_dir()
-    if directory:
-        multiprocess.mark_process_dead(pid, directory)

@@ -7,10 +7,12 @@ unknown code, another method) falls through to Flask and its error pages.
 """
 
 import re
+import time
 
 from werkzeug.http import parse_cookie
 from werkzeug.urls import iri_to_uri
 
+from intranet_plugin.ops.metrics import REDIRECT_SECONDS
 from intranet_plugin.tracking.clicks import record
 from intranet_plugin.tracking.links import resolve
 
@@ -45,12 +47,16 @@ class TrackedRedirects:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD")
         if path.startswith("/s/") and method in ("GET", "HEAD") and CODE.fullmatch(path[3:]):
+            started = time.perf_counter()
             target = self.targets.get(path[3:], self._load)
             if target is not None:
                 record(self.journal, target, method, environ.get("HTTP_USER_AGENT", ""),
                        environ.get("REMOTE_ADDR"), environ.get("HTTP_REFERER", ""),
                        self._signed_in_user(environ))
                 start_response("302 Found", [("Location", target.url), *self.headers])
+                # The one metric on the public path (its count is the number
+                # of redirects); the journal counts its lines off the path.
+                REDIRECT_SECONDS.observe(time.perf_counter() - started)
                 return [b""]
         return self.wsgi_app(environ, start_response)
 
