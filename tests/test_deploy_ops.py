@@ -25,8 +25,9 @@ FRESH = dict(SCHEDULER_REQUIRED="true")
 
 def lead(seconds=60):
     """A scheduler holds its lease (as its heartbeat leaves it)."""
-    JobLease.insert(name="scheduler-leader", holder="sched-host:42:abc",
-                    expires_at=utcnow() + datetime.timedelta(seconds=seconds)).on_conflict_replace().execute()
+    JobLease.delete().where(JobLease.name == "scheduler-leader").execute()
+    JobLease.create(name="scheduler-leader", holder="sched-host:42:abc",
+                    expires_at=utcnow() + datetime.timedelta(seconds=seconds))
 
 
 # -- /healthz and /readyz ---------------------------------------------------------
