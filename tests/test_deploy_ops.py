@@ -201,6 +201,39 @@ def test_metrics_only_for_trusted_addresses_or_the_token(metrics_app):
     assert client.get("/metrics").status_code == 200  # the proxy's host itself (Prometheus on it)
 
 
+def test_smtp_and_feed_failures_and_job_runs_are_counted(make_app, monkeypatch):
+    from intranet_plugin import scheduler as sched
+    from intranet_plugin.content.feeds import import_feed
+    from intranet_plugin.mail.smtp import Mailer, MailServerUnavailable, SMTPSettings
+    from intranet_plugin.models import Feed
+
+    app = make_app(TRUSTED_PROXIES="127.0.0.1", FETCH_ALLOW_PRIVATE=True, FETCH_TIMEOUT=1)
+    before = scrape(app)
+    dead = free_port()  # nothing listens there
+    mailer = Mailer(SMTPSettings("127.0.0.1", dead), "ambassador@example.com", delays=(0,), sleep=lambda s: None)
+    with pytest.raises(MailServerUnavailable):
+        mailer.send(build_message("a@example.com", "b@example.com", "Hello", "text"))
+    with app.app_context():
+        feed = Feed.create(url=f"http://127.0.0.1:{dead}/feed.xml", kind="news")
+        assert import_feed(feed).error
+    monkeypatch.setattr(sched.Scheduler, "catch_up", lambda self: None)
+    leader = sched.Scheduler(app, holder="one")
+    leader.heartbeat()
+    leader.run("poll-feeds", lambda a: "fine")
+    leader.run("poll-feeds", lambda a: 1 / 0)
+    after = scrape(app)
+
+    def delta(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("ambassador_smtp_errors_total", kind="connect") == 2  # the try and its retry
+    assert delta("ambassador_feed_poll_errors_total") == 1
+    assert sample(after, "ambassador_feeds_failing") == 1
+    assert delta("ambassador_scheduler_job_runs_total", job="poll-feeds", outcome="ok") == 1
+    assert delta("ambassador_scheduler_job_runs_total", job="poll-feeds", outcome="error") == 1
+    assert sample(after, "ambassador_scheduler_job_failing", job="poll-feeds") == 1
+
+
 # -- logs ------------------------------------------------------------------------------
 
 @pytest.fixture
