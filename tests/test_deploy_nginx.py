@@ -150,6 +150,11 @@ def stack(database_url_factory, tmp_path_factory, certificate):
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(tls_port, nginx, "nginx", tmp_path / "error.log")
         wait_for_port(app_port, gunicorn, "gunicorn", app_log)
+        # Both workers booted (a loaded machine takes a while to import).
+        deadline = time.monotonic() + 60
+        while len(set(re.findall(r"Booting worker with pid: (\d+)", app_log.read_text()))) < 2:
+            assert gunicorn.poll() is None and time.monotonic() < deadline, app_log.read_text()[-3000:]
+            time.sleep(0.1)
         yield {"tls": tls_port, "plain": plain_port, "app": app_port, "link": link, "item": item,
                "app_log": app_log, "tmp": tmp_path, "gunicorn": gunicorn}
     finally:
@@ -170,7 +175,7 @@ def fetch(stack, host, path, method="GET", headers=None, body=None, port=None):
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     conn = http.client.HTTPSConnection("127.0.0.1", port or stack["tls"], context=context,
-                                       source_address=(VISITOR, 0), timeout=30)
+                                       source_address=(VISITOR, 0), timeout=60)
     try:
         conn.request(method, path, body=body,
                      headers={"Host": host, "User-Agent": BROWSER, **(headers or {})})
@@ -182,7 +187,7 @@ def fetch(stack, host, path, method="GET", headers=None, body=None, port=None):
 
 def direct(stack, path):
     """A request straight to gunicorn from this host (Prometheus on it)."""
-    conn = http.client.HTTPConnection("127.0.0.1", stack["app"], timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", stack["app"], timeout=60)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
