@@ -47,7 +47,6 @@ keepalive = 5
 # with. gunicorn's default trusts 127.0.0.1; here it is named, so that a
 # proxy on another host is a decision written in /etc/ambassador/env.
 forwarded_allow_ips = os.environ.get("AMBASSADOR_PROXY_ADDRESSES", "127.0.0.1")
-proxy_allow_ips = forwarded_allow_ips
 
 # Logs to stderr, which journald keeps (journalctl -u ambassador-web).
 # Ambassador writes its own line per request (JSON, with a request id and
