@@ -25,9 +25,9 @@ from peewee import fn
 from intranet_plugin import db as database
 from intranet_plugin.models import Feed, JobLease, MailLedger, db, utcnow
 from intranet_plugin.ops.metrics import gauge
-from intranet_plugin.tracking.clicks import FLUSH_INTERVAL, ROTATE_BYTES
+from intranet_plugin.scheduler import LEADER
+from intranet_plugin.tracking.clicks import ROTATE_BYTES
 
-LEADER = "scheduler-leader"  # the scheduler's lease (intranet_plugin.scheduler.LEADER)
 # A live journal is moved a few times a second and rotated once moved past
 # ROTATE_BYTES: twice that means its mover has been failing for a while.
 BACKED_UP_BYTES = 2 * ROTATE_BYTES
@@ -54,7 +54,7 @@ def journal_backlog(directory):
         size += stat.st_size
         if stat.st_size > BACKED_UP_BYTES:
             stuck.append(name)
-        elif now - stat.st_mtime > ORPHAN_SECONDS + FLUSH_INTERVAL and not _locked(path):
+        elif now - stat.st_mtime > ORPHAN_SECONDS and not _locked(path):
             stuck.append(name)
     return {"files": files, "bytes": size, "stuck": stuck}
 
