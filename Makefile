@@ -46,7 +46,8 @@ lock: | $(BIN)/python
 # Debian packages the suite drives for real, installed with apt when missing:
 # Chromium (Playwright), OpenLDAP's slapd with ldap-utils and openssl (the SSO
 # tests start their own slapd on a loopback port, with a throw-away TLS
-# certificate), and wrk for the benchmarks. The one place that calls apt.
+# certificate), nginx for the deployment test (deploy/nginx), and wrk for
+# the benchmarks. The one place that calls apt.
 need = command -v $(1) >/dev/null 2>&1 || test -x /usr/sbin/$(1) || { \
 	echo "Installing Debian's $(2)"; apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; }
@@ -56,6 +57,7 @@ system-deps:
 	@$(call need,slapd,slapd)
 	@$(call need,ldapsearch,ldap-utils)
 	@$(call need,openssl,openssl)
+	@$(call need,nginx,nginx)
 
 # ruff, then the layer contracts of pyproject.toml's [tool.importlinter].
 lint: $(VENV)/.installed

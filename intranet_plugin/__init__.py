@@ -12,7 +12,7 @@ from htmx_flask import Htmx
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
-from intranet_plugin import db, i18n, security
+from intranet_plugin import db, i18n, ops, security
 from intranet_plugin.config import load_config
 from intranet_plugin.tracking import totals
 from intranet_plugin.tracking.clicks import ClickJournal
@@ -70,6 +70,7 @@ def create_app(config=None):
         PREFERRED_URL_SCHEME="https" if production else "http",
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    ops.init_app(app)
 
     db.init_app(app)
     htmx.init_app(app)

@@ -158,7 +158,22 @@ def _settings(instance_path):
         # the month the scheduler sends last month's.
         "REPORT_RECIPIENTS": ("", _addresses),
         "REPORT_DAY": ("1", _report_day),
+        # Operations (intranet_plugin.ops): log lines as JSON (one per
+        # request) or text; "" = json in production, text in development.
+        "LOG_FORMAT": ("", lambda v: _choice("LOG_FORMAT", v, ("", "json", "text"))),
+        # /metrics answers addresses in TRUSTED_PROXIES, or a client that
+        # sends this token as "Authorization: Bearer <token>".
+        "METRICS_TOKEN": ("", _metrics_token),
+        # /readyz fails while no scheduler holds its lease.
+        "SCHEDULER_REQUIRED": ("true", lambda v: _bool("SCHEDULER_REQUIRED", v)),
     }
+
+
+def _metrics_token(value):
+    if value and len(value) < 16:
+        raise ConfigError(f"{PREFIX}METRICS_TOKEN must be at least 16 characters (a random value), "
+                          f"or empty for none")
+    return value
 
 
 def _addresses(value):
@@ -275,6 +290,7 @@ def load_config(instance_path, environ=None, overrides=None):
         config[name] = parse(raw) if isinstance(raw, str) else raw
     config.update(overrides)  # Flask/extension keys such as TESTING pass through
     config["MAIL_OUTBOX"] = _mail_outbox(config, instance_path)
+    config["LOG_FORMAT"] = config["LOG_FORMAT"] or ("json" if config["ENV"] == "production" else "text")
     _check_production(config)
     return config
 

@@ -25,6 +25,7 @@ from peewee import fn
 
 from intranet_plugin.config import ConfigError
 from intranet_plugin.models import JobLease, VisitorSalt, db, utcnow
+from intranet_plugin.ops.metrics import JOB_RUNS
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +238,10 @@ class Scheduler:
                     result = job(self.app)
                 except Exception as exc:
                     log.exception("job %s failed", name)
+                    JOB_RUNS.labels(name, "error").inc()
                     _record(name, finished=utcnow(), error=f"{type(exc).__name__}: {exc}")
                     return None
+                JOB_RUNS.labels(name, "ok").inc()
                 _record(name, finished=utcnow())
                 log.info("job %s done: %s", name, result)
                 return result

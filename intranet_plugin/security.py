@@ -3,6 +3,8 @@
 import ipaddress
 from urllib.parse import urlsplit
 
+from flask import has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,8 +50,24 @@ class TrustedProxyFix:
         return self.plain(environ, start_response)
 
 
+class MountedSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is sent only below where Ambassador is mounted:
+    ``SESSION_COOKIE_PATH`` when set (``init_app`` sets the prefix),
+    otherwise the request's script root (gunicorn's ``SCRIPT_NAME``, or a
+    trusted proxy's ``X-Forwarded-Prefix``), so that another application
+    on the same host never receives it."""
+
+    def get_cookie_path(self, app):
+        if app.config["SESSION_COOKIE_PATH"]:
+            return app.config["SESSION_COOKIE_PATH"]
+        if has_request_context() and request.script_root:
+            return request.script_root
+        return app.config["APPLICATION_ROOT"]
+
+
 def init_app(app):
     csrf.init_app(app)
+    app.session_interface = MountedSessionInterface()
     policy = content_security_policy(app.config["FRAME_ANCESTORS"])
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])

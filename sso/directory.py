@@ -18,6 +18,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from intranet_plugin.config import PREFIX, ConfigError
+from intranet_plugin.ops.metrics import LDAP_ERRORS
 
 # Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: membership through nested
 # groups, evaluated by the domain controller.
@@ -33,6 +34,11 @@ NO_SUCH_OBJECT = 32
 class DirectoryUnavailable(Exception):
     """The directory did not answer (down, hung, TLS failure, bad service
     account): nobody can sign in until it is back."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        # Every failure to talk to the directory ends up here: counted once.
+        LDAP_ERRORS.inc()
 
 
 class InvalidCredentials(Exception):

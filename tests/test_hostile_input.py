@@ -13,6 +13,7 @@ it (the value is fine for that field) or refuse it with its message, never
 crash.
 """
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -26,7 +27,8 @@ from intranet_plugin import forms as app_forms
 from intranet_plugin.analytics.goals import CALCULATOR_FIELDS
 from intranet_plugin.content.sharing import NETWORKS
 from intranet_plugin.content.urls import web_address
-from intranet_plugin.models import MODELS, ApiKey, Feed, Suggestion, db
+from intranet_plugin.models import MODELS, ApiKey, Feed, JobLease, Suggestion, db, utcnow
+from intranet_plugin.scheduler import LEADER
 from sso.models import LoginAttempt
 
 HOSTILE = {
@@ -85,6 +87,8 @@ def world(app):
     item = make_item("Wind farm opens")
     campaign = make_campaign("spring")
     feed = Feed.create(url="http://127.0.0.1:9/feed.xml", kind="news")
+    # A scheduler runs, so /readyz is ready (and must stay so, whatever is sent).
+    JobLease.create(name=LEADER, holder="test", expires_at=utcnow() + datetime.timedelta(days=1))
     key = ApiKey.create(name="Careers", key_hash="0" * 64, created_by=admin)
     suggestion = Suggestion.create(person=colleague, url="https://example.com/suggested", title="Suggested",
                                    kind="news", caption="", note="")

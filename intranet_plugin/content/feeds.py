@@ -44,6 +44,7 @@ from intranet_plugin.models import (
     normalize_url,
     utcnow,
 )
+from intranet_plugin.ops.metrics import FEED_POLL_ERRORS
 
 TITLE_LIMIT = 255  # the column's size on PostgreSQL
 SUMMARY_LIMIT = 600
@@ -190,6 +191,7 @@ def import_feed(feed, now=None):
         current_app.logger.exception("Importing feed %s (%s) failed", feed.id, feed.url)
         result.error = _("An unexpected error stopped the import; the server log has the details.")
     if result.error:
+        FEED_POLL_ERRORS.inc()
         result.new = result.updated = result.expired = 0
         result.new_items = []
         Feed.update(last_polled_at=now, last_error=result.error).where(Feed.id == feed.id).execute()

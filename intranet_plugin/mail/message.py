@@ -24,6 +24,8 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import formatdate, make_msgid, parseaddr
 
+from intranet_plugin.ops.logs import MAIL_HEADER, current_request_id
+
 
 class _QuickFold:
     """An ASCII header value that fits a line is written as it is: folding
@@ -98,6 +100,9 @@ def build_message(sender, to, subject, text, html=None, headers=None, message_id
     message["Message-ID"] = message_id or make_msgid(domain=sender_domain(sender.addr_spec))
     for name, value in (headers or {}).items():
         message[name] = value
+    request_id = current_request_id()
+    if request_id:  # mail sent while serving a request: its log lines carry the same id
+        message[MAIL_HEADER] = request_id
     message["MIME-Version"] = "1.0"
     # Quoted-printable keeps the text part readable in the raw message;
     # base64 for the HTML's long tag-dense lines.

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from flask import current_app
 
 from intranet_plugin.mail.message import build_message, flatten
+from intranet_plugin.ops.metrics import SMTP_ERRORS
 
 
 class MailError(Exception):
@@ -208,6 +209,7 @@ class Mailer:
         tries = 1
         while failure is not None:
             failure.tries = tries
+            SMTP_ERRORS.labels(_error_kind(failure)).inc()
             if isinstance(failure, PermanentFailure):
                 raise failure
             if tries > len(self.delays):
@@ -308,6 +310,13 @@ class Mailer:
             except (smtplib.SMTPException, OSError):
                 pass
             self._drop()
+
+
+def _error_kind(failure):
+    """The ``kind`` label of ambassador_smtp_errors."""
+    if isinstance(failure, _ConnectFailed):
+        return "connect"
+    return "permanent" if isinstance(failure, PermanentFailure) else "temporary"
 
 
 class _ConnectFailed(TemporaryFailure):

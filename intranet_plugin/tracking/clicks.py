@@ -40,6 +40,7 @@ from intranet_plugin.models import (
     db,
     utcnow,
 )
+from intranet_plugin.ops.metrics import CLICKS_JOURNALED, CLICKS_STORED
 from intranet_plugin.tracking import totals
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ class ClickJournal:
         self._file_id = None
         self._seq = 0
         self._thread = None
+        # Lines appended, and how many of them the metrics know of: counted
+        # by the mover thread, off the request path.
+        self._appended = self._counted = 0
 
     # -- writing (request path) ------------------------------------------
 
@@ -165,6 +169,7 @@ class ClickJournal:
         with self._lock:
             self._ensure_open()
             self._seq += 1
+            self._appended += 1
             line = json.dumps(
                 [f"{self._file_id}-{self._seq}", link_id, at.isoformat(), kind, visitor, referrer,
                  is_self, net or visitor],
@@ -219,6 +224,9 @@ class ClickJournal:
             return 0
         with self._lock:
             path, offset = self._path, self._offset
+            appended, self._counted = self._appended - self._counted, self._appended
+        if appended:
+            CLICKS_JOURNALED.inc(appended)
         moved, new_offset = ingest_file(path, offset)
         rotate = False
         with self._lock:
@@ -294,6 +302,7 @@ def ingest_file(path, offset=0, fd=None):
                      "is_self": is_self, "net": net})
     for start in range(0, len(rows), BATCH):
         store(rows[start:start + BATCH])
+    CLICKS_STORED.inc(len(rows))
     return len(rows), offset + end
 
 

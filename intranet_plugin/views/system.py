@@ -1,23 +1,66 @@
-"""Health check and error pages."""
+"""Health, readiness, metrics and error pages."""
 
-from flask import Blueprint, jsonify, render_template, request
+import hmac
+import ipaddress
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from intranet_plugin.models import Person, db
+from intranet_plugin.models import db
+from intranet_plugin.ops import health, metrics
 
 bp = Blueprint("system", __name__)
 
 
 @bp.route("/healthz")
 def healthz():
-    """For load balancers and monitoring: 200 when the database answers."""
+    """Liveness, for the process supervisor and load balancers: 200 when
+    this process serves requests and its database answers."""
     try:
-        Person.select().limit(1).count()
+        db.execute_sql("SELECT 1")
     except Exception as exc:  # any database failure means "not healthy"
         db.close()
         return jsonify(status="error", database=type(exc).__name__), 503
     return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness, for load balancers and monitoring: 200 when every check
+    passes, 503 otherwise, each check with its detail (ops.health)."""
+    ready, checks = health.readiness(current_app.config)
+    if not ready:
+        db.close()  # a failed query may have left the connection unusable
+    response = jsonify(status="ready" if ready else "not ready", checks=checks)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if ready else 503
+
+
+@bp.route("/metrics")
+def prometheus_metrics():
+    """Prometheus metrics, for the addresses in AMBASSADOR_TRUSTED_PROXIES
+    (Prometheus scraping the app server directly) or a bearer token
+    (AMBASSADOR_METRICS_TOKEN)."""
+    if not _may_scrape():
+        return Response("Metrics are for a trusted address or a bearer token (AMBASSADOR_METRICS_TOKEN).\n",
+                        403, mimetype="text/plain", headers={"WWW-Authenticate": "Bearer"})
+    body = metrics.exposition(health.DatabaseCollector(current_app.config))
+    return Response(body, 200, headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"})
+
+
+def _may_scrape():
+    token = current_app.config["METRICS_TOKEN"]
+    sent = request.headers.get("Authorization", "")
+    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].strip().encode(), token.encode()):
+        return True
+    try:
+        # The client's address as the trusted-proxy fix left it: through
+        # the proxy that is the visitor, not the proxy.
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in current_app.config["TRUSTED_PROXIES"])
 
 
 def _error(status, title, message):
