@@ -322,8 +322,11 @@ def share_and_follow(client, prefix, public_url):
     assert share, "no LinkedIn share button under the prefix"
     dialog = client.get(share.group(1).replace("&amp;", "&"))
     assert dialog.status_code == 303
-    tracked = parse_qs(urlsplit(dialog.headers["Location"]).query)["url"][0]
-    assert tracked.startswith(f"{public_url}/s/")
+    # LinkedIn's composer gets the text with the tracked link at its end.
+    text = parse_qs(urlsplit(dialog.headers["Location"]).query)["text"][0]
+    tracked = re.search(rf"{re.escape(public_url)}/s/\S+", text)
+    assert tracked, text
+    tracked = tracked.group(0)
     path = urlsplit(unquote(tracked)).path
     assert path.startswith(f"{prefix}/s/")
     visit = client.get(path, headers={"User-Agent": BROWSER}, environ_base={"REMOTE_ADDR": "203.0.113.7"})
