@@ -125,6 +125,10 @@ def html_pages(app, world, username):
             yield endpoint, path
 
 
+# The pages are the same HTML on either database: the walk (the slowest
+# browser test, about a second of axe per page) runs on the SQLite pass.
+@pytest.mark.skipif(os.environ.get("AMBASSADOR_TEST_DATABASE", "sqlite") != "sqlite",
+                    reason="page markup does not depend on the database; checked on the SQLite run")
 @pytest.mark.parametrize("language", ["en", "nl"])
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_passes_axe(chromium, site, role, language):
@@ -161,3 +165,115 @@ def test_every_page_passes_axe(chromium, site, role, language):
     expected = set().union(*(MUST_SEE[r] for r in list(ROLES)[:list(ROLES).index(role) + 1]))
     assert expected <= seen, sorted(expected - seen)
     assert problems == {}
+
+
+@pytest.fixture
+def small_site(make_app):
+    def build(base):
+        return make_app(PUBLIC_URL=base, BASE_URL=base, AUTH="dev")
+
+    with serve(build) as (base, app):
+        with app.app_context():
+            demo.build()
+        yield base, app
+
+
+def test_on_a_phone_the_menu_folds_and_the_first_share_button_is_on_the_first_screen(chromium, small_site):
+    base, app = small_site
+    with app.app_context():
+        context, page = sign_in(chromium, base, "anouk", "en")  # an admin: the longest menu
+    try:
+        page.set_viewport_size(PHONE)
+        page.goto("/")
+        menu = page.get_by_role("button", name="Menu")
+        library = page.get_by_role("navigation", name="Main").get_by_role("link", name="Library")
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        expect(library).to_be_hidden()
+        assert page.locator("header").bounding_box()["height"] < 80
+        first_share = page.locator("[data-share-network]").first.bounding_box()
+        assert first_share["y"] + first_share["height"] <= PHONE["height"]
+
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(library).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(library).to_be_hidden()
+        expect(menu).to_be_focused()
+
+        page.keyboard.press("Enter")  # the button works from the keyboard
+        expect(library).to_be_visible()
+        library.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Content")
+        expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "false")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+        page.set_viewport_size(DESKTOP)  # wide: no button, the menu in the bar
+        expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+        expect(library).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_phone_menu_stays_open(chromium, small_site):
+    base, app = small_site
+    context = chromium.new_context(base_url=base, user_agent=DESKTOP_CHROME, viewport=PHONE,
+                                   java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.locator('button[name="username"][value="emma"]').click()
+        page.wait_for_url(re.compile(r"/$"))
+        expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Leaderboard")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    finally:
+        context.close()
+
+
+def test_the_leaderboard_shows_whole_points_on_a_phone(chromium, small_site):
+    base, app = small_site
+    for width in (360, 390, 430):
+        for language in ("en", "nl"):
+            with app.app_context():
+                context, page = sign_in(chromium, base, "emma", language)
+            try:
+                page.set_viewport_size({"width": width, "height": 844})
+                page.goto("/leaderboard")
+                points = page.locator("table.board").first.locator("thead th").nth(3)
+                box = points.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, language, box)
+                assert points.evaluate("th => th.scrollWidth <= th.clientWidth")  # not cut off
+                assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), (width, language)
+            finally:
+                context.close()
+
+
+def test_the_language_menu_needs_a_deliberate_choice_and_lang_follows(chromium, small_site):
+    base, app = small_site
+    with app.app_context():
+        context, page = sign_in(chromium, base, "emma", "en")
+    try:
+        select = page.get_by_label("Language")
+        select.focus()
+        page.keyboard.press("ArrowDown")  # browsing the choices changes nothing
+        page.wait_for_timeout(300)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Share what we are proud of")
+        with app.app_context():
+            assert Person.get(username="emma").locale == "en"
+
+        select.select_option("nl")
+        page.get_by_role("button", name="Change").click()
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        expect(page.get_by_role("heading", level=1)).not_to_have_text("Share what we are proud of")
+
+        # Changed elsewhere (another tab): the next page htmx swaps in
+        # brings the language along, and <html lang> follows it.
+        with app.app_context():
+            with_person("emma", "en")
+        page.locator("header nav").get_by_role("link", name="Ranglijst").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Leaderboard")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    finally:
+        context.close()
