@@ -309,7 +309,7 @@ def test_guidelines_are_written_per_language_and_fall_back_to_the_default_langua
     dutch_tab = admin.page("/admin/guidelines?language=nl")
     assert '<input type="hidden" name="language" value="nl">' in dutch_tab
     assert 'href="/admin/guidelines?language=en"' in dutch_tab
-    assert "No text of its own in Nederlands yet" in dutch_tab
+    assert "No text of its own for Nederlands yet" in dutch_tab
 
     admin.submit("/admin/guidelines?language=en", "/admin/guidelines",
                  {"guidelines": "## Our rules\n\nBe kind.", "contact": "Anouk", "language": "en"})
