@@ -31,8 +31,8 @@ from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
 BAR_HEIGHT = 60  # pixels of the tallest bar
-NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1877f2", "xing": "#026466",
-                   "whatsapp": "#128c7e", "email": "#5b6478"}
+NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1466d6", "xing": "#026466",
+                   "whatsapp": "#0f7a41", "email": "#5b6478"}
 
 
 def _no_include(path):

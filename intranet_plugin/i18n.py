@@ -32,7 +32,17 @@ def zone():
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
+def content_language(response):
+    """Name the page's language, so that a page htmx swaps in can set
+    <html lang> (static/app.js): the language may have changed since the
+    page was loaded."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Language", str(get_locale()).replace("_", "-"))
+    return response
+
+
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.after_request(content_language)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
     labels.init_app(app)

@@ -23,10 +23,23 @@ ACTION_LABELS = {"publish": _l("Publish now"), "expire": _l("Expire now"), "pin"
                  "unpin": _l("Unpin"), "archive": _l("Archive"), "restore": _l("Restore"),
                  "share-now": _l("Share now: send an instant alert")}
 
-# What the audit log says was done.
+# What the audit log says was done: every action AuditLog.record is given
+# (tests/test_labels.py finds them in the code and checks they are here).
 AUDIT_LABELS = {"create": _l("Created"), "change": _l("Changed"), "publish": _l("Published"),
                 "schedule": _l("Scheduled"), "pin": _l("Pinned"), "unpin": _l("Unpinned"),
-                "archive": _l("Archived"), "restore": _l("Restored"), "expire": _l("Expired")}
+                "archive": _l("Archived"), "restore": _l("Restored"), "expire": _l("Expired"),
+                "update": _l("Updated"), "delete": _l("Deleted"), "import": _l("Imported"),
+                "suggest": _l("Suggested"), "approve": _l("Approved"), "reject": _l("Rejected"),
+                "draw": _l("Prize draw"), "revoke": _l("Revoked"), "erase": _l("Data deleted"),
+                "join": _l("Joined"), "leave": _l("Left"), "preferences": _l("Preferences changed"),
+                "unsubscribe": _l("Unsubscribed"), "share-now": _l("Instant alert sent")}
+# What an audit entry is about (AuditLog.target_type, a model's name).
+AUDIT_TARGET_LABELS = {"item": _l("item"), "campaign": _l("campaign"), "feed": _l("feed"),
+                       "setting": _l("setting"), "person": _l("person"), "suggestion": _l("suggestion"),
+                       "apikey": _l("API key"), "prizedraw": _l("prize draw")}
+# Codes an audit entry keeps as its summary: a setting's key, a mailing list.
+AUDIT_SUMMARY_LABELS = {"guidelines": _l("Guidelines"), "leaderboard_people_enabled": _l("People leaderboards"),
+                        "digest": _l("the weekly digest"), "alerts": _l("instant alerts")}
 
 # The networks by their own names; "link" is the copy-link button.
 NETWORK_LABELS = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook", "xing": "XING",
@@ -42,4 +55,5 @@ def translated(labels):
 def init_app(app):
     app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, KIND_PLURAL_LABELS=KIND_PLURAL_LABELS,
                                  STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS,
-                                 AUDIT_LABELS=AUDIT_LABELS, NETWORK_LABELS=NETWORK_LABELS)
+                                 AUDIT_LABELS=AUDIT_LABELS, AUDIT_TARGET_LABELS=AUDIT_TARGET_LABELS,
+                                 AUDIT_SUMMARY_LABELS=AUDIT_SUMMARY_LABELS, NETWORK_LABELS=NETWORK_LABELS)

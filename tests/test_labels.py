@@ -4,11 +4,17 @@ dashboard show the change; items and campaigns get their slugs one way,
 whichever path creates them."""
 
 import re
+from pathlib import Path
 
+import digest
+import intranet_plugin
+import sso
 from helpers import login, make_campaign, make_item, make_person
+from helpers.pages import Page
 from intranet_plugin import labels
+from intranet_plugin.content import items
 from intranet_plugin.content.slugs import slugify, unique_slug
-from intranet_plugin.models import Campaign, Item, Suggestion
+from intranet_plugin.models import AuditLog, Campaign, Item, Setting, Suggestion
 
 
 def test_a_label_changed_in_the_registry_changes_everywhere(mail_app, client, monkeypatch):
@@ -70,3 +76,42 @@ def test_every_way_of_creating_an_item_uses_the_one_slug_rule(app, client):
     client.post("/campaigns/new", data={"name": "Offshore 2027", "slug": ""})
     assert [c.slug for c in Campaign.select().order_by(Campaign.id)] == ["offshore-2027", "offshore-2027-2"]
     assert re.fullmatch(r"[a-z0-9-]+", "".join(i.slug for i in Item.select()))
+
+
+# Where the code names an audit action: AuditLog.record(actor, "action", …),
+# content.editing.audit("action", …) and its conditional forms.
+AUDIT_CALLS = [re.compile(r'AuditLog\.record\(\s*[^,()]+(?:\([^()]*\))?,\s*"([\w-]+)"'),
+               re.compile(r'\baudit\(\s*"([\w-]+)"'),
+               re.compile(r'\baudit\(\s*"[\w-]+" if [\w.]+ else "([\w-]+)"'),
+               re.compile(r'\baction = "([\w-]+)" if .+ else "([\w-]+)"')]
+
+
+def recorded_audit_actions():
+    found = set(items.EFFECTS)  # content.items.perform records its action by name
+    for package in (intranet_plugin, digest, sso):
+        for path in Path(package.__file__).parent.rglob("*.py"):
+            text = path.read_text()
+            for pattern in AUDIT_CALLS:
+                for match in pattern.findall(text):
+                    found.update([match] if isinstance(match, str) else match)
+    return found
+
+
+def test_every_audit_action_has_a_label():
+    recorded = recorded_audit_actions()
+    assert {"update", "import", "erase", "share-now", "publish", "schedule", "change", "draw"} <= recorded
+    assert recorded - set(labels.AUDIT_LABELS) == set()
+
+
+def test_the_audit_log_shows_words_not_codes(app, client):
+    anouk = make_person("anouk", role="admin")
+    emma = make_person("emma")
+    AuditLog.record(anouk, "update", Setting.create(key="guidelines_markdown.nl", value="x"), summary="guidelines")
+    AuditLog.record(emma, "unsubscribe", emma, summary="digest")
+    AuditLog.record(emma, "erase", emma, summary="")
+    login(client, "anouk")
+    [table] = Page(client.get("/editor/audit").get_data(as_text=True)).tables
+    rows = [(row["What"], row["Of"]) for row in table["rows"]]
+    assert ("Data deleted", "person") in rows
+    assert ("Unsubscribed", "the weekly digest person") in rows
+    assert ("Updated", "Guidelines setting") in rows

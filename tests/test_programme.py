@@ -263,7 +263,7 @@ def test_admin_writes_guidelines_in_markdown_rendered_safely(csrf_app):
         "guidelines": HOSTILE,
         "contact": "Anouk Bakker, [anouk@example.com](mailto:anouk@example.com) <img src=x onerror=alert(1)>"})
     assert response.status_code == 302 and location(response) == "/guidelines"
-    assert Setting.get_value("guidelines_markdown").startswith("## Our rules")
+    assert Setting.get_value("guidelines_markdown.en").startswith("## Our rules")
     assert AuditLog.get(AuditLog.action == "update").target_type == "setting"
 
     html = Visitor(csrf_app, "emma").page("/guidelines")
@@ -287,7 +287,7 @@ def test_live_preview_is_sanitised_too(csrf_app):
     assert response.status_code == 200 and "<html" not in html
     assert "<h2>Our rules</h2>" in html
     assert_inert(html)
-    assert Setting.get_value("guidelines_markdown") == ""  # a preview saves nothing
+    assert Setting.get_value("guidelines_markdown.en") == ""  # a preview saves nothing
 
 
 def test_saving_the_untouched_default_keeps_it_translatable(csrf_app):
@@ -297,7 +297,43 @@ def test_saving_the_untouched_default_keeps_it_translatable(csrf_app):
                         re.S).group(1)
     admin.submit("/admin/guidelines", "/admin/guidelines",
                  {"guidelines": htmllib.unescape(default).replace("\n", "\r\n"), "contact": "Anouk"})
-    assert Setting.get_value("guidelines_markdown") == ""
+    assert Setting.get_value("guidelines_markdown.en") == ""
+    assert Setting.get_value("programme_contact") == "Anouk"
+
+
+def test_guidelines_are_written_per_language_and_fall_back_to_the_default_language(csrf_app):
+    make_person("anouk", role="admin", locale="en")
+    make_person("emma", locale="en")
+    make_person("sanne", locale="nl")
+    admin = Visitor(csrf_app, "anouk")
+    dutch_tab = admin.page("/admin/guidelines?language=nl")
+    assert '<input type="hidden" name="language" value="nl">' in dutch_tab
+    assert 'href="/admin/guidelines?language=en"' in dutch_tab
+    assert "No text of its own for Nederlands yet" in dutch_tab
+
+    admin.submit("/admin/guidelines?language=en", "/admin/guidelines",
+                 {"guidelines": "## Our rules\n\nBe kind.", "contact": "Anouk", "language": "en"})
+    assert "<h2>Our rules</h2>" in Visitor(csrf_app, "emma").page("/guidelines")
+    assert "<h2>Our rules</h2>" in Visitor(csrf_app, "sanne").page("/guidelines")  # the default language's
+    # The Dutch tab offers the English text as a start; saved unchanged, it keeps following it.
+    start = re.search(r'<textarea id="guidelines"[^>]*>(.*?)</textarea>', admin.page("/admin/guidelines?language=nl"),
+                      re.S).group(1)
+    assert htmllib.unescape(start) == "## Our rules\n\nBe kind."
+    admin.submit("/admin/guidelines?language=nl", "/admin/guidelines",
+                 {"guidelines": "## Our rules\r\n\r\nBe kind.", "contact": "Anouk", "language": "nl"})
+    assert Setting.get_value("guidelines_markdown.nl") == ""
+
+    admin.submit("/admin/guidelines?language=nl", "/admin/guidelines",
+                 {"guidelines": "## Onze regels\n\nWees vriendelijk.", "contact": "Anouk", "language": "nl"})
+    assert "<h2>Onze regels</h2>" in Visitor(csrf_app, "sanne").page("/guidelines")
+    assert "<h2>Our rules</h2>" in Visitor(csrf_app, "emma").page("/guidelines")
+    assert "No text of its own" not in admin.page("/admin/guidelines?language=nl")
+    assert "Onze regels" in admin.page("/admin/guidelines?language=nl")
+
+    refused = admin.submit("/admin/guidelines", "/admin/guidelines",
+                           {"guidelines": "## Hacked", "contact": "", "language": "xx"})
+    assert refused.status_code == 400 and "Choose a language." in refused.get_data(as_text=True)
+    assert "Onze regels" in Setting.get_value("guidelines_markdown.nl")
     assert Setting.get_value("programme_contact") == "Anouk"
 
 

@@ -1,14 +1,18 @@
-"""The programme's guidelines and contact: Markdown written by admins,
-rendered so that it cannot run anything, with built-in guidelines in the
-reader's language until the company writes its own."""
+"""The programme's guidelines and contact: Markdown written by admins, one
+text per language, rendered so that it cannot run anything, with built-in
+guidelines in the reader's language until the company writes its own."""
 
 import markdown
 import nh3
+from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from intranet_plugin.models import AuditLog, Setting, db
 
+# One text for every language, as written before there was one per
+# language; a language's own text (GUIDELINES_KEY.<code>) comes first.
 GUIDELINES_KEY = "guidelines_markdown"
 CONTACT_KEY = "programme_contact"
 MAX_GUIDELINES = 50_000
@@ -70,8 +74,34 @@ def default_guidelines():
     return "\n\n".join(parts)
 
 
-def guidelines_markdown():
-    return Setting.get_value(GUIDELINES_KEY) or default_guidelines()
+def _key(language):
+    return f"{GUIDELINES_KEY}.{language}"
+
+
+def own_guidelines(language):
+    """What admins wrote for readers of ``language`` ("" for nothing yet)."""
+    return Setting.get_value(_key(language))
+
+
+def builtin_guidelines(language):
+    with force_locale(language):
+        return default_guidelines()
+
+
+def guidelines_markdown(language=None, own=True):
+    """The guidelines readers of ``language`` (default: the reader's) see:
+    the text written for their language, else the one of the default
+    language (AMBASSADOR_DEFAULT_LANGUAGE), else the one written for every
+    language, else the built-in guidelines in their language. ``own=False``:
+    what they would see if their language had no text of its own."""
+    language = language or get_locale().language
+    for key in dict.fromkeys([_key(language), _key(current_app.config["DEFAULT_LANGUAGE"]), GUIDELINES_KEY]):
+        if key == _key(language) and not own:
+            continue
+        text = Setting.get_value(key)
+        if text.strip():
+            return text
+    return builtin_guidelines(language)
 
 
 def guidelines_context():
@@ -85,13 +115,16 @@ def contact_markdown():
     return Setting.get_value(CONTACT_KEY)
 
 
-def save(text, contact, by):
-    """Store the guidelines and the contact. Unchanged built-in text stays
-    unsaved, so every reader keeps getting it in their own language."""
-    if text == default_guidelines().strip():
+def save(text, contact, by, language):
+    """Store the guidelines of ``language`` and the contact. A text that
+    readers of the language get anyway (the built-in text, or the text of
+    the language they fall back to) stays unsaved, so that it keeps
+    following its source."""
+    key = _key(language)
+    if text == guidelines_markdown(language, own=False).strip():
         text = ""
     with db.atomic():
-        Setting.set_value(GUIDELINES_KEY, text, by=by)
+        Setting.set_value(key, text, by=by)
         Setting.set_value(CONTACT_KEY, contact, by=by)
-        AuditLog.record(by, "update", Setting.get_by_id(GUIDELINES_KEY), summary="guidelines",
-                        characters=len(text), contact=contact)
+        AuditLog.record(by, "update", Setting.get_by_id(key), summary="guidelines",
+                        language=language, characters=len(text), contact=contact)

@@ -2,9 +2,10 @@
 joining and the preferences, suggesting a link, the language, deleting
 one's data; and the admins' switches (leaderboards, API keys)."""
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES
@@ -33,6 +34,17 @@ class GuidelinesForm(Form):
                                               n=MAX_GUIDELINES))])
     contact = StringField(filters=[stripped], validators=[
         Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT))])
+    # The guidelines' language; none (a form from before there was one per
+    # language): the default language's.
+    language = StringField(validators=[Optional(), choice_of(LANGUAGES, _l("Choose a language."))])
+
+
+class GuidelinesLanguageForm(FilterForm):
+    """The language whose guidelines an admin edits (``?language=``); an
+    unknown one falls back to the admin's own."""
+
+    language = StringField(default=lambda: get_locale().language,
+                           validators=[choice_of(LANGUAGES, _l("Choose a language."))])
 
 
 class PreferencesForm(Form):

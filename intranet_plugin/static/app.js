@@ -3,6 +3,10 @@
 (function () {
   "use strict";
 
+  // With this script the narrow-screen menu folds behind its button
+  // (app.css); without it the menu stays open.
+  document.documentElement.classList.add("js");
+
   function toast(message) {
     var el = document.getElementById("toast");
     if (!el) return;
@@ -94,12 +98,32 @@
     }
   });
 
+  // The page's language follows what htmx swaps in: the server names it
+  // in Content-Language (intranet_plugin.i18n), and <html lang> tells
+  // screen readers how to pronounce the page.
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var lang = ev.detail.xhr && ev.detail.xhr.getResponseHeader("Content-Language");
+    if (lang && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(lang)) document.documentElement.lang = lang;
+  });
+
+  // The menu button of narrow screens; Escape closes the open menu.
+  function setMenu(toggle, open) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    var toggle = document.querySelector(".menu-toggle[aria-expanded=true]");
+    if (!toggle) return;
+    setMenu(toggle, false);
+    toggle.focus();
+  });
+
   document.addEventListener("input", function (ev) {
     if (ev.target.matches("textarea[data-caption]")) carryEdit(ev.target);
   });
 
   document.addEventListener("change", function (ev) {
-    if (ev.target.matches("select[data-autosubmit]")) ev.target.form.requestSubmit();
     if (ev.target.matches("select[data-variant]")) {
       // Another of the editor's suggestions, for this box's networks only.
       var post = ev.target.closest("[data-post]");
@@ -174,6 +198,11 @@
     }, function () {
       page.querySelector("[data-paste-text]").select();
     }).then(function () { if (link) window.location = link.href; });
+  });
+
+  document.addEventListener("click", function (ev) {
+    var toggle = ev.target.closest(".menu-toggle");
+    if (toggle) setMenu(toggle, toggle.getAttribute("aria-expanded") !== "true");
   });
 
   document.addEventListener("click", function (ev) {

@@ -2,7 +2,7 @@
 leaving it, personal preferences, and suggesting links to share. Admins
 write the guidelines."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,9 +10,16 @@ from jinja2_fragments.flask import render_block
 
 from intranet_plugin.content import guidelines as programme_guidelines
 from intranet_plugin.content import suggestions
-from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, default_guidelines, render_markdown
+from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, builtin_guidelines, render_markdown
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
-from intranet_plugin.forms.programme import GuidelinesForm, JoinForm, PreferencesForm, SuggestForm
+from intranet_plugin.forms.programme import (
+    GuidelinesForm,
+    GuidelinesLanguageForm,
+    JoinForm,
+    PreferencesForm,
+    SuggestForm,
+)
+from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
 from intranet_plugin.people import membership
 from intranet_plugin.tracking import totals
@@ -44,14 +51,19 @@ def guidelines():
 @bp.route("/admin/guidelines", methods=["GET", "POST"])
 @role_required("admin")
 def edit_guidelines():
-    """Admins write the guidelines and the contact in Markdown."""
+    """Admins write the guidelines of each language, and the contact, in
+    Markdown."""
     if request.method == "GET":
-        return _guidelines_form(programme_guidelines.guidelines_markdown(), programme_guidelines.contact_markdown())
+        language = GuidelinesLanguageForm(request.args).value("language")
+        return _guidelines_form(language, programme_guidelines.guidelines_markdown(language),
+                                programme_guidelines.contact_markdown())
     form = GuidelinesForm()
     text, contact = form.guidelines.data or "", form.contact.data or ""
     if not form.validate():
-        return _guidelines_form(text, contact, form.messages, 400)
-    programme_guidelines.save(text, contact, by=_me())
+        language = form.language.data if form.language.data in LANGUAGES else get_locale().language
+        return _guidelines_form(language, text, contact, form.messages, 400)
+    programme_guidelines.save(text, contact, by=_me(),
+                              language=form.language.data or current_app.config["DEFAULT_LANGUAGE"])
     flash(_("The guidelines are saved."))
     return redirect(url_for("programme.guidelines"))
 
@@ -63,14 +75,17 @@ def preview_guidelines():
     # What is typed, cut at the limits: a preview refuses nothing.
     form = GuidelinesForm()
     text, contact = (form.guidelines.data or "")[:MAX_GUIDELINES], (form.contact.data or "")[:MAX_CONTACT]
-    return render_block("programme/edit_guidelines.html", "preview",
-                        preview=render_markdown(text or default_guidelines()),
+    language = form.language.data if form.language.data in LANGUAGES else get_locale().language
+    return render_block("programme/edit_guidelines.html", "preview", language=language,
+                        preview=render_markdown(text or builtin_guidelines(language)),
                         preview_contact=render_markdown(contact) if contact.strip() else None)
 
 
-def _guidelines_form(text, contact, errors=None, status=200):
-    return render_template("programme/edit_guidelines.html", text=text, contact=contact,
-                           errors=errors or {}, preview=render_markdown(text or default_guidelines()),
+def _guidelines_form(language, text, contact, errors=None, status=200):
+    own = programme_guidelines.own_guidelines(language).strip()
+    return render_template("programme/edit_guidelines.html", language=language, own=bool(own),
+                           text=text, contact=contact, errors=errors or {},
+                           preview=render_markdown(text or builtin_guidelines(language)),
                            preview_contact=render_markdown(contact) if contact.strip() else None), status
 
 
