@@ -10,6 +10,7 @@ from intranet_plugin.config import ConfigError
 
 
 def register(app):
+    from intranet_plugin.cli.backup import backup_command, restore_command
     from intranet_plugin.cli.clicks import recover_clicks_command
     from intranet_plugin.cli.db import db_group
     from intranet_plugin.cli.demo import demo_command
@@ -21,7 +22,8 @@ def register(app):
     from intranet_plugin.cli.users import sync_users_command
 
     for command in (db_group, demo_command, recover_clicks_command, scheduler_command, sync_users_command,
-                    feeds_group, import_feeds_command, digest_group, report_group, mail_group):
+                    feeds_group, import_feeds_command, digest_group, report_group, mail_group,
+                    backup_command, restore_command):
         app.cli.add_command(command)
 
 
