@@ -206,7 +206,7 @@ class Scheduler:
         digest that was missed while no scheduler was running."""
         with self.app.app_context():
             try:
-                leading = self.leader.acquire()
+                leading = self.leader.acquire() and not self._outdated()
             except Exception:
                 log.exception("could not reach the database to renew the scheduler lease")
                 leading = False
@@ -218,6 +218,18 @@ class Scheduler:
         if became_leader:
             log.info("this scheduler (%s) now leads", self.holder)
             self.catch_up()
+
+    def _outdated(self):
+        """A database upgraded by a newer version: stop leading, so that
+        this old code writes nothing more (its jobs go to a new scheduler)."""
+        from intranet_plugin.db import unknown_applied
+
+        unknown = unknown_applied()
+        if unknown:
+            log.error("the database was upgraded past this version (%s): this scheduler runs no more jobs; "
+                      "restart it with the new version", ", ".join(unknown))
+            self.leader.release()
+        return bool(unknown)
 
     def catch_up(self):
         """Run now, in the job pool, the digest if it has not run since it

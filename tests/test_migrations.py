@@ -294,3 +294,37 @@ def test_a_realistic_database_of_the_first_release_upgrades_with_every_row_and_t
         totals.rebuild()  # ... and they equal a count of the raw clicks
         assert snapshot() == kept
         db.close()
+
+
+def test_upgrade_waits_for_the_old_versions_scheduler_and_an_old_scheduler_stops_after_an_upgrade(
+        database_url_factory, monkeypatch):
+    from intranet_plugin import scheduler as sched
+    from intranet_plugin.models import JobLease, utcnow
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    runner = app.test_cli_runner()
+    with app.app_context():
+        database.upgrade("0011_session_generation")
+        monkeypatch.setattr(sched.Scheduler, "catch_up", lambda self: None)
+        old = sched.Scheduler(app, holder="old-host:123:abc")
+        old.heartbeat()
+        assert old.is_leader
+
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code != 0 and "scheduler-leader (old-host:123:abc" in result.output
+        assert database.pending()  # nothing was applied
+        result = runner.invoke(args=["db", "upgrade", "--force"])
+        assert result.exit_code == 0 and "0018_mail_ledger_sending" in result.output
+        # Nothing pending: safe on every deploy, whoever is at work.
+        assert "up to date" in runner.invoke(args=["db", "upgrade"]).output
+
+        # A newer version's migration: the old code writes no more.
+        Table("schema_migration", ("name", "applied")).bind(db).insert(
+            name="0099_from_the_future", applied=datetime.datetime(2026, 12, 1)).execute()
+        old.heartbeat()
+        assert not old.is_leader
+        assert JobLease.get_by_id(sched.LEADER).expires_at <= utcnow()
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code != 0 and "upgraded by a newer version" in result.output
+        db.close()
