@@ -39,6 +39,7 @@ import uuid
 
 from peewee import JOIN
 
+from intranet_plugin.db import is_postgres
 from intranet_plugin.mail.smtp import MailError, TemporaryFailure
 from intranet_plugin.models import LEDGER_KEYS, JobLease, MailLedger, Person, db, utcnow
 
@@ -213,7 +214,15 @@ class Ledger:
             fields = {"status": "failed", "error": error}
             if isinstance(outcome, MailError):
                 fields["attempts"] = MailLedger.attempts + getattr(outcome, "tries", 1)
-        settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
+        if fields["status"] == "sent" and is_postgres():
+            # Without waiting for the server's disk: a PostgreSQL crash
+            # that lost this commit leaves the row "sending", in doubt,
+            # never sent twice; a crash of this process cannot lose it.
+            with db.atomic():
+                db.execute_sql("SET LOCAL synchronous_commit TO OFF")
+                settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
+        else:
+            settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
         if not settled and "error" in fields and self.hand_over(recipient, retry):
             MailLedger.update(**fields).where(self._mine([recipient])).execute()
 
