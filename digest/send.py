@@ -2,15 +2,16 @@
 
 The guarantee is the mail ledger's (see intranet_plugin.mail.ledger): one
 sender at a time holds the digest's send lease; each person's message is
-built, and their row is written ("sending") only once the mail server has
-accepted the envelope, right before the data; "sent" is recorded right
-after the server's 250, in its own statement. A sender killed at any point
-leaves no row for the people it had not reached (a rerun sends them) and at
-most one row "sending" (in doubt: named in every run's summary and left to
-the operator, see ``ambassador mail resolve``). A temporary failure is tried
-again by the next run, and when the mail server cannot be reached at all
-the run stops and a rerun continues with everyone left. Next week's digest
-covers the same ground as a missed one.
+built first, and their row is written ("sending") right before the message
+goes to the server; "sent" is recorded right after the server's 250, in one
+transaction with the next person's "sending" (one commit per message). A
+sender killed at any point leaves no row for the people it had not reached
+(a rerun sends them) and at most one row "sending" (in doubt: named in
+every run's summary and left to the operator, see ``ambassador mail
+resolve``). A temporary failure is tried again by the next run, and when
+the mail server cannot be reached at all the run stops and a rerun
+continues with everyone left. Next week's digest covers the same ground as
+a missed one.
 
 People are read in batches of ids; each batch costs a fixed number of
 aggregate queries (see build.Batch), and each message is built, sent and
@@ -43,7 +44,7 @@ from intranet_plugin.mail.smtp import (
     Taken,
     TemporaryFailure,
 )
-from intranet_plugin.models import Person, utcnow
+from intranet_plugin.models import Person, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -245,13 +246,23 @@ class _WeeklyRun:
             yield person.id, message
 
     def _hand_over(self, person_id):
-        """Right before the person's data goes to the server."""
+        """Right before the person's message goes to the server. The
+        previous message's acceptance, read just before, is recorded in the
+        same transaction: one commit per message."""
         self.send_lease.keep()
-        return self.ledger.hand_over(person_id, person_id in self._retry,
-                                     message_id=digest_message_id(person_id, self.week, self.config))
+        with db.atomic():
+            self._record_accepted()
+            return self.ledger.hand_over(person_id, person_id in self._retry,
+                                         message_id=digest_message_id(person_id, self.week, self.config))
+
+    def _record_accepted(self):
+        if self._accepted is not None:
+            person_id, tries = self._accepted
+            self._accepted = None
+            self.ledger.settle(person_id, tries)
 
     def _send(self, digests, retry):
-        people, self._retry = {}, retry
+        people, self._retry, self._accepted = {}, retry, None
         try:
             for person_id, outcome in self.mailer.send_all(self._messages(digests, retry, people),
                                                            hand_over=self._hand_over):
@@ -261,6 +272,8 @@ class _WeeklyRun:
             # rerun sends it.
             self.ledger.release(people)
             raise
+        finally:
+            self._record_accepted()
 
     def _settle(self, person, outcome):
         report = self.report
@@ -275,6 +288,10 @@ class _WeeklyRun:
             report.note(person.username, TEMPORARY + str(outcome))
         else:
             report.sent += 1
+            # Recorded with the next message's hand-over, which follows at
+            # once (or when the batch ends).
+            self._accepted = (person.id, outcome)
+            return
         self.ledger.settle(person.id, outcome, person.id in self._retry)
 
 

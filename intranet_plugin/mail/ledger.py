@@ -9,20 +9,19 @@ How it holds:
    works. A second sender finds it held and leaves the round alone ("busy
    elsewhere"); a lease whose holder is a process on this host that no
    longer exists, or that was not renewed for ``CLAIM_LEASE``, is free.
-2. A recipient's message is built first and **handed over** next: once the
-   SMTP server has accepted the envelope, right before the DATA command,
-   the recipient's row is INSERTed with status "sending". A unique index
-   per kind lets one sender win; the loser resets the transaction and
-   sends nothing. Nobody is claimed ahead of their message: a sender that
-   stops leaves no row for those it had not reached, and a rerun sends
-   them.
-3. The outcome is **settled** on the row, each in its own short
-   transaction: "sent" right after the server's 250 (one UPDATE; the
-   window between the 250 and the record is that statement's commit, plus
-   at most the build of the next message in a digest run), "failed" with
-   the reply for a refusal for good, "failed" with an error starting
-   "temporary: " when every try got a 4xx or lost the connection (the next
-   run tries again), "skipped" when there was nothing to send.
+2. A recipient's message is built first and **handed over** next: right
+   before it goes to the server (after the connection is open, before
+   MAIL FROM), the recipient's row is INSERTed with status "sending". A
+   unique index per kind lets one sender win; the loser sends nothing.
+   Nobody is claimed ahead of their message: a sender that stops leaves
+   no row for those it had not reached, and a rerun sends them.
+3. The outcome is **settled** on the row: "sent" right after the server's
+   250 (the window between the 250 and the record is one commit; a digest
+   run makes it in one transaction with the next person's hand-over, which
+   follows at once), "failed" with the reply for a refusal for good,
+   "failed" with an error starting "temporary: " when every try got a 4xx
+   or lost the connection (the next run tries again), "skipped" when there
+   was nothing to send.
 4. A row's claim is **released** (deleted) when its message provably did
    not go out: the mail server could not be reached at all on a retry.
 5. A row left "sending" by a sender that stopped is **in doubt**: the
@@ -214,7 +213,7 @@ class Ledger:
             fields = {"status": "failed", "error": error}
             if isinstance(outcome, MailError):
                 fields["attempts"] = MailLedger.attempts + getattr(outcome, "tries", 1)
-        if fields["status"] == "sent" and is_postgres():
+        if fields["status"] == "sent" and is_postgres() and not db.in_transaction():
             # Without waiting for the server's disk: a PostgreSQL crash
             # that lost this commit leaves the row "sending", in doubt,
             # never sent twice; a crash of this process cannot lose it.

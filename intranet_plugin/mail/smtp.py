@@ -62,8 +62,8 @@ class TemporaryFailure(SMTPFailure):
 
 
 class Taken(MailError):
-    """The caller's ``hand_over`` said no just before the message's data:
-    another sender has this recipient. Nothing was handed over."""
+    """The caller's ``hand_over`` said no just before the message went to
+    the server: another sender has this recipient. Nothing was sent."""
 
 
 @dataclass(frozen=True)
@@ -119,19 +119,9 @@ class _Connection:
     """smtplib's client, leaving the server's reply to the message data
     unread, so that the next message can be built while the server takes
     this one: ``sendmail`` returns once the data is sent, and
-    ``getreply()`` then gives the verdict.
-
-    ``before_data`` (set per message) is called once the server has
-    accepted the envelope, right before DATA: the moment a message starts
-    being handed over. When it returns False the transaction is reset and
-    ``Taken`` raised."""
-
-    before_data = None
+    ``getreply()`` then gives the verdict."""
 
     def data(self, msg):
-        if self.before_data is not None and not self.before_data():
-            self.rset()
-            raise Taken("taken by another sender")
         self.putcmd("data")
         code, reply = self.getreply()
         if code != 354:
@@ -186,8 +176,9 @@ class Mailer:
         """Hand ``message`` to the server; returns the number of tries.
         Raises PermanentFailure, TemporaryFailure or MailServerUnavailable;
         a failure carries its number of tries in ``tries``. ``hand_over()``
-        is called once, right before the message's data first goes to the
-        server; when it returns False nothing is sent and ``Taken`` raised."""
+        is called once, right before the message first goes to the server
+        (its envelope, then its data); when it returns False nothing is
+        sent and ``Taken`` raised."""
         hand_over = _Once(hand_over)
         failure = self._begin(message, hand_over) or self._end()
         return self._retry(message, failure, hand_over)
@@ -202,9 +193,10 @@ class Mailer:
         that builds messages in a generator builds them in time the sender
         would otherwise spend waiting: a digest run is twice as fast so (see
         bench/digest_bench.py). Only the build is ahead: ``hand_over(key)``
-        is called once per message, right before its data first goes to the
-        server (after the previous message's verdict was yielded); when it
-        returns False the message is not sent and its outcome is ``Taken``.
+        is called once per message, right before it first goes to the
+        server, just after the previous message's verdict was yielded; when
+        it returns False the message is not sent and its outcome is
+        ``Taken``.
         MailServerUnavailable is raised.
         """
         in_flight = None
@@ -253,12 +245,12 @@ class Mailer:
         # digest's lines at a cost several times the rest of the message).
         recipients = [address.addr_spec for address in message["To"].addresses]
         international = not all(a.isascii() for a in (self.envelope_from, *recipients))
-        conn.before_data = hand_over
+        data = flatten(message, utf8=international)
+        if not hand_over():
+            return Taken("taken by another sender")
         try:
-            conn.sendmail(self.envelope_from, recipients, flatten(message, utf8=international),
+            conn.sendmail(self.envelope_from, recipients, data,
                           ("SMTPUTF8", "BODY=8BITMIME") if international else ())
-        except Taken as exc:
-            return exc
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return self._refused(code, text)
