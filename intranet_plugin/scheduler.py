@@ -264,6 +264,13 @@ class Scheduler:
                     log.exception("job %s failed", name)
                     _record(name, finished=utcnow(), error=f"{type(exc).__name__}: {exc}")
                     return None
+                if getattr(result, "busy_holder", ""):
+                    # Another run of this job is at work (this leader's own,
+                    # or a former leader's still alive): its end is the end
+                    # to record, and if it never comes the next leader
+                    # resumes the job.
+                    log.info("job %s: another sender (%s) is at work", name, result.busy_holder)
+                    return result
                 _record(name, finished=utcnow())
                 log.info("job %s done: %s", name, result)
                 return result

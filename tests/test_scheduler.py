@@ -174,6 +174,7 @@ def test_a_leader_killed_mid_digest_is_succeeded_by_one_that_finishes_the_week(m
         smtp.handler.released.set()
         # The standby takes the lease and finishes the week through the ledger.
         assert wait_for(lambda: MailLedger.select().where(MailLedger.status == "sent").count() == 9, timeout=90)
+        assert wait_for(lambda: not sched.unfinished(JobLease.get_by_id("weekly-digest")), timeout=30)
     finally:
         for process in (leader, standby):
             if process is not None:
@@ -181,5 +182,5 @@ def test_a_leader_killed_mid_digest_is_succeeded_by_one_that_finishes_the_week(m
     output = standby.communicate(timeout=30)[0]
     assert smtp.recipients() == {f"p{n}@example.com": 1 for n in range(10)}
     assert "weekly-digest started" in output and "never finished" in output
-    assert "in doubt" in output and "p3" in output  # the fourth: handed over when its sender died
+    assert "in doubt" in output and "p3" in output, output  # the fourth: handed over when its sender died
     assert MailLedger.get(MailLedger.status == "sending").person.username == "p3"
