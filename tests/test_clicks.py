@@ -199,7 +199,7 @@ def test_the_journal_reaches_the_disk_every_interval_when_asked(make_app, tmp_pa
     journal.append(link.id, "human", "v", "", False, clicks.utcnow())
     inode = os.stat(journal._path).st_ino
     assert wait_for(lambda: Click.select().count() == 1)
-    assert wait_for(lambda: inode in calls, timeout=2) is synced
+    assert wait_for(lambda: inode in calls, timeout=10 if synced else 1) is synced
     journal.close()
 
 
