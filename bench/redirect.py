@@ -28,7 +28,7 @@ in any Ambassador run including the crash check, no error and nothing but
 302 in the normal runs. Results also go to bench/results/redirect.json.
 
     .venv/bin/python bench/redirect.py [--duration 10] [--connections 32]
-                                       [--databases sqlite,postgresql]
+                                       [--databases sqlite,postgresql] [--journal-fsync 50]
 """
 
 import argparse
@@ -383,8 +383,9 @@ def start_bare(args, workdir, servers):
     return Variant("bare Flask, no database", None, server, write_paths(workdir, "bare", codes))
 
 
-def start_ambassador(args, workdir, servers, instances, kind, name=None):
+def start_ambassador(args, workdir, servers, instances, kind, name=None, env=None):
     instance = Instance(kind, workdir)
+    instance.env.update(env or {})
     instances.append(instance)
     instance.cli("db", "upgrade")
     codes = instance.populate(args.links)
@@ -538,6 +539,8 @@ def main():
                         help="the variants take turns in wrk runs of this many seconds (default 2)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up load per server")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--journal-fsync", type=int, default=0, metavar="MS",
+                        help="also run each database with AMBASSADOR_CLICK_JOURNAL_FSYNC=MS (its cost)")
     parser.add_argument("--databases", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
     parser.add_argument("--links", type=int, default=2000, help="tracked links to rotate over")
@@ -566,6 +569,10 @@ def main():
                 continue
             log(f"- setting up Ambassador on {kind}")
             variants.append(start_ambassador(args, workdir, servers, instances, kind))
+            if args.journal_fsync:
+                name = f"{kind}, journal fsync every {args.journal_fsync} ms"
+                variants.append(start_ambassador(args, workdir, servers, instances, kind, name=name,
+                                                 env={"AMBASSADOR_CLICK_JOURNAL_FSYNC": str(args.journal_fsync)}))
         for v in variants:
             log(f"- warm-up: {v.name}")
             v.warmup = run_wrk(wrk, v.server.url, args.warmup, args.connections, v.paths)

@@ -2,9 +2,11 @@
 the members who asked for instant alerts, once per person and item.
 
 The mail ledger (see intranet_plugin.mail.ledger) keeps it to one per person
-and item: a row is claimed before the message is built, a claim left behind
-by a sender that stopped is never sent again, and a temporary failure is
-tried again by the next run. The scheduler calls
+and item: one sender at a time holds the alerts' send lease, a person's row
+is written right before their message's data goes to the server, a message
+left in doubt by a sender that stopped is never sent again by itself (it is
+named in every run's summary), and a temporary failure is tried again by
+the next run. The scheduler calls
 ``send_pending_alerts`` every few minutes; an item stops being alerted
 ``ALERT_WINDOW`` after it was marked, so that someone who turns alerts on
 later is not sent old news.
@@ -17,18 +19,20 @@ import time
 from digest.links import MailLinks
 from digest.render import alert_message, alert_message_id, templates
 from digest.send import BATCH, LISTED, Report
-from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, claim_owner
+from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease, claim_owner
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailError,
     MailServerUnavailable,
     PermanentFailure,
+    Taken,
     TemporaryFailure,
 )
 from intranet_plugin.models import (
     AuditLog,
     Item,
+    MailLedger,
     Person,
     ShareEvent,
     utcnow,
@@ -66,7 +70,10 @@ def send_pending_alerts(app, *, mailer=None, now=None, batch_size=BATCH, lease=C
     if not items:
         return report
     with mail_context(app):
-        run = _AlertRun(app, mailer, report)
+        run = _AlertRun(app, mailer, report, lease)
+        if not run.send_lease.acquire():
+            report.busy_holder, report.busy_until = run.send_lease.holder, run.send_lease.until
+            return report
         try:
             for item in items:
                 run.item(item, now, batch_size, lease)
@@ -76,26 +83,32 @@ def send_pending_alerts(app, *, mailer=None, now=None, batch_size=BATCH, lease=C
         finally:
             run.close()
     report.seconds = time.monotonic() - started
+    if report.doubt:
+        log.warning("instant alerts: %d in doubt (handed over by a sender that stopped): %s",
+                    report.doubt_count, ", ".join(f"{name} (item {round_})" for name, _, _, round_ in report.doubt))
     return report
 
 
 class _AlertRun:
-    def __init__(self, app, mailer, report):
+    def __init__(self, app, mailer, report, lease):
         self.config = app.config
         self.mailer, self.own_mailer = mailer, mailer is None
         self.report = report
         self.links = MailLinks("alert")
         self.compiled = templates(app)
         self.owner = claim_owner()
+        self.send_lease = SendLease("alert", self.owner, lease)
 
     def close(self):
+        self.send_lease.release()
         if self.own_mailer and self.mailer is not None:
             self.mailer.close()
 
     def item(self, item, now, batch_size, lease):
         report = self.report
         ledger = Ledger("alert", item=item.id, owner=self.owner, lease=lease)
-        report.stale_count += ledger.stale()
+        for row in ledger.in_doubt().join(Person).select(MailLedger, Person.username):
+            report.doubted(row.person.username, row)
         # Members who asked for alerts and have no settled row for the item.
         wanting = Person.members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
         last = 0
@@ -112,26 +125,31 @@ class _AlertRun:
                 if person.id in shared or (person.kinds and item.kind not in person.kinds):
                     ledger.skip([person.id], retry={person.id} if retry else ())
                     report.skipped += 1
-                elif ledger.claim(person.id, retry,
-                                  message_id=alert_message_id(person.id, item.id, self.config)):
-                    self._deliver(ledger, person, item)
                 else:
-                    report.busy += 1
+                    self._deliver(ledger, person, item, retry)
 
-    def _deliver(self, ledger, person, item):
+    def _deliver(self, ledger, person, item, retry):
         report = self.report
         try:
             message = alert_message(item, person, self.links, self.compiled, self.config)
         except Exception as exc:  # one broken message must not stop the others
             log.exception("alert for item %s to %s could not be built", item.id, person.username)
-            ledger.settle([person.id], f"could not be built: {exc}")
+            ledger.settle(person.id, f"could not be built: {exc}", retry)
             report.failed += 1
             report.note(person.username, f"could not be built: {exc}")
             return
         if self.mailer is None:
             self.mailer = Mailer.from_config(self.config)
+
+        def hand_over():
+            self.send_lease.keep()
+            return ledger.hand_over(person.id, retry, message_id=alert_message_id(person.id, item.id, self.config))
+
         try:
-            outcome = self.mailer.send(message)
+            outcome = self.mailer.send(message, hand_over)
+        except Taken:
+            report.busy += 1
+            return
         except PermanentFailure as exc:
             outcome = exc
             report.failed += 1
@@ -145,7 +163,7 @@ class _AlertRun:
             raise
         else:
             report.sent += 1
-        ledger.settle([person.id], outcome)
+        ledger.settle(person.id, outcome, retry)
 
 
 __all__ = ["send_pending_alerts", "mark_share_now", "ALERT_WINDOW", "LISTED"]

@@ -1,21 +1,22 @@
 """Sending the weekly digest: exactly one per person and week.
 
-The guarantee is the mail ledger's (see intranet_plugin.mail.ledger): each
-person is claimed for the week before their digest is built and sent, a
-claim left behind by a sender that stopped is never sent again by itself
-(a rerun reports it as stale), a temporary failure is tried again by the
-next run, and when the mail server cannot be reached at all the run stops,
-releases the claim at hand and a rerun continues with everyone left. Next
-week's digest covers the same ground as a missed one.
-
-"sent" is written for up to FLUSH_EVERY messages (or FLUSH_SECONDS) at once:
-one statement instead of one per message. A process killed outright leaves
-those rows "claimed", which errs on the side of never sending twice; an
-exception inside the process still records them.
+The guarantee is the mail ledger's (see intranet_plugin.mail.ledger): one
+sender at a time holds the digest's send lease; each person's message is
+built first, and their row is written ("sending") right before the message
+goes to the server; "sent" is recorded right after the server's 250, in one
+transaction with the next person's "sending" (one commit per message). A
+sender killed at any point leaves no row for the people it had not reached
+(a rerun sends them) and at most one row "sending" (in doubt: named in
+every run's summary and left to the operator, see ``ambassador mail
+resolve``). A temporary failure is tried again by the next run, and when
+the mail server cannot be reached at all the run stops and a rerun
+continues with everyone left. Next week's digest covers the same ground as
+a missed one.
 
 People are read in batches of ids; each batch costs a fixed number of
 aggregate queries (see build.Batch), and each message is built, sent and
 dropped before the next, so memory does not grow with the number of people.
+The next message is built while the server takes the last one's data.
 """
 
 import datetime
@@ -34,23 +35,22 @@ from digest.render import (
     templates,
 )
 from intranet_plugin.content.sharing import PREVIEW
-from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger
+from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
     Mailer,
     MailError,
     MailServerUnavailable,
     PermanentFailure,
+    Taken,
     TemporaryFailure,
 )
-from intranet_plugin.models import Person, utcnow
+from intranet_plugin.models import Person, db, utcnow
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-LISTED = 100  # failures and stale claims named in a report; the rest are counted
-FLUSH_EVERY = 50
-FLUSH_SECONDS = 1.0
+LISTED = 100  # failures and messages in doubt named in a report; the rest are counted
 
 
 def week_of(moment, timezone):
@@ -72,9 +72,11 @@ class Report:
     failed: int = 0  # refused for good (5xx) or could not be built
     deferred: int = 0  # temporary failures: the next run tries again
     earlier: int = 0  # done by an earlier run (sent, skipped or failed)
-    busy: int = 0  # claimed by another sender right now
-    stale_count: int = 0  # claims left by a sender that stopped: never sent again
-    stale: list = field(default_factory=list)  # the first of them: (username, claimed_at, claimed_by)
+    busy: int = 0  # handed over by another sender during this run
+    busy_holder: str = ""  # the live sender holding the send lease: this run did nothing
+    busy_until: object = None
+    doubt_count: int = 0  # handed over by a sender that stopped: fate unknown, never sent again by itself
+    doubt: list = field(default_factory=list)  # the first of them: (name, handed over at, by, round)
     errors: list = field(default_factory=list)  # (username, error)
     error: str = ""  # why the run stopped early
     seconds: float = 0.0
@@ -87,17 +89,31 @@ class Report:
         if len(self.errors) < LISTED:
             self.errors.append((username, text))
 
+    def doubted(self, name, row):
+        self.doubt_count += 1
+        if len(self.doubt) < LISTED:
+            self.doubt.append((name, row.claimed_at, row.claimed_by, row.period or str(row.item_id or "")))
+
     def summary(self):
         what = {"digest": f"Weekly digest {self.week}", "alerts": "Instant alerts"}.get(self.kind, self.kind)
+        if self.busy_holder:
+            return (f"{what}: another sender ({self.busy_holder}) is sending right now, its lease runs until "
+                    f"{self.busy_until:%Y-%m-%d %H:%M:%S} UTC; this run sent nothing.")
         verb = "would send" if self.dry_run else "sent"
-        lines = [f"{what}: {self.sent} {verb}, {self.skipped} skipped (nothing new), {self.failed} failed, "
-                 f"{self.deferred} deferred (temporary failure), {self.earlier} done earlier, "
-                 f"{self.busy} busy elsewhere, {self.stale_count} stale claims "
-                 f"({self.seconds:.1f} s)."]
-        if self.stale:
-            lines.append("Stale claims, not sent again (the sender stopped while the message may have been "
-                         "with the mail server; check its log before sending by hand):")
-            lines += [f"  {name}: claimed {at:%Y-%m-%d %H:%M} UTC by {by}" for name, at, by in self.stale]
+        counts = [f"{self.sent} {verb}", f"{self.skipped} skipped (nothing new)", f"{self.failed} failed",
+                  f"{self.deferred} deferred (temporary failure)", f"{self.earlier} done earlier",
+                  f"{self.doubt_count} in doubt"]
+        if self.busy:
+            counts.append(f"{self.busy} taken by another sender")
+        lines = [f"{what}: {', '.join(counts)} ({self.seconds:.1f} s)."]
+        if self.doubt:
+            option = " --kind alert" if self.kind == "alerts" else ""
+            lines.append("In doubt, not sent again: the sender stopped while the message was with the mail server. "
+                         "Check the server's log, then run `ambassador mail resolve --sent NAME` (it went out) "
+                         "or `ambassador mail resolve --resend NAME` (it did not; the next run sends it)"
+                         + (f", adding{option} --round ROUND" if option else "") + ":")
+            lines += [f"  {name}: handed over {at:%Y-%m-%d %H:%M:%S} UTC by {by}"
+                      + (f" (round {round_})" if option else "") for name, at, by, round_ in self.doubt]
         if self.errors:
             lines.append("Failures:")
             lines += [f"  {name}: {text}" for name, text in self.errors]
@@ -138,30 +154,35 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
     report = Report("digest", week, dry_run)
     with mail_context(app):
         own_mailer = mailer is None and not dry_run
-        run = None
+        ledger = Ledger("digest", period=week, lease=lease)
+        send_lease = None if dry_run else SendLease("digest", ledger.owner, lease)
+        if send_lease is not None and not send_lease.acquire():
+            report.busy_holder, report.busy_until = send_lease.holder, send_lease.until
+            log.warning("digest %s: another sender (%s) is at work; nothing sent", week, send_lease.holder)
+            return report
         try:
             if own_mailer:
                 mailer = Mailer.from_config(app.config)
-            run = _WeeklyRun(app, week, now, dry_run, mailer, report, lease)
+            run = _WeeklyRun(app, week, now, dry_run, mailer, report, ledger, send_lease)
             for people in batches(recipients(), batch_size):
                 run.batch(people)
         except MailError as exc:
             report.error = str(exc)
             log.error("digest %s stopped: %s", week, exc)
         finally:
-            if run is not None:
-                try:
-                    run.flush()
-                except Exception:  # keep whatever stopped the run as the error that surfaces
-                    log.exception("digest %s: could not record the last messages as sent", week)
             if own_mailer and mailer is not None:
                 mailer.close()
+            if send_lease is not None:
+                send_lease.release()
     report.seconds = time.monotonic() - started
+    if report.doubt:
+        log.warning("digest %s: %d in doubt (handed over by a sender that stopped): %s", week,
+                    report.doubt_count, ", ".join(name for name, *_ in report.doubt))
     return report
 
 
 class _WeeklyRun:
-    def __init__(self, app, week, now, dry_run, mailer, report, lease):
+    def __init__(self, app, week, now, dry_run, mailer, report, ledger, send_lease):
         self.config = app.config
         self.week, self.dry_run, self.mailer, self.report = week, dry_run, mailer, report
         self.windows = Windows(now)
@@ -169,8 +190,7 @@ class _WeeklyRun:
         self.links = MailLinks()
         self.compiled = templates(app)
         self.leaderboard = Leaderboard()
-        self.ledger = Ledger("digest", period=week, lease=lease)
-        self.accepted, self.flushed_at = [], time.monotonic()
+        self.ledger, self.send_lease = ledger, send_lease
 
     def batch(self, people):
         report = self.report
@@ -183,12 +203,8 @@ class _WeeklyRun:
                 todo.append(person)
                 if state == "retry":
                     retry.add(person.id)
-            elif state == "stale":
-                report.stale_count += 1
-                if len(report.stale) < LISTED:
-                    report.stale.append((person.username, row.claimed_at, row.claimed_by))
-            elif state == "busy":
-                report.busy += 1
+            elif state == "doubt":
+                report.doubted(person.username, row)
             else:
                 report.earlier += 1
         if not todo:
@@ -209,49 +225,62 @@ class _WeeklyRun:
             if empty:
                 self.ledger.skip(empty, retry)
             self._send(digests, retry)
-            self.flush()
 
     def build(self, digest):
         return digest_message(digest, self.week, self.words, self.links, self.compiled, self.config)
 
-    def _messages(self, digests, retry, claimed):
-        """Claim, then build, each person's message, as the mailer asks for
-        the next one."""
+    def _messages(self, digests, retry, people):
+        """Each person's message, built as the mailer asks for the next one
+        (nobody is claimed here: see ``_hand_over``)."""
         report = self.report
         for digest in digests:
             person = digest.person
-            if not self.ledger.claim(person.id, person.id in retry,
-                                     message_id=digest_message_id(person.id, self.week, self.config)):
-                report.busy += 1
-                continue
             try:
                 message = self.build(digest)
             except Exception as exc:  # one person's broken digest must not stop everyone else's
                 log.exception("digest %s for %s could not be built", self.week, person.username)
-                self.ledger.settle([person.id], f"could not be built: {exc}")
+                self.ledger.settle(person.id, f"could not be built: {exc}", person.id in retry)
                 report.failed += 1
                 report.note(person.username, f"could not be built: {exc}")
                 continue
-            claimed[person.id] = person
+            people[person.id] = person
             yield person.id, message
 
+    def _hand_over(self, person_id):
+        """Right before the person's message goes to the server. The
+        previous message's acceptance, read just before, is recorded in the
+        same transaction: one commit per message."""
+        self.send_lease.keep()
+        with db.atomic():
+            self._record_accepted()
+            return self.ledger.hand_over(person_id, person_id in self._retry,
+                                         message_id=digest_message_id(person_id, self.week, self.config))
+
+    def _record_accepted(self):
+        if self._accepted is not None:
+            person_id, tries = self._accepted
+            self._accepted = None
+            self.ledger.settle(person_id, tries)
+
     def _send(self, digests, retry):
-        claimed, handed = {}, set()
+        people, self._retry, self._accepted = {}, retry, None
         try:
-            for person_id, outcome in self.mailer.send_all(self._messages(digests, retry, claimed),
-                                                           started=handed.add):
-                self._settle(claimed.pop(person_id), outcome)
+            for person_id, outcome in self.mailer.send_all(self._messages(digests, retry, people),
+                                                           hand_over=self._hand_over):
+                self._settle(people.pop(person_id), outcome)
         except MailServerUnavailable:
-            # Nothing reached a server: the claims go, so a rerun sends them.
-            self.ledger.release(claimed)
+            # On a retry, nothing reached a server: the claim goes, so a
+            # rerun sends it.
+            self.ledger.release(people)
             raise
-        except BaseException:
-            # Claimed and built, but never handed to the server.
-            self.ledger.release(pid for pid in claimed if pid not in handed)
-            raise
+        finally:
+            self._record_accepted()
 
     def _settle(self, person, outcome):
         report = self.report
+        if isinstance(outcome, Taken):
+            report.busy += 1
+            return
         if isinstance(outcome, PermanentFailure):
             report.failed += 1
             report.note(person.username, str(outcome))
@@ -260,19 +289,11 @@ class _WeeklyRun:
             report.note(person.username, TEMPORARY + str(outcome))
         else:
             report.sent += 1
-            if outcome == 1:
-                self.accepted.append(person.id)
-                if len(self.accepted) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
-                    self.flush()
-                return
-        self.ledger.settle([person.id], outcome)
-
-    def flush(self):
-        """Record as sent what the server has accepted since the last flush."""
-        if self.accepted:
-            self.ledger.settle(self.accepted, 1)
-            self.accepted = []
-        self.flushed_at = time.monotonic()
+            # Recorded with the next message's hand-over, which follows at
+            # once (or when the batch ends).
+            self._accepted = (person.id, outcome)
+            return
+        self.ledger.settle(person.id, outcome, person.id in self._retry)
 
 
 def preview(app, person, now=None, week=None):

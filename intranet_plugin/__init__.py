@@ -78,7 +78,8 @@ def create_app(config=None):
 
     totals.init_app(app)
     journal_dir = app.config["CLICK_JOURNAL_DIR"]
-    app.extensions["ambassador.journal"] = ClickJournal(journal_dir) if journal_dir != "off" else None
+    app.extensions["ambassador.journal"] = (ClickJournal(journal_dir, app.config["CLICK_JOURNAL_FSYNC"])
+                                            if journal_dir != "off" else None)
     app.extensions["ambassador.targets"] = TargetCache()
     from intranet_plugin.tracking.redirect import TrackedRedirects
 

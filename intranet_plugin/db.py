@@ -1,5 +1,7 @@
 """Binding the models to a database, per-request connections, migrations."""
 
+import contextlib
+import fcntl
 import os
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -65,13 +67,41 @@ def bind(url):
 
 
 def upgrade(target=None):
-    """Apply pending migrations in order; returns the names applied."""
-    return Runner(db.obj, MIGRATIONS).up(target)
+    """Apply pending migrations in order; returns the names applied. Two
+    upgrades at once (two servers deploying) take turns: the second finds
+    nothing left to do."""
+    with _upgrade_lock():
+        return Runner(db.obj, MIGRATIONS).up(target)
 
 
 def pending():
     """Names of migrations not yet applied."""
     return [m.name for m in Runner(db.obj, MIGRATIONS).status() if not m.applied]
+
+
+def unknown_applied():
+    """Migrations the database has that this code does not know: it was
+    upgraded by a newer version, and this process must not write to it."""
+    return [m.name for m in Runner(db.obj, MIGRATIONS).status() if m.path is None]
+
+
+@contextlib.contextmanager
+def _upgrade_lock():
+    if is_postgres():
+        with db.connection_context():
+            db.execute_sql("SELECT pg_advisory_lock(hashtext('ambassador db upgrade'))")
+            try:
+                yield
+            finally:
+                db.execute_sql("SELECT pg_advisory_unlock(hashtext('ambassador db upgrade'))")
+        return
+    path = db.database
+    if path == ":memory:":
+        yield
+        return
+    with open(path + ".upgrade-lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
 
 
 def init_app(app):

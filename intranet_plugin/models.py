@@ -570,8 +570,8 @@ class PrizeDraw(BaseModel):
 
 class MailLedger(BaseModel):
     """The exactly-once ledger of mail that goes out in rounds: one row per
-    recipient and round, claimed before the message is built (see
-    intranet_plugin.mail.ledger). A round is the weekly digest of an ISO
+    recipient and round, written when the message is handed to the mail
+    server (see intranet_plugin.mail.ledger). A round is the weekly digest of an ISO
     week, the instant alert of an item, or the monthly report of a month;
     each kind has its unique index, so one sender wins each claim.
     """
@@ -581,7 +581,7 @@ class MailLedger(BaseModel):
     person = ForeignKeyField(Person, null=True, backref="mails", on_delete="CASCADE")  # digest, alert
     item = ForeignKeyField(Item, null=True, backref="alerts", on_delete="CASCADE")  # alert
     address = CharField(default="")  # report: the recipient's address, lower case
-    status = CharField(default="claimed")  # claimed, sent, skipped, failed
+    status = CharField(default="sending")  # sending (fate unknown until settled), sent, skipped, failed
     attempts = IntegerField(default=0)
     error = TextField(default="")
     claimed_at = DateTimeField(default=utcnow)

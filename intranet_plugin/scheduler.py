@@ -6,8 +6,11 @@ Web workers never start a scheduler. Several scheduler processes may run
 against one database (one per server, or a second one started by mistake):
 they elect a leader through a lease row in the database, and only the
 leader runs jobs. A leader that dies stops renewing its lease; another
-scheduler takes over when it expires. The digest itself is also guarded by
-its ledger, so even two leaders could never send a person two digests.
+scheduler takes over when it expires, and finishes what the dead leader
+left unfinished: a digest, alert or report run that started and never
+ended is run again at once, and the mail ledger sends only what had not
+gone out (see intranet_plugin.mail.ledger), so even two leaders could never
+send a person two digests.
 """
 
 import datetime
@@ -21,7 +24,6 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from peewee import fn
 
 from intranet_plugin.config import ConfigError
 from intranet_plugin.models import JobLease, VisitorSalt, db, utcnow
@@ -154,13 +156,24 @@ def monthly_report(app):
     return scheduled(app)
 
 
+# The jobs a new leader finishes when its predecessor died during them; the
+# mail ledger makes running them again send only what had not gone out.
+RESUMED = {"weekly-digest": weekly_digest, "instant-alerts": instant_alerts, "monthly-report": monthly_report}
+
+
+def unfinished(row):
+    """A job's row (JobLease) shows a start without a matching end."""
+    return row.last_started_at is not None and (row.last_finished_at is None
+                                                or row.last_finished_at < row.last_started_at)
+
+
 class Scheduler:
     """Wraps APScheduler: jobs run only in the process that leads."""
 
     def __init__(self, app, holder=None):
         self.app = app
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.leader = Lease(LEADER, self.holder)
+        self.leader = Lease(LEADER, self.holder, LEASE_SECONDS)
         self.is_leader = False
         self._lock = threading.Lock()
         self.aps = BlockingScheduler(
@@ -202,7 +215,7 @@ class Scheduler:
         digest that was missed while no scheduler was running."""
         with self.app.app_context():
             try:
-                leading = self.leader.acquire()
+                leading = self.leader.acquire() and not self._outdated()
             except Exception:
                 log.exception("could not reach the database to renew the scheduler lease")
                 leading = False
@@ -215,15 +228,35 @@ class Scheduler:
             log.info("this scheduler (%s) now leads", self.holder)
             self.catch_up()
 
+    def _outdated(self):
+        """A database upgraded by a newer version: stop leading, so that
+        this old code writes nothing more (its jobs go to a new scheduler)."""
+        from intranet_plugin.db import unknown_applied
+
+        unknown = unknown_applied()
+        if unknown:
+            log.error("the database was upgraded past this version (%s): this scheduler runs no more jobs; "
+                      "restart it with the new version", ", ".join(unknown))
+            self.leader.release()
+        return bool(unknown)
+
     def catch_up(self):
+        """Run now, in the job pool, the digest if it has not run since it
+        was due, and every mail job a dead leader left unfinished."""
         with self.app.app_context():
             due = previous_digest_time(self.app.config)
-            last = JobLease.select(fn.MAX(JobLease.last_started_at)).where(
-                JobLease.name == "weekly-digest").scalar()
+            rows = {row.name: row for row in JobLease.select().where(JobLease.name.in_(list(RESUMED)))}
             db.close()
-        if last is None or last < due:
-            log.info("the digest of %s has not run yet: running it now", due)
-            self.run("weekly-digest", weekly_digest)
+        for name, job in RESUMED.items():
+            row = rows.get(name)
+            if name == "weekly-digest" and (row is None or row.last_started_at is None or row.last_started_at < due):
+                log.info("the digest of %s has not run yet: running it now", due)
+            elif row is not None and unfinished(row):
+                log.warning("%s started %s UTC and never finished (its scheduler stopped): running it again",
+                            name, row.last_started_at)
+            else:
+                continue
+            self.aps.add_job(self.run, args=[name, job], id=f"catch-up-{name}", replace_existing=True)
 
     def run(self, name, job):
         """Run one job if this process leads; record start, end and error."""
@@ -241,6 +274,13 @@ class Scheduler:
                     JOB_RUNS.labels(name, "error").inc()
                     _record(name, finished=utcnow(), error=f"{type(exc).__name__}: {exc}")
                     return None
+                if getattr(result, "busy_holder", ""):
+                    # Another run of this job is at work (this leader's own,
+                    # or a former leader's still alive): its end is the end
+                    # to record, and if it never comes the next leader
+                    # resumes the job.
+                    log.info("job %s: another sender (%s) is at work", name, result.busy_holder)
+                    return result
                 JOB_RUNS.labels(name, "ok").inc()
                 _record(name, finished=utcnow())
                 log.info("job %s done: %s", name, result)

@@ -4,6 +4,8 @@ alerts get one short e-mail about it, once, with one-click share buttons."""
 import datetime
 import re
 
+import pytest
+
 from digest.alerts import ALERT_WINDOW, send_pending_alerts
 from helpers import login, make_item, make_person
 from intranet_plugin.mail.smtp import Mailer
@@ -124,3 +126,33 @@ def test_turning_alerts_off_from_the_email(make_app, smtp):
     assert response.status_code == 200
     emma = Person.get_by_id(emma.id)
     assert emma.instant_alerts is False and emma.digest == "weekly"
+
+
+class Crash(Exception):
+    """Stands for the process dying."""
+
+
+def test_an_alert_in_flight_when_its_sender_died_is_named_and_not_sent_twice(mail_app, smtp):
+    make_person("anna", instant_alerts=True)
+    make_person("bob", instant_alerts=True)
+    item = make_item("Urgent", share_now_at=utcnow())
+
+    class DyingMailer(Mailer):
+        def send(self, message, hand_over=None):
+            super().send(message, hand_over)
+            raise Crash()  # the server took anna's alert; the sender died before recording it
+
+    with pytest.raises(Crash), DyingMailer.from_config(mail_app.config) as mailer:
+        send_pending_alerts(mail_app, mailer=mailer)
+    assert smtp.recipients() == {"anna@example.com": 1}
+
+    report = run(mail_app)
+
+    assert report.sent == 1 and report.busy == 0  # bob, never handed over, is sent now
+    assert report.doubt_count == 1 and report.doubt[0][0] == "anna"
+    assert "anna: handed over" in report.summary() and "--kind alert" in report.summary()
+    assert smtp.recipients() == {"anna@example.com": 1, "bob@example.com": 1}
+    result = mail_app.test_cli_runner().invoke(args=["mail", "resolve", "--sent", "anna", "--kind", "alert",
+                                                     "--round", str(item.id)])
+    assert "recorded as sent" in result.output
+    assert run(mail_app).doubt_count == 0

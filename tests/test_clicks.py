@@ -183,3 +183,28 @@ def test_a_full_journal_is_replaced_by_a_new_one_and_no_click_is_lost_or_doubled
     assert impact_of(person)["clicks"] == 37  # and counted once in the running totals
     journal.close()
     assert os.listdir(journal_dir) == []
+
+
+@pytest.mark.parametrize("setting,synced", [("off", False), ("20", True)])
+def test_the_journal_reaches_the_disk_every_interval_when_asked(make_app, tmp_path, monkeypatch, setting, synced):
+    """AMBASSADOR_CLICK_JOURNAL_FSYNC: lines are fdatasync'ed by a thread
+    (a power loss then costs at most one interval of clicks); off, the
+    kernel writes them back in its own time."""
+    app = make_app(CLICK_JOURNAL_DIR=str(tmp_path / "journal"), CLICK_JOURNAL_FSYNC=setting)
+    journal = app.extensions["ambassador.journal"]
+    calls = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: calls.append(os.fstat(fd).st_ino) or real(fd))
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    journal.append(link.id, "human", "v", "", False, clicks.utcnow())
+    inode = os.stat(journal._path).st_ino
+    assert wait_for(lambda: Click.select().count() == 1)
+    assert wait_for(lambda: inode in calls, timeout=10 if synced else 1) is synced
+    journal.close()
+
+
+def test_a_bad_fsync_interval_is_a_clear_error(make_app):
+    from intranet_plugin.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CLICK_JOURNAL_FSYNC must be off or a number of milliseconds"):
+        make_app(CLICK_JOURNAL_FSYNC="fast")

@@ -431,11 +431,11 @@ class Crash(Exception):
 
 def crashing_after(k):
     class CrashingMailer(Mailer):
-        def send_all(self, jobs, started=None):
-            for n, (key, outcome) in enumerate(super().send_all(jobs, started), 1):
+        def send_all(self, jobs, hand_over=None):
+            for n, (key, outcome) in enumerate(super().send_all(jobs, hand_over), 1):
                 if n == k:
-                    # SMTP has accepted the k-th message; the sender dies
-                    # before it can record that.
+                    # SMTP has accepted the k-th message (and the next one
+                    # is built); the sender dies before it can record that.
                     raise Crash()
                 yield key, outcome
 
@@ -454,16 +454,35 @@ def test_a_crash_after_k_of_n_and_a_rerun_sends_the_other_n_minus_k(mail_app, sm
 
     assert report.sent == 4
     assert smtp.recipients() == {f"p{n}@example.com": 1 for n in range(6)}
-    assert report.busy == 1  # the k-th: claimed moments ago, outcome unknown
-    # Later, the claim of the sender that died is reported as stale, and
-    # still not sent again.
-    MailLedger.update(claimed_at=utcnow() - datetime.timedelta(hours=1)).where(
-        MailLedger.status == "claimed").execute()
-    report = run(mail_app)
-    assert report.sent == 0 and report.stale_count == 1
-    assert report.stale[0][0] == people[1].username
-    assert "Stale claims" in report.summary()
-    assert sum(smtp.recipients().values()) == 6
+    assert report.busy == 0 and "busy" not in report.summary()
+    # The k-th: handed over, its outcome unknown: named, never sent again.
+    assert report.doubt_count == 1 and report.doubt[0][0] == people[1].username
+    assert "p1: handed over" in report.summary()
+    assert run(mail_app).sent == 0
+
+
+def test_a_message_in_doubt_is_sent_again_when_the_operator_says_it_did_not_go_out(mail_app, smtp):
+    make_person("emma")
+    make_item("Windpark open")
+    smtp.handler.data_replies["emma@example.com"] = ["drop"] * 4
+    sleeps = Sleeps()
+    with pytest.raises(Crash):
+        run(mail_app, mailer_class=crashing_after(1), sleeps=sleeps)  # lost, then the sender died
+    assert smtp.recipients() == {}
+    cli = mail_app.test_cli_runner()
+    assert "emma: handed over" in cli.invoke(args=["mail", "doubts"]).output
+    assert run(mail_app).sent == 0
+
+    result = cli.invoke(args=["mail", "resolve", "emma"])
+    assert result.exit_code != 0 and "--sent or --resend" in result.output
+    result = cli.invoke(args=["mail", "resolve", "--resend", "nobody"])
+    assert result.exit_code != 0 and "No message to 'nobody' is in doubt" in result.output
+    result = cli.invoke(args=["mail", "resolve", "--resend", "emma"])
+    assert "will be sent by the next run" in result.output
+
+    assert run(mail_app).sent == 1
+    assert smtp.recipients() == {"emma@example.com": 1}
+    assert "No message is in doubt" in cli.invoke(args=["mail", "doubts"]).output
 
 
 def test_two_concurrent_senders_send_each_person_exactly_once(mail_app, smtp):

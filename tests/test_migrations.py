@@ -240,8 +240,120 @@ def test_upgrade_moves_the_three_ledgers_into_the_mail_ledger(database_url_facto
         assert [s.key for s in Setting.select()] == ["guidelines"]
         assert "digest_ledger" not in db.get_tables() and "alert_ledger" not in db.get_tables()
         # What was sent stays sent; the temporary failure is claimed again.
-        assert not Ledger("digest", period="2026-W10").claim(emma.id)
-        assert Ledger("digest", period="2026-W11").claim(emma.id, retry=True)
-        assert not Ledger("alert", item=item.id).claim(emma.id)
-        assert not Ledger("report", period="2026-02").claim("ceo@example.com")
+        assert not Ledger("digest", period="2026-W10").hand_over(emma.id)
+        assert Ledger("digest", period="2026-W11").hand_over(emma.id, retry=True)
+        assert not Ledger("alert", item=item.id).hand_over(emma.id)
+        assert not Ledger("report", period="2026-02").hand_over("ceo@example.com")
+        db.close()
+
+
+def test_a_realistic_database_of_the_first_release_upgrades_with_every_row_and_total(database_url_factory):
+    """Every table of 0001 filled as a programme would fill it, upgraded to
+    head: every row and column the first release wrote is still there, and
+    the running totals the upgrade computes agree with a raw recount."""
+    import random
+
+    from test_totals import snapshot
+
+    from intranet_plugin.tracking import totals
+
+    rng = random.Random(18)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0001_initial")
+        tables = sorted(set(db.get_tables()) - {"schema_migration"})
+        start = datetime.datetime(2026, 6, 1, 8, 0)
+        rows = {name: [] for name in tables}
+        rows["campaign"] = [dict(id=n, slug=f"campaign-{n}", name=f"Campaign {n}", hashtag=f"#c{n}", description="",
+                                 starts_at=start, ends_at=start + datetime.timedelta(days=30 * n), goal="visits",
+                                 created_at=start) for n in (1, 2)]
+        rows["person"] = [dict(id=n, username=f"user{n}", display_name=f"User {n} Ünal", email=f"user{n}@example.com",
+                               department=rng.choice(["Sales", "Engineering"]), role=rng.choice(["employee", "editor"]),
+                               locale=rng.choice([None, "nl", "en"]), is_active=n != 4,
+                               joined_at=start if n != 3 else None, show_on_leaderboard=n % 2 == 0,
+                               ref=f"ref{n:05d}", created_at=start) for n in range(1, 6)]
+        rows["item"] = [dict(id=n, kind=rng.choice(["news", "vacancy", "blog"]), slug=f"item-{n}",
+                             title=f"Item {n} & co",
+                             summary="A summary", url=f"https://www.example.com/items/{n}?ref=x#top", image_url="",
+                             caption="Look", captions=json.dumps({"x": f"Item {n} on X"}), hashtags="#wind",
+                             language=rng.choice(["nl", "en"]), campaign_id=(n % 3) or None,
+                             status="published" if n != 6 else "draft", pinned=n == 1,
+                             publish_at=start + datetime.timedelta(days=n),
+                             expires_at=start + datetime.timedelta(days=90) if n == 2 else None,
+                             created_at=start, updated_at=start) for n in range(1, 7)]
+        networks = ["linkedin", "x", "facebook", "whatsapp"]
+        pairs = [(p, i, network) for p in range(1, 6) for i in range(1, 6) for network in networks[:2 + p % 3]]
+        rows["tracked_link"] = links = [dict(id=n, code=f"code{n:08d}", person_id=p, item_id=i, network=network,
+                                             created_at=start) for n, (p, i, network) in enumerate(pairs, 1)]
+        rows["share_event"] = [dict(id=n + 1, person_id=link["person_id"], item_id=link["item_id"], link_id=link["id"],
+                                    network=link["network"], source=rng.choice(["web", "digest"]), visitor=None,
+                                    day=start.date(), created_at=start) for n, link in enumerate(links[::3])]
+        for n in range(400):
+            at = start + datetime.timedelta(days=rng.randint(0, 120), minutes=rng.randint(0, 1439))
+            rows["click"].append(dict(id=n + 1, event_id=f"event-{n}", link_id=rng.choice(links)["id"], at=at,
+                                      day=at.date(), kind=rng.choice(["human"] * 6 + ["crawler", "head", "empty"]),
+                                      visitor=f"visitor{rng.randint(1, 60):02d}",
+                                      referrer_host=rng.choice(["", "lnkd.in"]),
+                                      is_self=rng.random() < 0.05))
+        rows["visitor_salt"] = [dict(day=start.date() + datetime.timedelta(days=n), salt=f"{n:064x}") for n in (0, 1)]
+        assert set(rows) == set(tables) and all(rows.values()), "every table of the first release is filled"
+        columns = {name: [c.name for c in db.get_columns(name)] for name in tables}
+        for name in ("campaign", "person", "item", "tracked_link", "share_event", "click", "visitor_salt"):
+            Table(name, columns[name]).bind(db).insert(rows[name]).execute()
+
+        def written():
+            out = {}
+            for name in tables:
+                t = Table(name, columns[name]).bind(db)
+                query = t.select(*[getattr(t, c) for c in columns[name]]).tuples()
+                out[name] = sorted(tuple(str(v) for v in row) for row in query)
+            return out
+
+        before = written()
+
+        database.upgrade()
+
+        assert database.pending() == []
+        assert written() == before  # every row, every column the first release wrote
+        humans = sum(1 for c in rows["click"] if c["kind"] == "human" and not c["is_self"])
+        assert Click.counted().count() == humans
+        kept = snapshot()
+        assert kept[0]  # the upgrade computed the running totals
+        totals.rebuild()  # ... and they equal a count of the raw clicks
+        assert snapshot() == kept
+        db.close()
+
+
+def test_upgrade_waits_for_the_old_versions_scheduler_and_an_old_scheduler_stops_after_an_upgrade(
+        database_url_factory, monkeypatch):
+    from intranet_plugin import scheduler as sched
+    from intranet_plugin.models import JobLease, utcnow
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    runner = app.test_cli_runner()
+    with app.app_context():
+        database.upgrade("0011_session_generation")
+        monkeypatch.setattr(sched.Scheduler, "catch_up", lambda self: None)
+        old = sched.Scheduler(app, holder="old-host:123:abc")
+        old.heartbeat()
+        assert old.is_leader
+
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code != 0 and "scheduler-leader (old-host:123:abc" in result.output
+        assert database.pending()  # nothing was applied
+        result = runner.invoke(args=["db", "upgrade", "--force"])
+        assert result.exit_code == 0 and "0018_mail_ledger_sending" in result.output
+        # Nothing pending: safe on every deploy, whoever is at work.
+        assert "up to date" in runner.invoke(args=["db", "upgrade"]).output
+
+        # A newer version's migration: the old code writes no more.
+        Table("schema_migration", ("name", "applied")).bind(db).insert(
+            name="0099_from_the_future", applied=datetime.datetime(2026, 12, 1)).execute()
+        old.heartbeat()
+        assert not old.is_leader
+        assert JobLease.get_by_id(sched.LEADER).expires_at <= utcnow()
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code != 0 and "upgraded by a newer version" in result.output
         db.close()

@@ -2,6 +2,7 @@
 leader only, and a missed digest caught up."""
 
 import datetime
+import signal
 import subprocess
 import sys
 import textwrap
@@ -79,17 +80,43 @@ def test_a_failing_job_is_recorded_and_does_not_stop_the_scheduler(app, monkeypa
     assert leader.run("poll-feeds", lambda a: "fine") == "fine"
 
 
+def caught_up(scheduler):
+    """Run the jobs ``catch_up`` queued (in the job pool, when started)."""
+    names = []
+    for job in scheduler.aps.get_jobs():
+        if job.id.startswith("catch-up-"):
+            names.append(job.args[0])
+            job.func(*job.args)
+            job.remove()
+    return names
+
+
 def test_new_leader_catches_up_a_missed_digest(app, monkeypatch):
     sent = []
-    monkeypatch.setattr(sched, "weekly_digest", lambda a: sent.append(1) or "sent")
+    monkeypatch.setitem(sched.RESUMED, "weekly-digest", lambda a: sent.append(1) or "sent")
     leader = sched.Scheduler(app, holder="one")
     leader.heartbeat()
-    assert sent == [1]
+    assert caught_up(leader) == ["weekly-digest"] and sent == [1]
     # once run for this week, a later new leader does not run it again
     JobLease.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).where(
         JobLease.name == sched.LEADER).execute()
-    sched.Scheduler(app, holder="two").heartbeat()
-    assert sent == [1]
+    second = sched.Scheduler(app, holder="two")
+    second.heartbeat()
+    assert caught_up(second) == [] and sent == [1]
+
+
+def test_a_new_leader_finishes_the_mail_jobs_a_dead_leader_left_unfinished(app, monkeypatch):
+    runs = []
+    for name in sched.RESUMED:
+        monkeypatch.setitem(sched.RESUMED, name, lambda a, name=name: runs.append(name) or "done")
+    started = utcnow() - datetime.timedelta(minutes=5)
+    for name in sched.RESUMED:  # each started after the digest was due, one still running when its leader died
+        JobLease.create(name=name, expires_at=started, last_started_at=started,
+                        last_finished_at=None if name != "instant-alerts" else started)
+    leader = sched.Scheduler(app, holder="two")
+    leader.heartbeat()
+    assert sorted(caught_up(leader)) == ["monthly-report", "weekly-digest"]
+    assert all(not sched.unfinished(row) for row in JobLease.select().where(JobLease.name.in_(list(sched.RESUMED))))
 
 
 def test_jobs_are_configured_to_coalesce_with_a_generous_grace_time(app):
@@ -116,3 +143,44 @@ def test_two_scheduler_processes_elect_one_leader(app):
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout.strip())
     assert outputs == ["leader", "standby"]
+
+
+SHORT_LEASES = textwrap.dedent("""
+    from intranet_plugin import scheduler
+    from intranet_plugin.cli import main
+    scheduler.LEASE_SECONDS, scheduler.HEARTBEAT_SECONDS = 2, 0.25
+    main()
+""")
+
+
+def test_a_leader_killed_mid_digest_is_succeeded_by_one_that_finishes_the_week(mail_app, smtp):
+    from helpers import make_item, make_person
+    from helpers.processes import start, wait_for
+    from intranet_plugin.models import MailLedger
+
+    for n in range(10):
+        make_person(f"p{n}")
+    make_item("Windpark open")
+    smtp.handler.delay = 0.02
+    smtp.handler.hold_at = 4  # the leader dies while the server has the fourth message
+    leader = start(mail_app, "scheduler", python=SHORT_LEASES)
+    standby = None
+    try:
+        assert smtp.handler.holding.wait(60), leader.communicate(timeout=5)[0]
+        standby = start(mail_app, "scheduler", python=SHORT_LEASES)
+        assert wait_for(lambda: JobLease.select().where(JobLease.name == sched.LEADER).count() == 1)
+        leader.send_signal(signal.SIGKILL)
+        assert leader.wait(30) == -signal.SIGKILL
+        smtp.handler.released.set()
+        # The standby takes the lease and finishes the week through the ledger.
+        assert wait_for(lambda: MailLedger.select().where(MailLedger.status == "sent").count() == 9, timeout=90)
+        assert wait_for(lambda: not sched.unfinished(JobLease.get_by_id("weekly-digest")), timeout=30)
+    finally:
+        for process in (leader, standby):
+            if process is not None:
+                process.terminate()
+    output = standby.communicate(timeout=30)[0]
+    assert smtp.recipients() == {f"p{n}@example.com": 1 for n in range(10)}
+    assert "weekly-digest started" in output and "never finished" in output
+    assert "in doubt" in output and "p3" in output, output  # the fourth: handed over when its sender died
+    assert MailLedger.get(MailLedger.status == "sending").person.username == "p3"

@@ -3,12 +3,13 @@ applicants via colleagues, top items and the top sharers who chose to
 appear, e-mailed (HTML and text) to ``AMBASSADOR_REPORT_RECIPIENTS``.
 
 Each recipient gets a month's report once, through the mail ledger (see
-intranet_plugin.mail.ledger): a claim for (month, address) is written
-before sending; a second run, the scheduler's or a person's at the command
-line, finds the claim and sends nothing. Like the digest it prefers a
-missing report to a double one: a claim left by a run that stopped while
-sending is reported, not sent again. A temporary failure is tried again by
-the next run.
+intranet_plugin.mail.ledger): one sender at a time holds the report's send
+lease, and a row for (month, address) is written right before the message's
+data goes to the server; a second run, the scheduler's or a person's at the
+command line, finds the row and sends nothing. Like the digest it prefers
+a missing report to a double one: a message left in doubt by a run that
+stopped while sending is named, not sent again. A temporary failure is
+tried again by the next run.
 
 The figures come from ``intranet_plugin.analytics``, like the dashboard's.
 """
@@ -23,7 +24,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 
 from intranet_plugin import analytics
-from intranet_plugin.mail.ledger import Ledger
+from intranet_plugin.mail.ledger import Ledger, SendLease
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.message import build_message
 from intranet_plugin.mail.smtp import (
@@ -31,6 +32,7 @@ from intranet_plugin.mail.smtp import (
     MailError,
     MailServerUnavailable,
     PermanentFailure,
+    Taken,
     TemporaryFailure,
 )
 from intranet_plugin.models import AuditLog, utcnow
@@ -116,6 +118,7 @@ class Result:
     dry_run: bool = False
     sent: list = field(default_factory=list)
     earlier: list = field(default_factory=list)  # (address, status, when)
+    doubt: list = field(default_factory=list)  # (address, when, by): its sender stopped while handing it over
     failed: list = field(default_factory=list)  # (address, error): refused for good
     deferred: list = field(default_factory=list)  # (address, error): the next run tries again
     error: str = ""
@@ -138,6 +141,12 @@ class Result:
             lines.append(f"  {'to' if self.dry_run else 'sent to'}: {', '.join(self.sent)}")
         for address, status, when in self.earlier:
             lines.append(f"  {address}: already {status} {when}")
+        if self.doubt:
+            lines.append("In doubt, not sent again: the sender stopped while the report was with the mail server. "
+                         "Check the server's log, then run `ambassador mail resolve --kind report --sent ADDRESS` "
+                         "(it went out) or `--resend ADDRESS` (it did not; the next run sends it):")
+            lines += [f"  {address}: handed over {when:%Y-%m-%d %H:%M:%S} UTC by {by}"
+                      for address, when, by in self.doubt]
         for address, text in self.failed + self.deferred:
             lines.append(f"  {address}: {text}")
         if self.error:
@@ -166,6 +175,8 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
             waiting.append(address)
             if state == "retry":
                 retry.add(address)
+        elif state == "doubt":
+            result.doubt.append((address, row.claimed_at, row.claimed_by))
         else:
             result.earlier.append((address, row.status, f"{row.sent_at or row.claimed_at:%Y-%m-%d %H:%M} UTC"))
     if not waiting:
@@ -177,15 +188,25 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
             result.sent = waiting
             return result
         own_mailer = mailer is None
+        send_lease = SendLease("report", ledger.owner)
+        if not send_lease.acquire():
+            result.error = (f"another sender ({send_lease.holder}) is sending reports right now, "
+                            f"its lease runs until {send_lease.until:%Y-%m-%d %H:%M:%S} UTC")
+            return result
         try:
             mailer = mailer or Mailer.from_config(config)
             for address in waiting:
                 message = build_message(config["MAIL_FROM"], address, subject, text, html)
-                if not ledger.claim(address.lower(), address in retry, message_id=message["Message-ID"]):
-                    result.earlier.append((address, "claimed", "by another run just now"))
-                    continue
+
+                def hand_over(address=address, message_id=message["Message-ID"]):
+                    send_lease.keep()
+                    return ledger.hand_over(address.lower(), address in retry, message_id=message_id)
+
                 try:
-                    outcome = mailer.send(message)
+                    outcome = mailer.send(message, hand_over)
+                except Taken:
+                    result.earlier.append((address, "sent", "by another run just now"))
+                    continue
                 except PermanentFailure as exc:
                     outcome = exc
                     result.failed.append((address, str(exc)))
@@ -197,11 +218,12 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
                     raise
                 else:
                     result.sent.append(address)
-                ledger.settle([address.lower()], outcome)
+                ledger.settle(address.lower(), outcome, address in retry)
         except MailError as exc:
             result.error = str(exc)
             log.error("monthly report %s stopped: %s", result.month, exc)
         finally:
+            send_lease.release()
             if own_mailer and mailer is not None:
                 mailer.close()
     if result.sent or result.failed:

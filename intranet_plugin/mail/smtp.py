@@ -62,6 +62,11 @@ class TemporaryFailure(SMTPFailure):
     """Every try got a 4xx reply or a dropped connection."""
 
 
+class Taken(MailError):
+    """The caller's ``hand_over`` said no just before the message went to
+    the server: another sender has this recipient. Nothing was sent."""
+
+
 @dataclass(frozen=True)
 class SMTPSettings:
     host: str
@@ -168,14 +173,18 @@ class Mailer:
     def __exit__(self, *exc):
         self.close()
 
-    def send(self, message):
+    def send(self, message, hand_over=None):
         """Hand ``message`` to the server; returns the number of tries.
         Raises PermanentFailure, TemporaryFailure or MailServerUnavailable;
-        a failure carries its number of tries in ``tries``."""
-        failure = self._begin(message) or self._end()
-        return self._retry(message, failure)
+        a failure carries its number of tries in ``tries``. ``hand_over()``
+        is called once, right before the message first goes to the server
+        (its envelope, then its data); when it returns False nothing is
+        sent and ``Taken`` raised."""
+        hand_over = _Once(hand_over)
+        failure = self._begin(message, hand_over) or self._end()
+        return self._retry(message, failure, hand_over)
 
-    def send_all(self, jobs, started=None):
+    def send_all(self, jobs, hand_over=None):
         """Send the ``(key, message)`` pairs of ``jobs`` in order over the
         one connection, yielding ``(key, outcome)``: the number of tries, or
         the PermanentFailure or TemporaryFailure of that message.
@@ -184,30 +193,35 @@ class Mailer:
         the last message's data (its reply is read afterwards), so a caller
         that builds messages in a generator builds them in time the sender
         would otherwise spend waiting: a digest run is twice as fast so (see
-        bench/digest_bench.py). ``started(key)`` is called just before a
-        message goes to the server. MailServerUnavailable is raised.
+        bench/digest_bench.py). Only the build is ahead: ``hand_over(key)``
+        is called once per message, right before it first goes to the
+        server, just after the previous message's verdict was yielded; when
+        it returns False the message is not sent and its outcome is
+        ``Taken``.
+        MailServerUnavailable is raised.
         """
         in_flight = None
         for key, message in jobs:
             if in_flight is not None:
-                yield in_flight[0], self._outcome(in_flight[1], in_flight[2] or self._end())
-            if started is not None:
-                started(key)
-            in_flight = (key, message, self._begin(message))
+                yield in_flight[0], self._outcome(*in_flight[1:])
+            once = _Once(hand_over, key)
+            in_flight = (key, message, self._begin(message, once), once)
         if in_flight is not None:
-            yield in_flight[0], self._outcome(in_flight[1], in_flight[2] or self._end())
+            yield in_flight[0], self._outcome(*in_flight[1:])
 
-    def _outcome(self, message, failure):
+    def _outcome(self, message, failure, hand_over):
         try:
-            return self._retry(message, failure)
-        except (PermanentFailure, TemporaryFailure) as exc:
+            return self._retry(message, failure or self._end(), hand_over)
+        except (PermanentFailure, TemporaryFailure, Taken) as exc:
             return exc
 
-    def _retry(self, message, failure):
+    def _retry(self, message, failure, hand_over):
         """Try again after each delay while the failure is temporary; the
         number of tries, or the last failure raised."""
         tries = 1
         while failure is not None:
+            if isinstance(failure, Taken):
+                raise failure
             failure.tries = tries
             SMTP_ERRORS.labels(_error_kind(failure)).inc()
             if isinstance(failure, PermanentFailure):
@@ -218,10 +232,10 @@ class Mailer:
                 raise failure
             self.sleep(self.delays[tries - 1])
             tries += 1
-            failure = self._begin(message) or self._end()
+            failure = self._begin(message, hand_over) or self._end()
         return tries
 
-    def _begin(self, message):
+    def _begin(self, message, hand_over):
         """MAIL, RCPT, DATA and the message itself, leaving the server's
         verdict unread; returns a failure, or None."""
         try:
@@ -233,8 +247,11 @@ class Mailer:
         # digest's lines at a cost several times the rest of the message).
         recipients = [address.addr_spec for address in message["To"].addresses]
         international = not all(a.isascii() for a in (self.envelope_from, *recipients))
+        data = flatten(message, utf8=international)
+        if not hand_over():
+            return Taken("taken by another sender")
         try:
-            conn.sendmail(self.envelope_from, recipients, flatten(message, utf8=international),
+            conn.sendmail(self.envelope_from, recipients, data,
                           ("SMTPUTF8", "BODY=8BITMIME") if international else ())
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
@@ -317,6 +334,21 @@ def _error_kind(failure):
     if isinstance(failure, _ConnectFailed):
         return "connect"
     return "permanent" if isinstance(failure, PermanentFailure) else "temporary"
+
+
+class _Once:
+    """``hand_over(*args)`` asked once per message: a retry of a message
+    already handed over goes ahead without asking again."""
+
+    def __init__(self, hand_over, *args):
+        self.hand_over, self.args, self.done = hand_over, args, hand_over is None
+
+    def __call__(self):
+        if not self.done:
+            if not self.hand_over(*self.args):
+                return False
+            self.done = True
+        return True
 
 
 class _ConnectFailed(TemporaryFailure):

@@ -1,7 +1,9 @@
 """A real SMTP server for the tests: aiosmtpd on a loopback port that keeps
 what it accepts and can be told to answer badly (4xx, 5xx, a dropped
-connection) for chosen recipients or messages."""
+connection) for chosen recipients or messages, to take its time over each
+message, or to hold one message's data until the test lets it go."""
 
+import asyncio
 import socket
 import threading
 from collections import Counter
@@ -25,6 +27,12 @@ class Recorder:
     ``rcpt_replies[address]`` and ``data_replies[address]`` are lists of
     replies given to that recipient's next RCPT or DATA, one per try, before
     the server accepts; the reply "drop" closes the connection without one.
+
+    A slow server: ``delay`` seconds before each reply to a message's data.
+    ``hold_at = n``: the reply to the n-th message is held (and ``holding``
+    set) until the test sets ``released``; the message is kept all the same,
+    as a real server queues a message before it replies, whether or not
+    the sender is still there to read the reply.
     """
 
     def __init__(self):
@@ -33,6 +41,10 @@ class Recorder:
         self.rcpt_replies = {}
         self.data_replies = {}
         self.tries = Counter()
+        self.delay = 0.0
+        self.received = 0
+        self.hold_at = None
+        self.holding, self.released = threading.Event(), threading.Event()
 
     def _scripted(self, replies, address):
         with self.lock:
@@ -59,7 +71,16 @@ class Recorder:
         if reply:
             return reply
         with self.lock:
+            # Kept (queued, in a real server) before the reply is written.
             self.messages.append((address, message_from_bytes(envelope.original_content, policy=default_policy)))
+            self.received += 1
+            held = self.received == self.hold_at
+        if held:
+            self.holding.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.01)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
 
