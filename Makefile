@@ -64,10 +64,11 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# The two databases' runs go side by side (one core each; each run's output
+# is printed whole when it ends), which halves the wall time of CI.
 test: $(VENV)/.installed system-deps
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.installed
 	AMBASSADOR_TEST_DATABASE=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
