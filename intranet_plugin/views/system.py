@@ -1,10 +1,17 @@
 """Health check and error pages."""
 
-from flask import Blueprint, jsonify, render_template, request
+import contextlib
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
 
 from intranet_plugin.models import Person, db
+from intranet_plugin.tracking.redirect import DATABASE_ERROR
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("system", __name__)
 
@@ -20,10 +27,19 @@ def healthz():
     return jsonify(status="ok")
 
 
-def _error(status, title, message):
+def _error(status, title, message, headers=None):
     if request.path.startswith("/api/"):
-        return jsonify(error=message), status
-    return render_template("errors/error.html", title=title, message=message), status
+        return jsonify(error=message), status, headers or {}
+    return render_template("errors/error.html", title=title, message=message), status, headers or {}
+
+
+@bp.before_app_request
+def redirect_lookup_failed():
+    """A tracked redirect whose link could not be read (the middleware in
+    tracking.redirect left the error here): the page below, not a 404."""
+    exc = request.environ.get(DATABASE_ERROR)
+    if exc is not None:
+        raise exc
 
 
 @bp.app_errorhandler(400)
@@ -45,6 +61,22 @@ def forbidden(exc):
 @bp.app_errorhandler(404)
 def not_found(exc):
     return _error(404, _("Not found"), _("There is nothing at this address."))
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+def database_unavailable(exc):
+    """The database cannot be reached (restarting, locked too long): a
+    503 that asks to try again, and a connection that is not kept."""
+    log.warning("database unavailable: %s", exc)
+    with contextlib.suppress(Exception):
+        db.close()
+    # Shown as to someone signed out: finding out who is signed in needs
+    # the database (flask-login keeps the user it loaded in g).
+    g._login_user = current_app.login_manager.anonymous_user()
+    return _error(503, _("Temporarily unavailable"),
+                  _("Ambassador cannot reach its database at the moment. Please try again in a minute."),
+                  {"Retry-After": "30"})
 
 
 @bp.app_errorhandler(500)
