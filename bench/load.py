@@ -641,7 +641,7 @@ def per_route(requests, elapsed):
     return table
 
 
-# What a fault may cost, until this many seconds after it ended: the request
+# What a fault may cost, to requests sent until this many seconds after it ended: the request
 # a killed worker was serving breaks; while PostgreSQL restarts, pages and
 # redirects of links not in a worker's cache answer 503 (try again).
 EXCUSED = {"kill": lambda outcome: isinstance(outcome, str),
@@ -652,11 +652,13 @@ GRACE = 2.0
 def unexpected(requests, done):
     """Failed requests that no fault excuses, counted by route and outcome."""
     found = collections.Counter()
-    for t, route, outcome, _latency in requests:
+    for t, route, outcome, latency in requests:
         if not is_failure(route, outcome):
             continue
-        if any(f["start"] <= t <= f["end"] + GRACE and EXCUSED.get(f["fault"], lambda o: False)(outcome)
-               for f in done):
+        # Excused when the request was under way during the fault (or just
+        # after): on a busy machine a request sent then may be answered later.
+        if any(f["start"] <= t and t - latency <= f["end"] + GRACE
+               and EXCUSED.get(f["fault"], lambda o: False)(outcome) for f in done):
             continue
         found[f"{route} {outcome}"] += 1
     return dict(found)
