@@ -581,9 +581,13 @@ async def drive(ctx, duration, n_clients, faults, codes, people, gap, background
                  for n in range(n_clients - n_people)]
     runner = Faults(ctx)
     # The short form runs the digest (SMTP) fault alongside the others: it
-    # is a separate process and takes the longest.
-    aside = [asyncio.create_task(runner.run("smtp", rec))] if background and "smtp" in faults else []
-    faults = [f for f in faults if not (aside and f == "smtp")]
+    # is a separate process and takes the longest. It starts once the
+    # database's own fault is over (a digest run needs its database).
+    aside, smtp_aside = [], background and "smtp" in faults
+    if smtp_aside:
+        faults = [f for f in faults if f != "smtp"]
+        if not any(f in DB_FAULT.values() for f in faults):
+            aside.append(asyncio.create_task(runner.run("smtp", rec)))
     slots = [duration * (k + 1) / (len(faults) + 1) for k in range(len(faults))]
     for name, at in zip(faults, slots, strict=True):
         # A fault that ran long pushes the next one back: each is seen
@@ -594,6 +598,8 @@ async def drive(ctx, duration, n_clients, faults, codes, people, gap, background
             await asyncio.sleep(delay)
         log(f"  fault at {time.monotonic() - rec.t0:.1f}s: {name}")
         await runner.run(name, rec)
+        if smtp_aside and name in DB_FAULT.values() and not aside:
+            aside.append(asyncio.create_task(runner.run("smtp", rec)))
     await asyncio.gather(*aside)
     runner.done.sort(key=lambda f: f["start"])
     end = max(duration, max((f["end"] for f in runner.done), default=-gap) + gap)

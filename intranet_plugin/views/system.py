@@ -1,6 +1,5 @@
 """Health check and error pages."""
 
-import contextlib
 import logging
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
@@ -67,10 +66,9 @@ def not_found(exc):
 @bp.app_errorhandler(InterfaceError)
 def database_unavailable(exc):
     """The database cannot be reached (restarting, locked too long): a
-    503 that asks to try again, and a connection that is not kept."""
+    503 that asks to try again. The connection is closed at the end of the
+    request (db.init_app), so the next one opens a new one."""
     log.warning("database unavailable: %s", exc)
-    with contextlib.suppress(Exception):
-        db.close()
     # Shown as to someone signed out: finding out who is signed in needs
     # the database (flask-login keeps the user it loaded in g).
     g._login_user = current_app.login_manager.anonymous_user()
