@@ -48,7 +48,7 @@ out, or a digest missing or sent twice.
 ``db`` stands for the database's own fault (``sqlite-lock`` or
 ``pg-restart``). ``--short`` is the form the tests run: 6 s, 8 clients,
 200 links, shortened faults (at least 1 s apart), the digest fault run
-alongside the others. Results go to bench/results/load-<database>.json.
+alongside the others once the database's own fault is over. Results go to bench/results/load-<database>.json.
 """
 
 import argparse
