@@ -430,10 +430,21 @@ async def person_client(n, port, person, rec, stop):
     username, password, admin = person
     rng = random.Random(1000 + n)
     session = Session(port, username, password, HUMAN_AGENTS[n % len(HUMAN_AGENTS)])
-    started = time.monotonic()
-    status, _ = await session.sign_in()
-    rec.add("POST /login", status, started)
-    if status != 302:
+    for _attempt in range(20):
+        # Signing in may meet a fault too (a killed worker, a restarting
+        # database): a person tries again.
+        started = time.monotonic()
+        try:
+            status, _ = await session.sign_in()
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+            status = type(exc).__name__
+        rec.add("POST /login", status, started)
+        if status == 302:
+            break
+        if isinstance(status, int) and status < 500:
+            raise RuntimeError(f"{username} could not sign in: {status}")
+        await asyncio.sleep(0.5)
+    else:
         raise RuntimeError(f"{username} could not sign in: {status}")
     pages = [("/", "/"), ("/me", "/me")] + ([("/admin/dashboard", "/admin/dashboard")] if admin else [])
     while not stop.is_set():
