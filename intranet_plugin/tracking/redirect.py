@@ -6,16 +6,23 @@ WSGI layer in front of Flask (``TrackedRedirects``): one cached lookup, one
 unknown code, another method) falls through to Flask and its error pages.
 """
 
+import contextlib
 import re
 import time
 
+from peewee import InterfaceError, OperationalError
 from werkzeug.http import parse_cookie
 from werkzeug.urls import iri_to_uri
 
+from intranet_plugin.models import db
 from intranet_plugin.ops.metrics import REDIRECT_SECONDS
 from intranet_plugin.tracking.clicks import record
 from intranet_plugin.tracking.links import resolve
 from sso import sessions
+
+# Where a lookup that failed on the database leaves its error for Flask,
+# which answers with its "unavailable" page (views.system).
+DATABASE_ERROR = "ambassador.database_error"
 
 CODE = re.compile(r"[A-Za-z0-9_-]{8,16}")
 SAMPLE = 16  # one redirect in SAMPLE has its latency measured
@@ -55,7 +62,11 @@ class TrackedRedirects:
             # (measured). The journal counts every click, off this path.
             self._seen += 1
             started = time.perf_counter() if self._seen % SAMPLE == 0 else None
-            target = self.targets.get(path[3:], self._load)
+            try:
+                target = self.targets.get(path[3:], self._load)
+            except (OperationalError, InterfaceError) as exc:
+                environ[DATABASE_ERROR] = exc
+                return self.wsgi_app(environ, start_response)
             if target is not None:
                 record(self.journal, target, method, environ.get("HTTP_USER_AGENT", ""),
                        environ.get("REMOTE_ADDR"), environ.get("HTTP_REFERER", ""),
@@ -67,7 +78,14 @@ class TrackedRedirects:
         return self.wsgi_app(environ, start_response)
 
     def _load(self, code):
-        target = resolve(code, self.config)
+        try:
+            target = resolve(code, self.config)
+        except (OperationalError, InterfaceError):
+            # The worker keeps its connection between redirects; after a
+            # database restart it is dead. One more try on a new one.
+            with contextlib.suppress(Exception):
+                db.close()
+            target = resolve(code, self.config)
         return target._replace(url=iri_to_uri(target.url)) if target else None
 
     def _signed_in_user(self, environ):

@@ -2,13 +2,18 @@
 
 import hmac
 import ipaddress
+import logging
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
 
 from intranet_plugin.models import db
 from intranet_plugin.ops import health, metrics
+from intranet_plugin.tracking.redirect import DATABASE_ERROR
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("system", __name__)
 
@@ -63,10 +68,19 @@ def _may_scrape():
     return any(address in network for network in current_app.config["TRUSTED_PROXIES"])
 
 
-def _error(status, title, message):
+def _error(status, title, message, headers=None):
     if request.path.startswith("/api/"):
-        return jsonify(error=message), status
-    return render_template("errors/error.html", title=title, message=message), status
+        return jsonify(error=message), status, headers or {}
+    return render_template("errors/error.html", title=title, message=message), status, headers or {}
+
+
+@bp.before_app_request
+def redirect_lookup_failed():
+    """A tracked redirect whose link could not be read (the middleware in
+    tracking.redirect left the error here): the page below, not a 404."""
+    exc = request.environ.get(DATABASE_ERROR)
+    if exc is not None:
+        raise exc
 
 
 @bp.app_errorhandler(400)
@@ -88,6 +102,21 @@ def forbidden(exc):
 @bp.app_errorhandler(404)
 def not_found(exc):
     return _error(404, _("Not found"), _("There is nothing at this address."))
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+def database_unavailable(exc):
+    """The database cannot be reached (restarting, locked too long): a
+    503 that asks to try again. The connection is closed at the end of the
+    request (db.init_app), so the next one opens a new one."""
+    log.warning("database unavailable: %s", exc)
+    # Shown as to someone signed out: finding out who is signed in needs
+    # the database (flask-login keeps the user it loaded in g).
+    g._login_user = current_app.login_manager.anonymous_user()
+    return _error(503, _("Temporarily unavailable"),
+                  _("Ambassador cannot reach its database at the moment. Please try again in a minute."),
+                  {"Retry-After": "30"})
 
 
 @bp.app_errorhandler(500)
