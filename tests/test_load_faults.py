@@ -138,3 +138,21 @@ def test_database_unavailable_an_uncached_tracked_link_answers_503_not_404(app, 
 
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert b"cannot reach its database" in response.data
+
+
+def test_database_unavailable_the_sharers_own_click_is_still_not_counted(app, client, database_gone):
+    """A signed-in sharer following their own link while the database is out
+    of reach: the session cannot be checked, and the signed cookie still
+    marks the click as the person's own (never a 500, never a counted
+    self-click)."""
+    emma = make_person("emma")
+    login(client, "emma")
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    redirects = app.wsgi_app
+    while not hasattr(redirects, "_signed_in_user"):
+        redirects = redirects.wsgi_app
+    environ = {"HTTP_COOKIE": f"{cookie.key}={cookie.value}"}
+    assert redirects._signed_in_user(environ) == emma.id
+    database_gone()
+
+    assert redirects._signed_in_user(environ) == emma.id
