@@ -33,6 +33,7 @@ from intranet_plugin.models import (
     ShareEvent,
     utcnow,
 )
+from intranet_plugin.people import membership
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class _AlertRun:
         ledger = Ledger("alert", item=item.id, owner=self.owner, lease=lease)
         report.stale_count += ledger.stale()
         # Members who asked for alerts and have no settled row for the item.
-        wanting = Person.members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
+        wanting = membership.sharing_members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
         last = 0
         while True:
             people = list(ledger.open_to(wanting).where(Person.id > last).order_by(Person.id)

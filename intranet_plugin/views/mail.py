@@ -90,7 +90,7 @@ def _page(status=200, **context):
     if person is not None:
         subject, _html, body, digest = build_preview(current_app._get_current_object(), person)
         context.update(subject=subject, text=body, digest=digest,
-                       would_send=person.is_active and person.has_joined and person.digest == "weekly"
+                       would_send=membership.may_share(person) and person.digest == "weekly"
                        and bool(person.email))
     if text and person is None and not found.matches:
         status = 404

@@ -16,6 +16,7 @@ from intranet_plugin.forms.programme import GuidelinesForm, JoinForm, Preference
 from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
 from intranet_plugin.people import membership
 from intranet_plugin.tracking import totals
+from intranet_plugin.views import pilot_page
 from sso import role_required
 
 bp = Blueprint("programme", __name__)
@@ -86,8 +87,10 @@ def _prefs_page(template, prefs, errors=None, status=200, **extra):
 def join():
     """Join the programme after reading the guidelines, with one's choices."""
     me = _me()
-    if me.has_joined:
+    if me.has_joined and membership.may_share(me):
         return redirect(url_for("programme.preferences"))
+    if not membership.is_eligible(me):
+        return pilot_page(200 if request.method == "GET" else 403)
     if request.method == "GET":
         prefs = membership.preferences_of(me, get_locale().language)
         prefs["digest"] = "weekly"

@@ -1,0 +1,116 @@
+"""A pilot (AMBASSADOR_LDAP_MEMBER_GROUP) against the real slapd: the
+group's members may join; others get a friendly page naming the programme
+lead, never an error; members who leave the group keep their history but
+can no longer share; without the variable everyone may join."""
+
+from helpers import make_item
+from helpers.slapd import PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
+from intranet_plugin.content.sharing import share_token
+from intranet_plugin.models import Person, ShareEvent
+from intranet_plugin.people import membership
+
+pytest_plugins = ["helpers.slapd_fixtures"]
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
+JOIN = {"networks": ["linkedin", "x"], "kinds": ["news"], "digest": "weekly", "language": "en", "agree": "yes"}
+
+
+def pilot_app(make_app, ldap_server, **extra):
+    app = make_app(**ldap_settings(ldap_server, LDAP_MEMBER_GROUP=PILOT_GROUP, **extra))
+    assert app.test_cli_runner().invoke(args=["sync-users"]).exit_code == 0
+    return app
+
+
+def signed_in(app, username):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER
+    assert ldap_login(client, username, PEOPLE_ENTRIES[username][1]).status_code == 302
+    return client
+
+
+def test_a_member_of_the_pilot_group_may_join(make_app, ldap_server):
+    app = pilot_app(make_app, ldap_server)
+    emma = signed_in(app, "emma")
+    page = emma.get("/join").get_data(as_text=True)
+    assert 'name="agree"' in page and "pilot phase" not in page
+    assert emma.post("/join", data=JOIN).status_code == 302
+    assert Person.get(username="emma").has_joined
+
+
+def test_someone_outside_the_pilot_sees_a_friendly_page_naming_the_lead(make_app, ldap_server):
+    app = pilot_app(make_app, ldap_server)
+    joris = signed_in(app, "joris")
+    for url in ("/", "/join"):
+        response = joris.get(url)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert "Ambassador is in its pilot phase" in page
+        assert "Ask Sanne Jansen." in page and "mailto:sanne.jansen@example.org" in page
+        assert 'name="agree"' not in page
+    # the form cannot be posted around the page either
+    response = joris.post("/join", data=JOIN)
+    assert response.status_code == 403 and "pilot phase" in response.get_data(as_text=True)
+    assert not Person.get(username="joris").has_joined
+
+
+def test_sign_in_reads_the_group_as_it_is_now(make_app, ldap_server):
+    """Added to the group in the directory: eligible at the next sign-in,
+    before any sync."""
+    app = pilot_app(make_app, ldap_server)
+    assert not Person.get(username="joris").eligible
+    members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
+    ldap_server.set_members(PILOT_GROUP, members + [PEOPLE_ENTRIES["joris"][0]])
+    try:
+        joris = signed_in(app, "joris")
+    finally:
+        ldap_server.set_members(PILOT_GROUP, members)
+    assert Person.get(username="joris").eligible
+    assert joris.post("/join", data=JOIN).status_code == 302
+
+
+def test_without_the_variable_everyone_may_join(make_app, ldap_server):
+    app = pilot_app(make_app, ldap_server)
+    assert not Person.get(username="joris").eligible
+    # the pilot ends: the variable is removed; nobody needs to sign in again
+    # or wait for a sync
+    app.config["LDAP_MEMBER_GROUP"] = ""
+    joris = signed_in(app, "joris")
+    assert "Ambassador is in its pilot phase" not in joris.get("/").get_data(as_text=True)
+    assert joris.post("/join", data=JOIN).status_code == 302
+    assert Person.get(username="joris").has_joined
+    # and the next sync records everyone as eligible
+    assert app.test_cli_runner().invoke(args=["sync-users"]).exit_code == 0
+    assert Person.select().where(Person.eligible == False).count() == 0  # noqa: E712
+
+
+def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make_app, ldap_server):
+    app = pilot_app(make_app, ldap_server)
+    emma = signed_in(app, "emma")
+    assert emma.post("/join", data=JOIN).status_code == 302
+    item = make_item()
+    person = Person.get(username="emma")
+    with app.test_request_context():
+        token = share_token(person.id, item.id, "linkedin")
+    assert emma.get(f"/share/{token}").status_code == 303
+    assert ShareEvent.select().count() == 1
+
+    members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
+    ldap_server.set_members(PILOT_GROUP, members[1:])
+    try:
+        result = app.test_cli_runner().invoke(args=["sync-users"])
+    finally:
+        ldap_server.set_members(PILOT_GROUP, members)
+    assert result.exit_code == 0, result.output
+    assert "Updated: " in result.output and "emma" in result.output
+    person = Person.get(username="emma")
+    assert not person.eligible and person.has_joined and person.is_active
+
+    response = emma.get(f"/share/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "no longer in it" in page
+    assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
+    assert "Ambassador is in its pilot phase" in emma.get("/").get_data(as_text=True)
+    assert emma.get("/me").status_code == 200
+    with app.app_context():
+        assert person.id not in [p.id for p in membership.sharing_members()]
+        assert not membership.may_share(person)
