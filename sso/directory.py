@@ -381,6 +381,27 @@ class Directory:
                 people.append(person)
         return people
 
+    def group_usernames(self, group_dn):
+        """The user names of a group's members (nested groups as for the
+        roles), read completely or not at all; a group that cannot be read
+        is ``IncompleteRead``."""
+        conn = self._service()
+        try:
+            members = self._group_members(conn, group_dn)
+            everybody = self.filter_template.replace("{username}", "*")
+            entries = self._paged(conn, self.user_base, everybody, sorted(set(self.attrs["username"]) | {"memberOf"}))
+        finally:
+            _close(conn)
+        wanted = normalize_dn(group_dn)
+        names = []
+        for entry in entries:
+            member_of = {normalize_dn(str(v)) for v in (entry.get("attributes") or {}).get("memberOf") or []}
+            if normalize_dn(entry["dn"]) in members or wanted in member_of:
+                name = self._first(entry.get("attributes") or {}, "username")
+                if name:
+                    names.append(name)
+        return names
+
     def _paged(self, conn, base, search_filter, attributes):
         entries, cookie = [], None
         while True:

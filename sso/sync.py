@@ -27,6 +27,12 @@ def directory():
     return Directory(current_app.config)
 
 
+def group_usernames(group_dn):
+    """The user names of a directory group's members (to invite them);
+    ``DirectoryUnavailable``/``IncompleteRead`` when it cannot be read."""
+    return directory().group_usernames(group_dn)
+
+
 def find_person(username):
     """The person with this user name (exact, else ignoring case)."""
     person = Person.get_or_none(Person.username == username)

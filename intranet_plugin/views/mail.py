@@ -13,7 +13,7 @@ from intranet_plugin.forms.programme import DigestPreviewForm, DigestSendNowForm
 from intranet_plugin.mail import outbox
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import Person
-from intranet_plugin.people import membership
+from intranet_plugin.people import invitations, membership
 from intranet_plugin.people.search import find_person
 from intranet_plugin.security import csrf
 from sso import role_required
@@ -115,6 +115,16 @@ def preview_message():
     if found.person is None:
         abort(404)
     _subject, html, _body, _digest = build_preview(current_app._get_current_object(), found.person)
+    return _mail_page(html)
+
+
+@bp.get("/admin/invitations/message")
+@role_required("admin")
+def invitation_message():
+    """The HTML of the invitation as the programme lead would get it, for
+    the invitations preview's frame."""
+    me = current_user._get_current_object()
+    _subject, html, _text = invitations.preview(current_app._get_current_object(), me, me)
     return _mail_page(html)
 
 
