@@ -3,6 +3,7 @@ earned-media-value calculator, the period tabs of the impact pages, and the
 prize draw of a campaign."""
 
 import datetime
+import re
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
@@ -139,3 +140,35 @@ class DrawForm(Form):
 
     winners = WholeNumberField(validators=[present(_l("Enter the number of winners.")),
                                            NumberRange(min=1, message=_l("Draw at least one winner."))])
+
+
+MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
+
+
+class AdoptionMonthForm(FilterForm):
+    """``?month=2026-05`` for the adoption funnel (this month by default);
+    a month that cannot be read is refused with its message."""
+
+    month = StringField(default="", filters=[lambda v: (v or "").strip()])
+
+    def requested(self, today=None):
+        """The first day of the month asked for; raises BadPeriod."""
+        today = today or analytics.today_utc()
+        text = self.month.data or ""
+        if not text:
+            return today.replace(day=1)
+        if not MONTH.match(text):
+            raise BadPeriod(_l("Enter the month as a year and month from 2000 to 2100, like 2026-05."))
+        return datetime.date(int(text[:4]), int(text[5:]), 1)
+
+
+class RateGoalsForm(Form):
+    """The programme lead's goals for the adoption rate and the share rate,
+    in whole percent (empty: no goal)."""
+
+    adoption_rate = WholeNumberField(message=_l("Enter the adoption goal as a whole percentage from 1 to 100."),
+                                     validators=[Optional(), NumberRange(1, 100, message=_l(
+                                         "Enter the adoption goal as a whole percentage from 1 to 100."))])
+    share_rate = WholeNumberField(message=_l("Enter the share-rate goal as a whole percentage from 1 to 100."),
+                                  validators=[Optional(), NumberRange(1, 100, message=_l(
+                                      "Enter the share-rate goal as a whole percentage from 1 to 100."))])
