@@ -114,3 +114,43 @@ def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make
     with app.app_context():
         assert person.id not in [p.id for p in membership.sharing_members()]
         assert not membership.may_share(person)
+
+
+def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_app, tmp_path):
+    """What `make run` shows: the demo login, the pilot group set."""
+    from intranet_plugin import demo
+    from intranet_plugin.mail import outbox
+
+    app = make_app(AUTH="dev", LDAP_MEMBER_GROUP=demo.PILOT_GROUP, MAIL_OUTBOX=str(tmp_path / "outbox"))
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+
+    def demo_login(username):
+        client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = BROWSER
+        assert client.post("/login", data={"username": username}).status_code == 302
+        return client
+
+    page = demo_login("kees").get("/").get_data(as_text=True)
+    assert "Ambassador is in its pilot phase" in page and "Ask Anouk Bakker." in page
+    assert 'name="agree"' in demo_login("noor").get("/join").get_data(as_text=True)
+
+    sent = outbox.messages(str(tmp_path / "outbox"))
+    assert len(sent) == 1
+    assert "pieter@noordwind.example" in sent[0]["to"] and "Anouk Bakker" in sent[0]["subject"]
+
+    lead = demo_login("anouk")
+    page = lead.get("/admin/invitations").get_data(as_text=True)
+    assert demo.PILOT_GROUP in page and "12 people may take part" in page and "Pieter de Groot" in page
+    assert "Kees Bos" not in page
+    assert "invitation" in lead.get("/admin/outbox").get_data(as_text=True).lower()
+    page = lead.get("/admin/dashboard/adoption").get_data(as_text=True)
+    with app.app_context():
+        from intranet_plugin import analytics
+        from intranet_plugin.analytics import adoption
+
+        total = adoption.funnel(analytics.today_utc().replace(day=1)).total
+    assert (total.eligible, total.invited, total.joined) == (12, 1, 10) and total.shared >= 1 and total.clicked >= 1
+    assert "Engineering" in page
+    # running the demo again invites nobody twice
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    assert len(outbox.messages(str(tmp_path / "outbox"))) == 1
