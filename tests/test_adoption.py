@@ -12,7 +12,7 @@ from helpers.slapd import PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
 from intranet_plugin import analytics
 from intranet_plugin.analytics import adoption
 from intranet_plugin.content.sharing import share_token
-from intranet_plugin.models import Person, Setting, TrackedLink
+from intranet_plugin.models import Person, Setting, ShareEvent, TrackedLink
 
 pytest_plugins = ["helpers.slapd_fixtures"]
 
@@ -84,6 +84,12 @@ def test_months_count_what_stood_at_the_end_of_each(programme):
                       created_at=datetime.datetime(2026, 1, 1)).where(Person.username == "emma").execute()
         before = adoption.funnel(last_month).total
         assert figures(before) == (1, 0, 1, 0, 0) and before.share_rate == 0.0
+        # her share moves to last month: she shared then, not this month
+        ShareEvent.update(created_at=datetime.datetime.combine(last_month, datetime.time(9)),
+                          day=last_month).execute()
+        before, now = adoption.funnel(last_month).total, adoption.funnel(this_month()).total
+        assert figures(before) == (1, 0, 1, 1, 0) and before.share_rate == 1.0
+        assert now.shared == 1 and now.share_rate == 0.0
         trend = adoption.trend(this_month())
     assert [f.month for f in trend][-2:] == [last_month, this_month()] and len(trend) == adoption.MONTHS
     page = lead.get("/admin/dashboard/adoption", query_string={"month": last_month.isoformat()[:7]})

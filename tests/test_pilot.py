@@ -154,3 +154,23 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
     # running the demo again invites nobody twice
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     assert len(outbox.messages(str(tmp_path / "outbox"))) == 1
+
+
+def test_with_the_proxy_header_the_group_is_checked_at_sign_in(make_app, ldap_server):
+    """AUTH=header: nobody is synced yet; the directory is asked as each
+    person arrives."""
+    app = make_app(**ldap_settings(ldap_server, AUTH="header", TRUSTED_PROXIES="192.0.2.10",
+                                   LDAP_MEMBER_GROUP=PILOT_GROUP))
+
+    def get(path, user):
+        client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = BROWSER
+        return client.get(path, headers={"X-Remote-User": user}, environ_base={"REMOTE_ADDR": "192.0.2.10"})
+
+    response = get("/", "joris")
+    assert response.status_code == 200 and "Ambassador is in its pilot phase" in response.get_data(as_text=True)
+    joris = Person.get(username="joris")
+    assert not joris.eligible and joris.eligible_checked_at is not None
+    response = get("/join", "emma")
+    assert response.status_code == 200 and 'name="agree"' in response.get_data(as_text=True)
+    assert Person.get(username="emma").eligible
