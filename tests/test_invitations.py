@@ -176,3 +176,28 @@ def test_the_admin_page_shows_who_is_eligible(app, lead):
     assert "Emma de Vries" in page and "Joris Visser" not in page
     with app.app_context():
         assert sorted(p.username for p in membership.eligible_people()) == ["emma", "sanne"]
+
+
+def test_the_command_line_invites_a_directory_group_by_the_same_rules(app, smtp):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["invite", "--group", PILOT_GROUP, "--by", "sanne", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Dry run: would invite 2: " in result.output and smtp.messages == []
+    result = runner.invoke(args=["invite", "--user", "emma", "--user", "joris", "--by", "sanne"])
+    assert result.exit_code == 0, result.output
+    assert "Not invited: joris (not in the pilot group)" in result.output and "1 sent" in result.output
+    assert list(smtp.recipients()) == [EMMA]
+    result = runner.invoke(args=["invite", "--user", "emma", "--by", "sanne"])
+    assert "invited in the last 30 days" in result.output and smtp.recipients()[EMMA] == 1
+    # only a programme lead invites
+    result = runner.invoke(args=["invite", "--user", "emma", "--by", "joris"])
+    assert result.exit_code != 0 and "not an active programme lead" in result.output
+
+
+def test_a_refused_address_is_not_counted_as_invited(app, lead, smtp):
+    smtp.handler.rcpt_replies[EMMA] = ["550 no such mailbox"]
+    send(lead, usernames="emma")
+    assert smtp.messages == [] and Invitation.select().count() == 0
+    assert "1 could not be sent." in lead.get("/admin/invitations").get_data(as_text=True)
+    send(lead, usernames="emma")  # a later round tries again
+    assert smtp.recipients()[EMMA] == 1

@@ -336,13 +336,15 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                     invitation.delete_instance()
                     report.error = str(exc)
                     break
-                except TemporaryFailure as exc:
-                    ledger.settle([person.id], exc)
-                    report.deferred += 1
-                except PermanentFailure as exc:
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    # Not invited: the next round may invite them (and this
+                    # round, sent again, retries a temporary failure).
                     ledger.settle([person.id], exc)
                     invitation.delete_instance()
-                    report.failed += 1
+                    if isinstance(exc, TemporaryFailure):
+                        report.deferred += 1
+                    else:
+                        report.failed += 1
                 else:
                     ledger.settle([person.id], tries)
                     Invitation.update(sent_at=utcnow()).where(Invitation.id == invitation.id).execute()
