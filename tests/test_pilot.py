@@ -93,6 +93,7 @@ def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make
         token = share_token(person.id, item.id, "linkedin")
     assert emma.get(f"/share/{token}").status_code == 303
     assert ShareEvent.select().count() == 1
+    assert emma.get("/api/v1/me/stats").get_json()["may_share"] is True
 
     members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
     ldap_server.set_members(PILOT_GROUP, members[1:])
@@ -111,6 +112,8 @@ def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make
     assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
     assert "Ambassador is in its pilot phase" in emma.get("/").get_data(as_text=True)
     assert emma.get("/me").status_code == 200
+    stats = emma.get("/api/v1/me/stats").get_json()
+    assert stats["may_share"] is False and stats["totals"]["shares"] == 1
     with app.app_context():
         assert person.id not in [p.id for p in membership.sharing_members()]
         assert not membership.may_share(person)

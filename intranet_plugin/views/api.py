@@ -36,6 +36,7 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.forms.analytics import API_PERIODS, ApiPeriodForm, BadPeriod
 from intranet_plugin.models import utcnow
+from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -87,6 +88,7 @@ def me_stats():
         "all_time": figures["all"].as_dict(),
         "rank": {"this_month": figures["rank"]["month"], "all_time": figures["rank"]["all"]},
         "on_leaderboard": figures["on_leaderboard"],
+        "may_share": membership.may_share(person),
         "streak_weeks": figures["streak"],
         "by_network": analytics.by_network(period, person.id),
         "weekly": figures["weekly"],
@@ -246,6 +248,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                  "properties": {"this_month": {"type": ["integer", "null"]},
                                 "all_time": {"type": ["integer", "null"]}}},
         "on_leaderboard": {"type": "boolean"},
+        "may_share": {"type": "boolean", "description": "A member who may share now (in a pilot, still in its "
+                                                        "group); false: show a join prompt or the pilot page."},
         "streak_weeks": _integer("Consecutive ISO weeks with a share, up to this or last week."),
         "by_network": {"type": "array", "items": _ref("NetworkFigures")},
         "weekly": {"type": "array", "items": _ref("WeekFigures"), "description": "The last 12 weeks."}}}
