@@ -15,6 +15,7 @@ import random
 
 from flask import current_app, url_for
 
+from intranet_plugin.analytics import goals
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import (
@@ -200,10 +201,17 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+    _goals()
     _invite()
     return {"people": Person.select().count(), "items": Item.select().count(),
             "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
             "clicks": Click.select().count()}
+
+
+def _goals():
+    """The programme lead's goals for the adoption funnel, once."""
+    if all(value is None for value in goals.rate_goals().values()):
+        goals.set_rate_goals(Person.get(username=LEAD), adoption_rate=90, share_rate=60)
 
 
 def _invite():

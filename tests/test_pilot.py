@@ -153,7 +153,7 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
 
         total = adoption.funnel(analytics.today_utc().replace(day=1)).total
     assert (total.eligible, total.invited, total.joined) == (12, 1, 10) and total.shared >= 1 and total.clicked >= 1
-    assert "Engineering" in page
+    assert "Engineering" in page and "goal 90%" in page and "goal 60%" in page
     # running the demo again invites nobody twice
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     assert len(outbox.messages(str(tmp_path / "outbox"))) == 1
