@@ -25,6 +25,8 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+# The demo is a pilot: only the demo's pilot group may join (intranet_plugin/demo.py).
+run: export AMBASSADOR_LDAP_MEMBER_GROUP ?= cn=ambassador-pilot,ou=groups,dc=noordwind,dc=example
 run: $(VENV)/.installed
 	$(BIN)/ambassador db upgrade
 	$(BIN)/ambassador demo

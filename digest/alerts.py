@@ -37,6 +37,7 @@ from intranet_plugin.models import (
     ShareEvent,
     utcnow,
 )
+from intranet_plugin.people import membership
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class _AlertRun:
         for row in ledger.in_doubt().join(Person).select(MailLedger, Person.username):
             report.doubted(row.person.username, row)
         # Members who asked for alerts and have no settled row for the item.
-        wanting = Person.members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
+        wanting = membership.sharing_members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
         last = 0
         while True:
             people = list(ledger.open_to(wanting).where(Person.id > last).order_by(Person.id)

@@ -56,7 +56,8 @@ class Templates:
     """The mail templates of an app, compiled per language:
     ``templates[locale].weekly_html``."""
 
-    NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert"}
+    NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert",
+             "invitation": "programme/mail/invitation"}
 
     def __init__(self, app):
         env = app.jinja_env

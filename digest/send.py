@@ -46,6 +46,7 @@ from intranet_plugin.mail.smtp import (
     TemporaryFailure,
 )
 from intranet_plugin.models import Person, db, utcnow
+from intranet_plugin.people import membership
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,9 @@ class Report:
 
 
 def recipients():
-    """Who gets the weekly digest."""
-    return Person.members().where((Person.digest == "weekly") & (Person.email != ""))
+    """Who gets the weekly digest: members who may share (a pilot's
+    members who left its group get none)."""
+    return membership.sharing_members().where((Person.digest == "weekly") & (Person.email != ""))
 
 
 def batches(query, size):

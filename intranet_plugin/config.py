@@ -102,6 +102,10 @@ def _settings(instance_path):
         "LDAP_USER_FILTER": ("(uid={username})", str),
         "LDAP_ADMIN_GROUP": ("", str),
         "LDAP_EDITOR_GROUP": ("", str),
+        # A pilot: only this group's members may join (people.membership).
+        # With AUTH=dev it names the demo's pilot group, whose members are
+        # the people stored as eligible.
+        "LDAP_MEMBER_GROUP": ("", str),
         "LDAP_CA_FILE": ("", str),
         "LDAP_STARTTLS": ("false", lambda v: _bool("LDAP_STARTTLS", v)),
         "LDAP_CONNECT_TIMEOUT": ("5", lambda v: _int("LDAP_CONNECT_TIMEOUT", v, 1)),

@@ -1,19 +1,29 @@
 """Demo content for ``make run``: a fictitious Dutch energy company,
 Noordwind Energie, with people, news, vacancies, blog posts, two campaigns
 and some share and click history.
+
+The programme is a pilot (``make run`` sets AMBASSADOR_LDAP_MEMBER_GROUP to
+``PILOT_GROUP``): with the demo login there is no directory, so whether each
+person is in the pilot group is stored on them, as a sync would. Two
+colleagues outside it see the pilot page; Anouk, the programme lead, has
+invited Pieter (the invitation is in the outbox).
 """
 
 import datetime
+import logging
 import random
 
 from flask import current_app, url_for
 
+from intranet_plugin.analytics import goals
 from intranet_plugin.content.slugs import slugify
+from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import (
     Campaign,
     Click,
     ClickDaily,
     DayTotal,
+    Invitation,
     Item,
     LinkMonth,
     LinkTotal,
@@ -24,7 +34,10 @@ from intranet_plugin.models import (
     new_code,
     utcnow,
 )
+from intranet_plugin.people import invitations
 from intranet_plugin.tracking.clicks import store
+
+log = logging.getLogger(__name__)
 
 SITE = "https://www.noordwind.example"
 
@@ -41,6 +54,20 @@ PEOPLE = [
     ("daan", "Daan Mulder", "Engineering", "employee", "en", False),
     ("sophie", "Sophie de Boer", "HR", "editor", "en", True),
 ]
+
+# The demo's pilot group (make run); its members are the people above and
+# the newcomers marked in it.
+PILOT_GROUP = "cn=ambassador-pilot,ou=groups,dc=noordwind,dc=example"
+
+# Colleagues who have not joined: username, name, department, locale, in the pilot group
+NEWCOMERS = [
+    ("pieter", "Pieter de Groot", "Engineering", "nl", True),  # invited by Anouk
+    ("noor", "Noor Hendriks", "Sales", "en", True),
+    ("kees", "Kees Bos", "Finance", "nl", False),
+    ("iris", "Iris Meijer", "HR", "en", False),
+]
+INVITED = ("pieter",)
+LEAD = "anouk"
 
 CAMPAIGNS = [
     ("werken-bij-noordwind", "Werken bij Noordwind", "#WerkenBijNoordwind",
@@ -135,15 +162,21 @@ def build(reset=False, seed=7):
     with db.atomic():
         if reset:
             for model in (DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink, Item,
-                          Campaign, Person):
+                          Campaign, Invitation, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:
+            joined = now - datetime.timedelta(days=rng.randint(20, 200))
             person = Person.get_or_none(username=username) or Person.create(
                 username=username, display_name=name, email=f"{username}@noordwind.example",
                 department=dept, role=role, locale=locale, show_on_leaderboard=board,
-                joined_at=now - datetime.timedelta(days=rng.randint(20, 200)))
+                joined_at=joined, created_at=joined - datetime.timedelta(days=60))
             people.append(person)
+        for username, name, dept, locale, in_pilot in NEWCOMERS:
+            if Person.get_or_none(username=username) is None:
+                Person.create(username=username, display_name=name, email=f"{username}@noordwind.example",
+                              department=dept, locale=locale, eligible=in_pilot, eligible_checked_at=now,
+                              created_at=now - datetime.timedelta(days=rng.randint(30, 90)))
         campaigns = []
         for slug, name, tag, description, goal in CAMPAIGNS:
             campaign = Campaign.get_or_none(slug=slug) or Campaign.create(
@@ -168,9 +201,30 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+    _goals()
+    _invite()
     return {"people": Person.select().count(), "items": Item.select().count(),
             "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
             "clicks": Click.select().count()}
+
+
+def _goals():
+    """The programme lead's goals for the adoption funnel, once."""
+    if all(value is None for value in goals.rate_goals().values()):
+        goals.set_rate_goals(Person.get(username=LEAD), adoption_rate=90, share_rate=60)
+
+
+def _invite():
+    """Anouk invites Pieter, once: through the invitations' own path, so
+    the message lands in the outbox (when there is a mail server)."""
+    if Invitation.select().exists():
+        return
+    lead = Person.get(username=LEAD)
+    invitees = list(Person.select().where(Person.username.in_(INVITED)))
+    try:
+        invitations.send(current_app._get_current_object(), invitees, lead, invitations.new_round())
+    except MailError as exc:
+        log.info("demo: no invitation sent (%s)", exc)
 
 
 def _image_url(name):

@@ -117,6 +117,11 @@ class Person(BaseModel):
     # Raised when the person signs out: every session started before ends
     # (sso.sessions).
     session_generation = IntegerField(default=0)
+    # In the member group of a pilot (AMBASSADOR_LDAP_MEMBER_GROUP), as the
+    # directory said at sign-in or at the last sync; people.membership says
+    # what it means.
+    eligible = BooleanField(default=True)
+    eligible_checked_at = DateTimeField(null=True)
 
     # flask-login protocol
     is_authenticated = True
@@ -590,8 +595,25 @@ class MailLedger(BaseModel):
     message_id = CharField(default="")
 
 
+class Invitation(BaseModel):
+    """A personal invitation to join, sent by the programme lead
+    (people.invitations). ``round`` is the mail ledger's period of the
+    sending; ``nonce`` goes into the signed join link."""
+
+    person = ForeignKeyField(Person, backref="invitations", on_delete="CASCADE")
+    invited_by = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="invitations_sent")
+    round = CharField()
+    nonce = CharField(default=new_code)
+    created_at = DateTimeField(default=utcnow, index=True)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("person", "round"), True),)
+
+
 # What makes a row unique, per kind: the round, then the recipient.
-LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address")}
+LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address"),
+               "invitation": ("period", "person")}
 for kind, (round_field, recipient_field) in LEDGER_KEYS.items():
     MailLedger.add_index(MailLedger.index(getattr(MailLedger, round_field), getattr(MailLedger, recipient_field),
                                           unique=True, name=f"mail_ledger_{kind}")
@@ -618,4 +640,4 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal]
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation]

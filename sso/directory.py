@@ -60,6 +60,8 @@ class DirectoryPerson:
     department: str
     is_admin: bool
     is_editor: bool
+    # In the member group (a pilot); True when no member group is set.
+    is_eligible: bool = True
 
 
 def normalize_dn(dn):
@@ -208,6 +210,7 @@ class Directory:
         }
         self.admin_group = config["LDAP_ADMIN_GROUP"].strip()
         self.editor_group = config["LDAP_EDITOR_GROUP"].strip()
+        self.member_group = config.get("LDAP_MEMBER_GROUP", "").strip()
         self.nested = config["LDAP_NESTED_GROUPS"]
 
     # -- connections ------------------------------------------------------
@@ -285,7 +288,7 @@ class Directory:
                 return str(values).strip()
         return ""
 
-    def _person(self, entry, is_admin, is_editor, fallback_username=""):
+    def _person(self, entry, is_admin, is_editor, fallback_username="", is_eligible=True):
         attributes = entry.get("attributes") or {}
         username = self._first(attributes, "username") or fallback_username
         return DirectoryPerson(
@@ -293,7 +296,7 @@ class Directory:
             display_name=self._first(attributes, "display_name") or username,
             email=self._first(attributes, "email"),
             department=self._first(attributes, "department"),
-            is_admin=is_admin, is_editor=is_editor)
+            is_admin=is_admin, is_editor=is_editor, is_eligible=is_eligible)
 
     def _member_of(self, conn, entry, group_dn):
         """Is the entry in the group? From its memberOf values (Active
@@ -317,8 +320,9 @@ class Directory:
         return bool(entries)
 
     def _with_roles(self, conn, entry, fallback_username=""):
+        eligible = not self.member_group or self._member_of(conn, entry, self.member_group)
         return self._person(entry, self._member_of(conn, entry, self.admin_group),
-                            self._member_of(conn, entry, self.editor_group), fallback_username)
+                            self._member_of(conn, entry, self.editor_group), fallback_username, eligible)
 
     def authenticate(self, username, password, before_bind=None):
         """Search-then-bind. Returns the ``DirectoryPerson`` or raises
@@ -358,7 +362,8 @@ class Directory:
             _close(conn)
 
     def everyone(self):
-        """Every person the user filter matches, with roles, read completely
+        """Every person the user filter matches, with roles and whether they
+        are in the member group, read completely
         or not at all (``IncompleteRead``/``DirectoryUnavailable``)."""
         conn = self._service()
         try:
@@ -367,6 +372,7 @@ class Directory:
             entries = self._paged(conn, self.user_base, everybody, self._attribute_names())
             admins = self._group_members(conn, self.admin_group)
             editors = self._group_members(conn, self.editor_group)
+            pilot = self._group_members(conn, self.member_group)
         finally:
             _close(conn)
         people = []
@@ -375,10 +381,32 @@ class Directory:
             member_of = {normalize_dn(str(v)) for v in (entry.get("attributes") or {}).get("memberOf") or []}
             is_admin = bool(self.admin_group) and (dn in admins or normalize_dn(self.admin_group) in member_of)
             is_editor = bool(self.editor_group) and (dn in editors or normalize_dn(self.editor_group) in member_of)
-            person = self._person(entry, is_admin, is_editor)
+            is_eligible = not self.member_group or dn in pilot or normalize_dn(self.member_group) in member_of
+            person = self._person(entry, is_admin, is_editor, is_eligible=is_eligible)
             if person.username:
                 people.append(person)
         return people
+
+    def group_usernames(self, group_dn):
+        """The user names of a group's members (nested groups as for the
+        roles), read completely or not at all; a group that cannot be read
+        is ``IncompleteRead``."""
+        conn = self._service()
+        try:
+            members = self._group_members(conn, group_dn)
+            everybody = self.filter_template.replace("{username}", "*")
+            entries = self._paged(conn, self.user_base, everybody, sorted(set(self.attrs["username"]) | {"memberOf"}))
+        finally:
+            _close(conn)
+        wanted = normalize_dn(group_dn)
+        names = []
+        for entry in entries:
+            member_of = {normalize_dn(str(v)) for v in (entry.get("attributes") or {}).get("memberOf") or []}
+            if normalize_dn(entry["dn"]) in members or wanted in member_of:
+                name = self._first(entry.get("attributes") or {}, "username")
+                if name:
+                    names.append(name)
+        return names
 
     def _paged(self, conn, base, search_filter, attributes):
         entries, cookie = [], None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from peewee import fn
 
-from intranet_plugin.models import Person, db
+from intranet_plugin.models import Person, db, utcnow
 from sso.directory import Directory, IncompleteRead
 from sso.roles import role_from_directory
 
@@ -25,6 +25,12 @@ MASS_SHARE = 0.25
 def directory():
     """The directory of the current app."""
     return Directory(current_app.config)
+
+
+def group_usernames(group_dn):
+    """The user names of a directory group's members (to invite them);
+    ``DirectoryUnavailable``/``IncompleteRead`` when it cannot be read."""
+    return directory().group_usernames(group_dn)
 
 
 def find_person(username):
@@ -44,18 +50,23 @@ def _fields(entry, current_role, config):
         "role": role_from_directory(current_role, entry, config["LDAP_ADMIN_GROUP"].strip(),
                                     config["LDAP_EDITOR_GROUP"].strip()),
         "is_active": True,
+        "eligible": entry.is_eligible,
     }
 
 
-def upsert_person(entry, config=None):
-    """Create or update the person a directory entry describes; returns it."""
+def upsert_person(entry, config=None, checked_at=None):
+    """Create or update the person a directory entry describes; returns it.
+    ``checked_at``: when the directory said whether they are in the member
+    group (sign-in: now; the sync stamps everyone at once)."""
     config = config or current_app.config
     with db.atomic():
         person = find_person(entry.username)
         if person is None:
             fields = _fields(entry, "employee", config)
-            return Person.create(username=entry.username[:255], **fields)
+            return Person.create(username=entry.username[:255], eligible_checked_at=checked_at, **fields)
         fields = _fields(entry, person.role, config)
+        if checked_at is not None:
+            fields["eligible_checked_at"] = checked_at
         changed = {k: v for k, v in fields.items() if getattr(person, k) != v}
         if changed:
             for name, value in changed.items():
@@ -110,7 +121,7 @@ def sync_users(dry_run=False, force=False):
                 report.created.append(entry.username)
                 continue
             was_active = person.is_active
-            before = {k: getattr(person, k) for k in ("display_name", "email", "department", "role")}
+            before = {k: getattr(person, k) for k in ("display_name", "email", "department", "role", "eligible")}
             person = upsert_person(entry, config)
             if not was_active:
                 report.reactivated.append(person.username)
@@ -118,6 +129,8 @@ def sync_users(dry_run=False, force=False):
                 report.updated.append(person.username)
             else:
                 report.unchanged += 1
+        # Whether each is in the member group was read just now.
+        Person.update(eligible_checked_at=utcnow()).where(Person.is_active == True).execute()  # noqa: E712
         if leavers:
             Person.update(is_active=False).where(Person.id.in_([p.id for p in leavers])).execute()
             report.deactivated = [p.username for p in leavers]

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin.forms.auth import DemoLoginForm, LoginForm
-from intranet_plugin.models import Person
+from intranet_plugin.models import Person, utcnow
 from intranet_plugin.security import safe_next
 from sso import sessions
 from sso.directory import DirectoryUnavailable, InvalidCredentials, UnusableUsername, normalize_username, username_key
@@ -109,7 +109,7 @@ def _ldap_login(next_url):
         log.warning("sign-in unavailable: the directory did not answer (%s)", exc)
         return _login_form(next_url, username, _unavailable_message(), 503, {"Retry-After": "60"})
     attempt.succeeded()
-    sessions.start(upsert_person(entry))
+    sessions.start(upsert_person(entry, checked_at=utcnow()))
     log.info("signed in: %s", entry.username)
     return _after_login(next_url)
 
@@ -201,7 +201,7 @@ def sign_in_from_header():
             return _page(403, _("No access"),
                          _("Your account was not found in the company directory that Ambassador "
                            "uses. Please contact the IT service desk."))
-        person = upsert_person(entry)
+        person = upsert_person(entry, checked_at=utcnow())
     sessions.start(person)
     return None
 

@@ -1,4 +1,5 @@
-"""Campaign goals and the earned-media-value calculator.
+"""Campaign goals, the programme's adoption and share-rate goals, and the
+earned-media-value calculator.
 
 A goal is free text such as "100 applicants via colleagues"; the figure it
 names is read from the analytics. Earned media value is participants ×
@@ -9,6 +10,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from intranet_plugin import analytics
+from intranet_plugin.models import Setting
 
 GOAL_WORDS = {
     "click": "clicks", "clicks": "clicks", "klik": "clicks", "klikken": "clicks",
@@ -85,3 +87,25 @@ def measured_inputs(programme):
 def _plain(value):
     """1.5000 as 1.5, 3E+1 as 30: how a person would type it."""
     return Decimal(format(value.normalize(), "f"))
+
+
+# -- the programme's own goals -----------------------------------------------------
+
+# The programme lead's goals for the adoption funnel, in whole percent.
+RATE_GOALS = {"adoption_rate": "goal_adoption_rate", "share_rate": "goal_share_rate"}
+
+
+def rate_goals():
+    """{"adoption_rate": percent or None, "share_rate": percent or None}."""
+    rows = {row.key: row.value for row in Setting.select().where(Setting.key.in_(list(RATE_GOALS.values())))}
+    found = {}
+    for name, key in RATE_GOALS.items():
+        value = rows.get(key, "")
+        found[name] = int(value) if value.isascii() and value.isdigit() else None
+    return found
+
+
+def set_rate_goals(by, **percents):
+    """Store the goals (whole percent 1 to 100, or None for no goal)."""
+    for name, percent in percents.items():
+        Setting.set_value(RATE_GOALS[name], "" if percent is None else str(int(percent)), by=by)

@@ -4,6 +4,7 @@ prize draw of a campaign; and the JSON API's period and conversion
 reports."""
 
 import datetime
+import re
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -250,3 +251,35 @@ class ConversionForm(Form):
             return {"code": self.code.data}
         return {"ref": self.utm_content.data, "source": self.utm_source.data, "campaign": self.utm_campaign.data,
                 "item_url": self.item_url.data}
+
+
+MONTH = re.compile(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$")
+
+
+class AdoptionMonthForm(FilterForm):
+    """``?month=2026-05`` for the adoption funnel (this month by default);
+    a month that cannot be read is refused with its message."""
+
+    month = StringField(default="", filters=[lambda v: (v or "").strip()])
+
+    def requested(self, today=None):
+        """The first day of the month asked for; raises BadPeriod."""
+        today = today or analytics.today_utc()
+        text = self.month.data or ""
+        if not text:
+            return today.replace(day=1)
+        if not MONTH.match(text):
+            raise BadPeriod(_l("Enter the month as a year and month from 2000 to 2100, like 2026-05."))
+        return datetime.date(int(text[:4]), int(text[5:]), 1)
+
+
+class RateGoalsForm(Form):
+    """The programme lead's goals for the adoption rate and the share rate,
+    in whole percent (empty: no goal)."""
+
+    adoption_rate = WholeNumberField(message=_l("Enter the adoption goal as a whole percentage from 1 to 100."),
+                                     validators=[Optional(), NumberRange(1, 100, message=_l(
+                                         "Enter the adoption goal as a whole percentage from 1 to 100."))])
+    share_rate = WholeNumberField(message=_l("Enter the share-rate goal as a whole percentage from 1 to 100."),
+                                  validators=[Optional(), NumberRange(1, 100, message=_l(
+                                      "Enter the share-rate goal as a whole percentage from 1 to 100."))])

@@ -158,3 +158,35 @@ class DigestSendNowForm(Form):
 
     confirm = StringField(validators=[choice_of(("yes",), _l(
         "Confirm that this week's digest should be sent to everyone now."))])
+
+
+class InvitationForm(Form):
+    """Whom the programme lead invites: a department, a directory group
+    and/or a pasted list of user names; the round id the preview made."""
+
+    department = StringField(default="", filters=[stripped], validators=[Length(max=255)])
+    group = StringField(default="", filters=[stripped], validators=[Length(max=500, message=_l(
+        "The group's name is too long: at most %(n)d characters.", n=500))])
+    usernames = StringField(default="", filters=[text_block], validators=[Length(max=50000, message=_l(
+        "The list of user names is too long: at most %(n)d characters.", n=50000))])
+    asked = StringField()
+    round = StringField(default="", filters=[stripped])
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.departments = departments
+
+    def validate_department(self, field):
+        if field.data and field.data not in self.departments:
+            raise ValidationError(_l("Choose one of the departments."))
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and not (self.department.data or self.group.data or self.usernames.data.strip()):
+            self.refuse("department", _l("Choose a department or a group, or paste a list of user names."))
+            return False
+        return ok
+
+    def choice(self):
+        return {"department": self.department.data or "", "group": self.group.data or "",
+                "usernames": self.usernames.data or "", "asked": bool(self.asked.raw_data)}

@@ -1,9 +1,56 @@
 """Joining the programme, one's preferences, and leaving it: voluntary,
-one click each way."""
+one click each way. And who may: in a pilot, only the member group.
+
+The one home of "may this person join, may they share": the join and
+share views, the share buttons, the digest, the alerts and the API all ask
+here.
+"""
+
+from flask import current_app
 
 from intranet_plugin.content.sharing import NETWORKS
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.models import DIGEST_CHOICES, KINDS, AuditLog, Person, db, utcnow
+
+
+def pilot_group():
+    """The member group's DN while the programme is a pilot, else ""."""
+    return (current_app.config.get("LDAP_MEMBER_GROUP") or "").strip()
+
+
+def is_eligible(person):
+    """May this person take part at all? Everyone without a pilot; in a
+    pilot, the member group's members (as the directory said at sign-in or
+    at the last sync)."""
+    return bool(person.is_active) and (not pilot_group() or bool(person.eligible))
+
+
+def may_share(person):
+    """A member who may share now: joined, and (in a pilot) still in the
+    member group. One who left the group keeps their history."""
+    return person.has_joined and is_eligible(person)
+
+
+def eligible_people():
+    """Active people who may take part (a Person query)."""
+    query = Person.active()
+    if pilot_group():
+        query = query.where(Person.eligible == True)  # noqa: E712
+    return query
+
+
+def sharing_members():
+    """Members who may share (a Person query): the people the digest and
+    the alerts go to."""
+    query = Person.members()
+    if pilot_group():
+        query = query.where(Person.eligible == True)  # noqa: E712
+    return query
+
+
+def programme_leads():
+    """The people to ask about taking part: the active admins."""
+    return list(Person.active().where(Person.role == "admin").order_by(Person.display_name))
 
 
 def preferences_of(person, default_locale):
@@ -31,8 +78,15 @@ def stored_fields(prefs):
     }
 
 
+class NotEligible(Exception):
+    """The programme is a pilot and this person is not in its group."""
+
+
 def join(person, prefs):
-    """``person`` joins with these choices (after agreeing to the guidelines)."""
+    """``person`` joins with these choices (after agreeing to the
+    guidelines); ``NotEligible`` outside a pilot's group."""
+    if not is_eligible(person):
+        raise NotEligible(person.username)
     fields = stored_fields(prefs)
     with db.atomic():
         Person.update(joined_at=utcnow(), left_at=None, **fields).where(Person.id == person.id).execute()

@@ -17,6 +17,17 @@ def fragment_or_page(template, block, **context):
     return response
 
 
+def pilot_page(status=200):
+    """The friendly page for people outside a pilot's group: never an
+    error page, and it names whom to ask."""
+    from intranet_plugin.people.membership import programme_leads
+
+    response = current_app.make_response(
+        (render_template("programme/pilot.html", leads=programme_leads()), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def chart(series, width=880, height=240):
     """Geometry of a bar chart of weekly clicks, for an inline SVG. Each
     bar's week is named by the date it starts on; ``labelled`` says which

@@ -34,6 +34,7 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
 from intranet_plugin.models import utcnow
+from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -85,6 +86,7 @@ def me_stats():
         "all_time": figures["all"].as_dict(),
         "rank": {"this_month": figures["rank"]["month"], "all_time": figures["rank"]["all"]},
         "on_leaderboard": figures["on_leaderboard"],
+        "may_share": membership.may_share(person),
         "streak_weeks": figures["streak"],
         "by_network": analytics.by_network(period, person.id),
         "weekly": figures["weekly"],
@@ -216,6 +218,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                  "properties": {"this_month": {"type": ["integer", "null"]},
                                 "all_time": {"type": ["integer", "null"]}}},
         "on_leaderboard": {"type": "boolean"},
+        "may_share": {"type": "boolean", "description": "A member who may share now (in a pilot, still in its "
+                                                        "group); false: show a join prompt or the pilot page."},
         "streak_weeks": _integer("Consecutive ISO weeks with a counted click on the person's links, "
                                  "up to this or last week."),
         "by_network": {"type": "array", "items": _ref("NetworkFigures")},

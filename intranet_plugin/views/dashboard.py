@@ -13,16 +13,22 @@ the personal page, the leaderboard and the JSON API use.
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from intranet_plugin import analytics
-from intranet_plugin.analytics import goals
+from intranet_plugin.analytics import adoption, goals
 from intranet_plugin.analytics.dashboard import TABLES, csv_rows, figures
 from intranet_plugin.analytics.spreadsheet import csv_text
-from intranet_plugin.forms.analytics import BadPeriod, CalculatorForm, DashboardPeriodForm
+from intranet_plugin.forms.analytics import (
+    AdoptionMonthForm,
+    BadPeriod,
+    CalculatorForm,
+    DashboardPeriodForm,
+    RateGoalsForm,
+)
 from intranet_plugin.labels import KIND_PLURAL_LABELS, NETWORK_LABELS
 from intranet_plugin.tracking import totals
 from intranet_plugin.views import chart
@@ -137,3 +143,43 @@ def export(table):
     response = Response(csv_text(csv_rows(table, data, _labels())), mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="ambassador-{table}-{span}.csv"'
     return response
+
+
+# -- adoption ------------------------------------------------------------------------------
+
+def _adoption_page(status=200, goal_errors=None, goal_values=None):
+    form = AdoptionMonthForm(request.args)
+    today = analytics.today_utc()
+    context = {"error": None, "goal_errors": goal_errors or {}, "month_text": form.month.data or "",
+               "goals": goals.rate_goals()}
+    try:
+        month = form.requested(today)
+    except BadPeriod as exc:
+        context["error"] = str(exc)
+        return render_template("dashboard/adoption.html", **context), 400
+    context.update(funnel=adoption.funnel(month, context["goals"]), trend=adoption.trend(month),
+                   month=month, goal_values=goal_values or {
+                       k: "" if v is None else str(v) for k, v in context["goals"].items()})
+    return render_template("dashboard/adoption.html", **context), status
+
+
+@bp.route("/adoption")
+@role_required("admin")
+def adoption_funnel():
+    """The adoption funnel of a month (this one by default): eligible,
+    invited, joined, shared, brought a click; per department; the adoption
+    and share rates against the programme lead's goals; the last months."""
+    return _adoption_page()
+
+
+@bp.post("/goals")
+@role_required("admin")
+def set_goals():
+    """The programme lead sets the adoption and share-rate goals."""
+    form = RateGoalsForm()
+    if not form.validate():
+        return _adoption_page(400, form.messages, form.values)
+    goals.set_rate_goals(current_user._get_current_object(), adoption_rate=form.adoption_rate.data,
+                         share_rate=form.share_rate.data)
+    flash(_("The goals are saved."))
+    return redirect(url_for(".adoption_funnel", month=request.args.get("month") or None), 303)

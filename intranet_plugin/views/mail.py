@@ -13,7 +13,7 @@ from intranet_plugin.forms.programme import DigestPreviewForm, DigestSendNowForm
 from intranet_plugin.mail import outbox
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import Person
-from intranet_plugin.people import membership
+from intranet_plugin.people import invitations, membership
 from intranet_plugin.people.search import find_person
 from intranet_plugin.security import csrf
 from sso import role_required
@@ -90,7 +90,7 @@ def _page(status=200, **context):
     if person is not None:
         subject, _html, body, digest = build_preview(current_app._get_current_object(), person)
         context.update(subject=subject, text=body, digest=digest,
-                       would_send=person.is_active and person.has_joined and person.digest == "weekly"
+                       would_send=membership.may_share(person) and person.digest == "weekly"
                        and bool(person.email))
     if text and person is None and not found.matches:
         status = 404
@@ -115,6 +115,16 @@ def preview_message():
     if found.person is None:
         abort(404)
     _subject, html, _body, _digest = build_preview(current_app._get_current_object(), found.person)
+    return _mail_page(html)
+
+
+@bp.get("/admin/invitations/message")
+@role_required("admin")
+def invitation_message():
+    """The HTML of the invitation as the programme lead would get it, for
+    the invitations preview's frame."""
+    me = current_user._get_current_object()
+    _subject, html, _text = invitations.preview(current_app._get_current_object(), me, me)
     return _mail_page(html)
 
 

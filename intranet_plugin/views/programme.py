@@ -3,8 +3,9 @@ leaving it, personal preferences, and suggesting links to share. Admins
 write the guidelines."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
@@ -13,17 +14,23 @@ from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, builtin_guidelines, render_markdown
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
 from intranet_plugin.forms.programme import (
+    DigestTestForm,
     GuidelinesForm,
     GuidelinesLanguageForm,
+    InvitationForm,
     JoinForm,
     PreferencesForm,
     SuggestForm,
 )
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.labels import KIND_LABELS, KIND_PLURAL_LABELS
-from intranet_plugin.people import membership
+from intranet_plugin.mail.smtp import MailError
+from intranet_plugin.people import invitations, membership
 from intranet_plugin.tracking import totals
+from intranet_plugin.views import pilot_page
 from sso import role_required
+from sso.directory import DirectoryUnavailable, IncompleteRead
+from sso.sync import group_usernames
 
 bp = Blueprint("programme", __name__)
 
@@ -101,8 +108,10 @@ def _prefs_page(template, prefs, errors=None, status=200, **extra):
 def join():
     """Join the programme after reading the guidelines, with one's choices."""
     me = _me()
-    if me.has_joined:
+    if me.has_joined and membership.may_share(me):
         return redirect(url_for("programme.preferences"))
+    if not membership.is_eligible(me):
+        return pilot_page(200 if request.method == "GET" else 403)
     if request.method == "GET":
         prefs = membership.preferences_of(me, get_locale().language)
         prefs["digest"] = "weekly"
@@ -141,6 +150,148 @@ def leave():
         flash(_("You have left the programme and will receive no more e-mails from Ambassador. "
                 "You are welcome back at any time."))
     return redirect(url_for("share.index"))
+
+
+# -- invitations ------------------------------------------------------------------
+
+BAD_LINK = {
+    "invalid": (400, _l("This invitation link is not valid. Please use the link from your e-mail as it is, "
+                        "or simply join from the share page.")),
+    "expired": (410, _l("This invitation link has expired. You can still join from the share page at any "
+                        "time.")),
+    "foreign": (403, _l("This invitation link belongs to someone else: it is personal. You can join "
+                        "yourself from the share page.")),
+}
+
+
+@bp.route("/join/invited/<token>")
+@login_required
+def join_invited(token):
+    """The one-click join link of an invitation: the guidelines and the join
+    form, nothing ticked in advance. Signed, personal and expiring."""
+    me = _me()
+    try:
+        invitation = invitations.read_join_token(token, me)
+    except invitations.BadLink as exc:
+        status, message = BAD_LINK[exc.reason]
+        return render_template("programme/invitation_link.html", message=message), status
+    if not membership.is_eligible(me):
+        return pilot_page()
+    if membership.may_share(me):
+        flash(_("You are a member already. Here are your choices."))
+        return redirect(url_for("programme.preferences"))
+    prefs = {"networks": [], "kinds": [], "digest": "", "instant_alerts": False,
+             "locale": membership.preferences_of(me, get_locale().language)["locale"],
+             "show_on_leaderboard": False}
+    return _prefs_page("programme/join.html", prefs, invited_by=invitation.invited_by, **guidelines_context())
+
+
+def _departments():
+    return invitations.departments()
+
+
+def _invitations_page(values=None, errors=None, status=200, **extra):
+    config = current_app.config
+    context = {
+        "pilot": membership.pilot_group(),
+        "overview": invitations.eligibility_overview(),
+        "departments": _departments(),
+        "values": values or {},
+        "errors": errors or {},
+        "groups_enabled": config["AUTH"] in ("ldap", "header"),
+        "reasons": invitations.reason_labels(),
+        "again_days": invitations.INVITE_AGAIN_AFTER.days,
+    }
+    context.update(extra)
+    return render_template("programme/invitations.html", **context), status
+
+
+@bp.get("/admin/invitations")
+@role_required("admin")
+def invitations_page():
+    """Who may take part (the pilot group), and inviting them."""
+    return _invitations_page()
+
+
+def _selection(form, round_id=""):
+    """The people the form names, or (None, error message) when the
+    directory group cannot be read."""
+    choice = form.choice()
+    group = None
+    if choice["group"]:
+        if current_app.config["AUTH"] not in ("ldap", "header"):
+            return None, _("Groups come from the company directory, which this installation does not use.")
+        try:
+            group = group_usernames(choice["group"])
+        except IncompleteRead:
+            return None, _("The group “%(group)s” could not be read from the directory. Check its name "
+                           "(the full DN, e.g. cn=marketing,ou=groups,dc=example,dc=com).", group=choice["group"])
+        except DirectoryUnavailable:
+            return None, _("The company directory does not answer at the moment. Please try again in a few "
+                           "minutes.")
+    return invitations.select(choice["department"], group, invitations.parse_names(choice["usernames"]),
+                              choice["asked"], round_id), None
+
+
+@bp.post("/admin/invitations/preview")
+@role_required("admin")
+def preview_invitations():
+    """Who would be invited (and who not, and why), and the e-mail they
+    would get. Nothing is sent."""
+    form = InvitationForm(departments=_departments())
+    if not form.validate():
+        return _invitations_page(form.values, form.messages, 400)
+    selection, error = _selection(form)
+    if selection is None:
+        return _invitations_page(form.values, {"group": error}, 400 if "DN" in error else 503)
+    app = current_app._get_current_object()
+    subject, _html, text = invitations.preview(app, selection.invite[0] if selection.invite else _me(), _me())
+    return _invitations_page(form.values, selection=selection, subject=subject, text=text,
+                             round=invitations.new_round())
+
+
+@bp.post("/admin/invitations/test")
+@role_required("admin")
+def test_invitation():
+    """Send the invitation to oneself, marked as a test; nothing is recorded."""
+    form = DigestTestForm()
+    if not form.validate():
+        flash(next(iter(form.messages.values())), "error")
+        return redirect(url_for(".invitations_page"), 303)
+    me = _me()
+    try:
+        subject = invitations.send_test(current_app._get_current_object(), me)
+    except invitations.NoAddress as exc:
+        flash(str(exc), "error")
+    except MailError as exc:
+        flash(_("The test could not be sent: %(error)s", error=str(exc)), "error")
+    else:
+        flash(_("Test sent to %(email)s: “%(subject)s”.", email=me.email, subject=subject))
+    return redirect(url_for(".invitations_page"), 303)
+
+
+@bp.post("/admin/invitations/send")
+@role_required("admin")
+def send_invitations():
+    """Send the invitations the preview showed, through the mail ledger:
+    pressing twice invites nobody twice."""
+    form = InvitationForm(departments=_departments())
+    if not form.validate() or not invitations.valid_round(form.round.data):
+        errors = form.messages or {"department": _("Show the preview first, then send from there.")}
+        return _invitations_page(form.values, errors, 400)
+    selection, error = _selection(form, form.round.data)
+    if selection is None:
+        return _invitations_page(form.values, {"group": error}, 400 if "DN" in error else 503)
+    report = invitations.send(current_app._get_current_object(), selection.invite, _me(), form.round.data)
+    if report.error:
+        flash(_("Sending stopped: %(error)s. Press send again to continue; nobody gets two.",
+                error=report.error), "error")
+    flash(ngettext("%(num)d invitation sent.", "%(num)d invitations sent.", report.sent)
+          + (" " + ngettext("%(num)d had been sent before.", "%(num)d had been sent before.", report.earlier)
+             if report.earlier else "")
+          + (" " + ngettext("%(num)d could not be sent.", "%(num)d could not be sent.",
+                            report.failed + report.deferred) if report.failed + report.deferred else ""))
+    return redirect(url_for(".invitations_page"), 303)
 
 
 # -- suggestions ----------------------------------------------------------------

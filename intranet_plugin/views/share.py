@@ -33,9 +33,11 @@ from intranet_plugin.models import (
     Person,
     utcnow,
 )
+from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 from intranet_plugin.tracking.clicks import classify, visitors
 from intranet_plugin.tracking.links import tracked_url
+from intranet_plugin.views import pilot_page
 
 bp = Blueprint("share", __name__)
 
@@ -51,7 +53,7 @@ def _cards(items):
     of share buttons."""
     shared = current_user.shared_item_ids([i.id for i in items])
     suggesters = suggester_names(items)
-    join_first = not current_user.has_joined
+    join_first = not membership.may_share(current_user)
     return [{"item": i, "shared": i.id in shared, "suggested_by": suggesters.get(i.suggested_by_id),
              "join_first": join_first} for i in items]
 
@@ -64,7 +66,10 @@ def _networks(person):
 @bp.route("/")
 @login_required
 def index():
-    """Shareable content: tabs, live search, paging; htmx gets fragments."""
+    """Shareable content: tabs, live search, paging; htmx gets fragments.
+    Outside a pilot's group: the pilot page."""
+    if not membership.is_eligible(current_user):
+        return pilot_page()
     kind, q, campaign, page = _filters()
     size = current_app.config["PAGE_SIZE"]
     query = Item.for_share_page(kind or None, q or None, campaign or None)
@@ -146,6 +151,8 @@ def share(token):
     item = Item.shareable().where(Item.id == data.item_id).first()
     if person is None or item is None:
         return _refused(_("This item can no longer be shared."), 410)
+    if not membership.is_eligible(person):
+        return pilot_page()  # outside a pilot's group: nothing recorded
     if not person.has_joined:
         return _refused(_("Sharing is for members of the ambassador programme. Joining takes a minute, "
                           "and you can leave at any time."), 403, join=True)

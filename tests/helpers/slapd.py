@@ -10,7 +10,8 @@ The directory (dc=example,dc=org):
 
 - people, including a DN with an escaped comma (``cn=Bakker\\, Anouk``) and
   non-ASCII names and user names;
-- groupOfNames admin and editor groups, a groupOfUniqueNames editor group;
+- groupOfNames admin and editor groups, a groupOfUniqueNames editor group,
+  a groupOfNames pilot (member) group;
 - service accounts: ``ambassador`` reads everything but passwords,
   ``no-groups`` cannot see the group entries (roles only from memberOf, as
   in Active Directory), ``no-memberof`` cannot see memberOf (roles only from
@@ -42,6 +43,8 @@ SERVICE_PASSWORD = "service-secret"
 ADMIN_GROUP = f"cn=ambassador-admins,{GROUPS}"
 EDITOR_GROUP = f"cn=ambassador-editors,{GROUPS}"
 UNIQUE_EDITOR_GROUP = f"cn=communications,{GROUPS}"
+# A pilot's member group (AMBASSADOR_LDAP_MEMBER_GROUP): Emma and Sanne.
+PILOT_GROUP = f"cn=ambassador-pilot,{GROUPS}"
 
 # username -> (dn, password, attributes)
 PEOPLE_ENTRIES = {
@@ -264,6 +267,8 @@ class Slapd:
                 "member": [PEOPLE_ENTRIES["abakker"][0], PEOPLE_ENTRIES["zoë"][0]]})
             conn.add(UNIQUE_EDITOR_GROUP, ["groupOfUniqueNames"], {
                 "cn": "communications", "uniqueMember": [PEOPLE_ENTRIES["emma"][0]]})
+            conn.add(PILOT_GROUP, ["groupOfNames"], {
+                "cn": "ambassador-pilot", "member": [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]})
 
     def add_person(self, username, dn=None, password=None, conn=None, **attributes):
         """Add a person (one of PEOPLE_ENTRIES, or a new one)."""
