@@ -102,6 +102,10 @@ def _settings(instance_path):
         "LDAP_USER_FILTER": ("(uid={username})", str),
         "LDAP_ADMIN_GROUP": ("", str),
         "LDAP_EDITOR_GROUP": ("", str),
+        # Team leads (advocacy leaders) of their own department.
+        "LDAP_LEAD_GROUP": ("", str),
+        # Groups an item can be meant for: DNs separated by ";".
+        "LDAP_AUDIENCE_GROUPS": ("", lambda v: [g.strip() for g in (v or "").split(";") if g.strip()]),
         "LDAP_CA_FILE": ("", str),
         "LDAP_STARTTLS": ("false", lambda v: _bool("LDAP_STARTTLS", v)),
         "LDAP_CONNECT_TIMEOUT": ("5", lambda v: _int("LDAP_CONNECT_TIMEOUT", v, 1)),

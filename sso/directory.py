@@ -54,6 +54,9 @@ class DirectoryPerson:
     department: str
     is_admin: bool
     is_editor: bool
+    # The configured groups (lead and audience groups) the person is in,
+    # spelled as configured.
+    groups: tuple = ()
 
 
 def normalize_dn(dn):
@@ -203,6 +206,10 @@ class Directory:
         self.admin_group = config["LDAP_ADMIN_GROUP"].strip()
         self.editor_group = config["LDAP_EDITOR_GROUP"].strip()
         self.nested = config["LDAP_NESTED_GROUPS"]
+        # Groups whose members Ambassador remembers: the team leads' and
+        # those an item can be meant for.
+        self.groups = list(dict.fromkeys(g for g in [config["LDAP_LEAD_GROUP"].strip(),
+                                                     *config["LDAP_AUDIENCE_GROUPS"]] if g))
 
     # -- connections ------------------------------------------------------
 
@@ -279,7 +286,7 @@ class Directory:
                 return str(values).strip()
         return ""
 
-    def _person(self, entry, is_admin, is_editor, fallback_username=""):
+    def _person(self, entry, is_admin, is_editor, fallback_username="", groups=()):
         attributes = entry.get("attributes") or {}
         username = self._first(attributes, "username") or fallback_username
         return DirectoryPerson(
@@ -287,7 +294,7 @@ class Directory:
             display_name=self._first(attributes, "display_name") or username,
             email=self._first(attributes, "email"),
             department=self._first(attributes, "department"),
-            is_admin=is_admin, is_editor=is_editor)
+            is_admin=is_admin, is_editor=is_editor, groups=tuple(groups))
 
     def _member_of(self, conn, entry, group_dn):
         """Is the entry in the group? From its memberOf values (Active
@@ -312,7 +319,8 @@ class Directory:
 
     def _with_roles(self, conn, entry, fallback_username=""):
         return self._person(entry, self._member_of(conn, entry, self.admin_group),
-                            self._member_of(conn, entry, self.editor_group), fallback_username)
+                            self._member_of(conn, entry, self.editor_group), fallback_username,
+                            [g for g in self.groups if self._member_of(conn, entry, g)])
 
     def authenticate(self, username, password, before_bind=None):
         """Search-then-bind. Returns the ``DirectoryPerson`` or raises
@@ -361,6 +369,7 @@ class Directory:
             entries = self._paged(conn, self.user_base, everybody, self._attribute_names())
             admins = self._group_members(conn, self.admin_group)
             editors = self._group_members(conn, self.editor_group)
+            groups = {g: self._group_members(conn, g) for g in self.groups}
         finally:
             _close(conn)
         people = []
@@ -369,7 +378,8 @@ class Directory:
             member_of = {normalize_dn(str(v)) for v in (entry.get("attributes") or {}).get("memberOf") or []}
             is_admin = bool(self.admin_group) and (dn in admins or normalize_dn(self.admin_group) in member_of)
             is_editor = bool(self.editor_group) and (dn in editors or normalize_dn(self.editor_group) in member_of)
-            person = self._person(entry, is_admin, is_editor)
+            person = self._person(entry, is_admin, is_editor,
+                                  groups=[g for g in self.groups if dn in groups[g] or normalize_dn(g) in member_of])
             if person.username:
                 people.append(person)
         return people

@@ -42,6 +42,9 @@ SERVICE_PASSWORD = "service-secret"
 ADMIN_GROUP = f"cn=ambassador-admins,{GROUPS}"
 EDITOR_GROUP = f"cn=ambassador-editors,{GROUPS}"
 UNIQUE_EDITOR_GROUP = f"cn=communications,{GROUPS}"
+# Team leads, and a group items can be meant for.
+LEAD_GROUP = f"cn=ambassador-leads,{GROUPS}"
+AUDIENCE_GROUP = f"cn=Sales Team,{GROUPS}"
 
 # username -> (dn, password, attributes)
 PEOPLE_ENTRIES = {
@@ -264,6 +267,10 @@ class Slapd:
                 "member": [PEOPLE_ENTRIES["abakker"][0], PEOPLE_ENTRIES["zoë"][0]]})
             conn.add(UNIQUE_EDITOR_GROUP, ["groupOfUniqueNames"], {
                 "cn": "communications", "uniqueMember": [PEOPLE_ENTRIES["emma"][0]]})
+            conn.add(LEAD_GROUP, ["groupOfNames"], {
+                "cn": "ambassador-leads", "member": [PEOPLE_ENTRIES["joris"][0]]})
+            conn.add(AUDIENCE_GROUP, ["groupOfNames"], {
+                "cn": "Sales Team", "member": [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["joris"][0]]})
 
     def add_person(self, username, dn=None, password=None, conn=None, **attributes):
         """Add a person (one of PEOPLE_ENTRIES, or a new one)."""

@@ -1,0 +1,46 @@
+"""Audiences and team leads: the departments, directory groups and content
+languages an item is meant for (``item_audience``; no rows: everyone), a
+feed's audience for the items it imports, each person's configured
+directory groups and the department the programme lead named them team
+lead of. Nothing existing changes: every item stays meant for everyone.
+
+Frozen copies of the models, independent of models.py.
+"""
+from peewee import CharField, ForeignKeyField, Model, TextField
+
+
+def _models(db):
+    class Item(Model):
+        class Meta:
+            database = db
+            table_name = "item"
+
+    class ItemAudience(Model):
+        item = ForeignKeyField(Item, on_delete="CASCADE")
+        dimension = CharField()
+        value = CharField()
+
+        class Meta:
+            database = db
+            table_name = "item_audience"
+            indexes = ((("item", "dimension", "value"), True),)
+
+    return ItemAudience
+
+
+def up(migrator, db):
+    migrator.migrate(
+        migrator.add_column("person", "groups", TextField(default="[]")),
+        migrator.add_column("person", "lead_of", CharField(default="")),
+        migrator.add_column("feed", "audience", TextField(default="{}")),
+    )
+    db.create_tables([_models(db)])
+
+
+def down(migrator, db):
+    db.drop_tables([_models(db)])
+    migrator.migrate(
+        migrator.drop_column("feed", "audience"),
+        migrator.drop_column("person", "lead_of"),
+        migrator.drop_column("person", "groups"),
+    )
