@@ -8,8 +8,10 @@ import random
 
 from flask import current_app, url_for
 
+from intranet_plugin.content.audiences import set_audience
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.models import (
+    Audience,
     Campaign,
     Click,
     ClickDaily,
@@ -168,9 +170,29 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+        _engineering_only(now)
     return {"people": Person.select().count(), "items": Item.select().count(),
             "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
             "clicks": Click.select().count()}
+
+
+# An item meant for one department only: Emma, Sanne and Daan (Engineering)
+# see it on the share page and in their digest; nobody else does.
+ENGINEERING_ONLY = ("Engineering: new safety drill on the substation, Thursday",
+                    "All engineers: the yearly safety drill at substation Eemshaven moves to Thursday 09:00.",
+                    "Safety first: our yearly substation drill is on Thursday. #SafetyFirst")
+
+
+def _engineering_only(now):
+    title, summary, caption = ENGINEERING_ONLY
+    slug = slugify(title)
+    if Item.get_or_none(slug=slug) is None:
+        published = now - datetime.timedelta(hours=3)
+        item = Item.create(kind="news", slug=slug, title=title, summary=summary, language="en",
+                           url=f"{SITE}/nieuws/{slug}", image_url=_image_url("technician"), caption=caption,
+                           hashtags="#SafetyFirst", publish_at=published, created_at=published,
+                           updated_at=published)
+        set_audience(item, Audience(departments=("Engineering",)))
 
 
 def _image_url(name):

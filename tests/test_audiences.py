@@ -54,6 +54,17 @@ def test_share_page_and_widget_show_each_department_its_own_items(client):
     assert "Sales kick-off" not in page(other, "/widget/latest")
 
 
+def test_the_api_lists_only_the_items_meant_for_the_person(client):
+    make_person("joris", department="Engineering")
+    make_item("For everyone")
+    meant(make_item("Sales kick-off"), departments=["Sales"])
+    assert client.get("/api/v1/me/items").status_code == 401
+    login(client, "joris")
+    response = client.get("/api/v1/me/items")
+    assert response.status_code == 200
+    assert [i["title"] for i in response.get_json()["items"]] == ["For everyone"]
+
+
 def test_a_language_audience_follows_the_persons_language(client):
     make_person("sanne", department="Sales", locale="nl")
     meant(make_item("Sales, Dutch"), departments=["Sales"], languages=["nl"])
@@ -188,3 +199,16 @@ def test_an_item_left_meant_for_everyone_stays_so(client):
     make_item("For everyone", publish_at=utcnow() - datetime.timedelta(hours=1))
     login(client, "joris")
     assert titles(page(client)) == {"For everyone"}
+
+
+def test_the_demo_has_an_item_for_engineering_only(app, client):
+    from intranet_plugin import demo
+
+    with app.app_context():
+        demo.build()
+    title = demo.ENGINEERING_ONLY[0]
+    login(client, "emma")  # Engineering
+    assert title in page(client)
+    other = app.test_client()
+    login(other, "lisa")  # Sales
+    assert title not in page(other) and title not in page(other, "/widget/latest")
