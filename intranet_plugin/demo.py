@@ -171,10 +171,14 @@ def build(reset=False, seed=7):
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
         _engineering_only(now)
+        Person.update(lead_of="Engineering").where(Person.username == TEAM_LEAD).execute()
     return {"people": Person.select().count(), "items": Item.select().count(),
             "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
             "clicks": Click.select().count()}
 
+
+# Sanne leads the Engineering team: her team page is /team.
+TEAM_LEAD = "sanne"
 
 # An item meant for one department only: Emma, Sanne and Daan (Engineering)
 # see it on the share page and in their digest; nobody else does.
