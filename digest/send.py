@@ -88,7 +88,8 @@ class Report:
             self.errors.append((username, text))
 
     def summary(self):
-        what = {"digest": f"Weekly digest {self.week}", "alerts": "Instant alerts"}.get(self.kind, self.kind)
+        what = {"digest": f"Weekly digest {self.week}", "alerts": "Instant alerts",
+                "reminders": f"Monthly reminders {self.week}"}.get(self.kind, self.kind)
         verb = "would send" if self.dry_run else "sent"
         lines = [f"{what}: {self.sent} {verb}, {self.skipped} skipped (nothing new), {self.failed} failed, "
                  f"{self.deferred} deferred (temporary failure), {self.earlier} done earlier, "

@@ -164,6 +164,8 @@ class Person(BaseModel):
     kinds = JSONField(default=list)
     digest = CharField(default="weekly", choices=[(d, d) for d in DIGEST_CHOICES])
     instant_alerts = BooleanField(default=False)
+    # A monthly reminder after 30 days without a share (opt-in).
+    reminders = BooleanField(default=False)
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.
@@ -678,8 +680,8 @@ class MailLedger(BaseModel):
     each kind has its unique index, so one sender wins each claim.
     """
 
-    kind = CharField()  # "digest", "alert", "report"
-    period = CharField(default="")  # digest: ISO week ("2026-W47"); report: month ("2026-04")
+    kind = CharField()  # "digest", "alert", "report", "reminder"
+    period = CharField(default="")  # digest: ISO week ("2026-W47"); report, reminder: month ("2026-04")
     person = ForeignKeyField(Person, null=True, backref="mails", on_delete="CASCADE")  # digest, alert
     item = ForeignKeyField(Item, null=True, backref="alerts", on_delete="CASCADE")  # alert
     address = CharField(default="")  # report: the recipient's address, lower case
@@ -693,7 +695,8 @@ class MailLedger(BaseModel):
 
 
 # What makes a row unique, per kind: the round, then the recipient.
-LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address")}
+LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address"),
+               "reminder": ("period", "person")}
 for kind, (round_field, recipient_field) in LEDGER_KEYS.items():
     MailLedger.add_index(MailLedger.index(getattr(MailLedger, round_field), getattr(MailLedger, recipient_field),
                                           unique=True, name=f"mail_ledger_{kind}")

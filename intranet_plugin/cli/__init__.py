@@ -13,14 +13,15 @@ def register(app):
     from intranet_plugin.cli.clicks import recover_clicks_command
     from intranet_plugin.cli.db import db_group
     from intranet_plugin.cli.demo import demo_command
-    from intranet_plugin.cli.digest import digest_group
+    from intranet_plugin.cli.digest import digest_group, reminders_group
     from intranet_plugin.cli.feeds import feeds_group, import_feeds_command
     from intranet_plugin.cli.report import report_group
     from intranet_plugin.cli.scheduler import scheduler_command
     from intranet_plugin.cli.users import sync_users_command
 
     for command in (db_group, demo_command, recover_clicks_command, scheduler_command, sync_users_command,
-                    feeds_group, import_feeds_command, digest_group, report_group):
+                    feeds_group, import_feeds_command, digest_group, report_group,
+                    reminders_group):
         app.cli.add_command(command)
 
 
