@@ -19,6 +19,7 @@ import time
 from digest.links import MailLinks
 from digest.render import alert_message, alert_message_id, templates
 from digest.send import BATCH, LISTED, Report
+from intranet_plugin.content.audiences import audience_of, viewer
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease, claim_owner
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.smtp import (
@@ -111,6 +112,7 @@ class _AlertRun:
         for row in ledger.in_doubt().join(Person).select(MailLedger, Person.username):
             report.doubted(row.person.username, row)
         # Members who asked for alerts and have no settled row for the item.
+        audience = audience_of([item.id])[item.id]
         wanting = membership.sharing_members().where((Person.instant_alerts == True) & (Person.email != ""))  # noqa: E712
         last = 0
         while True:
@@ -123,7 +125,8 @@ class _AlertRun:
                 (ShareEvent.item == item.id) & ShareEvent.person.in_([p.id for p in people])).tuples()}
             for person in people:
                 retry = person.ledger_status is not None
-                if person.id in shared or (person.kinds and item.kind not in person.kinds):
+                if (person.id in shared or (person.kinds and item.kind not in person.kinds)
+                        or not audience.admits(viewer(person))):
                     ledger.skip([person.id], retry={person.id} if retry else ())
                     report.skipped += 1
                 else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from peewee import Case, fn
 
 from intranet_plugin import analytics
+from intranet_plugin.content.audiences import audience_of, viewer
 from intranet_plugin.models import (
     Item,
     LinkTotal,
@@ -135,14 +136,16 @@ class Batch:
         self.since = self._since(ids, week)
         self.impacts = self._impacts(ids)
         self.candidates = self._candidates(min(self.since.values(), default=windows.week_start))
+        self.audiences = audience_of([i.id for i in self.candidates])
         self.shared = self._shared(ids, [i.id for i in self.candidates])
 
     def digest(self, person):
         since = self.since[person.id]
         kinds = set(person.kinds or ())
+        sees = viewer(person)
         fresh = [i for i in self.candidates
                  if fresh_at(i) > since and (not kinds or i.kind in kinds)
-                 and (person.id, i.id) not in self.shared]
+                 and (person.id, i.id) not in self.shared and self.audiences[i.id].admits(sees)]
         impact = self.impacts[person.id]
         impact.rank = self.leaderboard.rank(person)
         impact.ranked = len(self.leaderboard)

@@ -7,7 +7,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from intranet_plugin.content.sharing import share_token
 
-LISTS = ("digest", "alerts")
+LISTS = ("digest", "alerts", "reminders")
 _PLACEHOLDER = "__TOKEN__"
 
 
@@ -45,7 +45,7 @@ class MailLinks:
 
     def __init__(self, source="digest"):
         # Where the share buttons are handed out (``content.sharing.LIFETIMES``):
-        # "digest", "alert", or "preview", whose buttons record nothing.
+        # "digest", "alert", "reminder", or "preview", whose buttons record nothing.
         self.source = source
         self._share = self._split(url_for("share.share", token=_PLACEHOLDER, _external=True))
         self._unsubscribe = self._split(url_for("mail.unsubscribe", token=_PLACEHOLDER, _external=True))

@@ -57,7 +57,7 @@ class Templates:
     ``templates[locale].weekly_html``."""
 
     NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert",
-             "invitation": "programme/mail/invitation"}
+             "invitation": "programme/mail/invitation", "reminder": "digest/mail/reminder"}
 
     def __init__(self, app):
         env = app.jinja_env
@@ -308,6 +308,39 @@ def render_alert(item, person, links, compiled):
         }
         compiled = compiled[locale]
         return subject, compiled.alert_html.render(context), compiled.alert_text.render(context)
+
+
+def reminder_message_id(person_id, month, config):
+    return f"<reminder.{month}.{person_id}@{sender_domain(config['MAIL_FROM'])}>"
+
+
+def render_reminder(items, person, links, compiled):
+    """(subject, html, text) of a monthly reminder with ``items``."""
+    locale = locale_of(person)
+    with force_locale(locale):
+        subject = _("Something to share this month?")
+        labels = Labels(networks_of(person))
+        context = {
+            "lang": locale,
+            "subject": subject,
+            "preheader": ngettext("The newest item for you, one click to share.",
+                                  "The %(num)d newest items for you, one click to share.", len(items)),
+            "name": person.display_name,
+            "items": [item_context(item, person, links, labels) for item in items],
+            "share_page": links.share_page,
+            "preferences": links.preferences,
+            "unsubscribe": links.unsubscribe(person.id, "reminders"),
+        }
+        compiled = compiled[locale]
+        return subject, compiled.reminder_html.render(context), compiled.reminder_text.render(context)
+
+
+def reminder_message(items, person, month, links, compiled, config):
+    """The e-mail of a person's reminder of ``month`` ("2026-04")."""
+    subject, html, text = render_reminder(items, person, links, compiled)
+    message_id = reminder_message_id(person.id, month, config)
+    return build_message(config["MAIL_FROM"], (person.display_name, person.email), subject, text, html,
+                         digest_headers(person, links, message_id, "reminders"), message_id)
 
 
 def alert_message(item, person, links, compiled, config):

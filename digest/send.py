@@ -96,7 +96,8 @@ class Report:
             self.doubt.append((name, row.claimed_at, row.claimed_by, row.period or str(row.item_id or "")))
 
     def summary(self):
-        what = {"digest": f"Weekly digest {self.week}", "alerts": "Instant alerts"}.get(self.kind, self.kind)
+        what = {"digest": f"Weekly digest {self.week}", "alerts": "Instant alerts",
+                "reminders": f"Monthly reminders {self.week}"}.get(self.kind, self.kind)
         if self.busy_holder:
             return (f"{what}: another sender ({self.busy_holder}) is sending right now, its lease runs until "
                     f"{self.busy_until:%Y-%m-%d %H:%M:%S} UTC; this run sent nothing.")

@@ -104,10 +104,11 @@ def create_app(config=None):
         programme,
         share,
         system,
+        team,
     )
 
     for module in (assets, share, system, programme, feeds, editor, campaigns, mail, api_keys, dashboard,
-                   impact, api):
+                   impact, api, team):
         app.register_blueprint(module.bp)
 
     from intranet_plugin.cli import register

@@ -106,6 +106,10 @@ def _settings(instance_path):
         # With AUTH=dev it names the demo's pilot group, whose members are
         # the people stored as eligible.
         "LDAP_MEMBER_GROUP": ("", str),
+        # Team leads (advocacy leaders) of their own department.
+        "LDAP_LEAD_GROUP": ("", str),
+        # Groups an item can be meant for: DNs separated by ";".
+        "LDAP_AUDIENCE_GROUPS": ("", lambda v: [g.strip() for g in (v or "").split(";") if g.strip()]),
         "LDAP_CA_FILE": ("", str),
         "LDAP_STARTTLS": ("false", lambda v: _bool("LDAP_STARTTLS", v)),
         "LDAP_CONNECT_TIMEOUT": ("5", lambda v: _int("LDAP_CONNECT_TIMEOUT", v, 1)),

@@ -16,9 +16,11 @@ import random
 from flask import current_app, url_for
 
 from intranet_plugin.analytics import goals
+from intranet_plugin.content.audiences import set_audience
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import (
+    Audience,
     Campaign,
     Click,
     ClickDaily,
@@ -201,6 +203,8 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+        _engineering_only(now)
+        Person.update(lead_of="Engineering").where(Person.username == TEAM_LEAD).execute()
     _goals()
     _invite()
     return {"people": Person.select().count(), "items": Item.select().count(),
@@ -225,6 +229,26 @@ def _invite():
         invitations.send(current_app._get_current_object(), invitees, lead, invitations.new_round())
     except MailError as exc:
         log.info("demo: no invitation sent (%s)", exc)
+# Sanne leads the Engineering team: her team page is /team.
+TEAM_LEAD = "sanne"
+
+# An item meant for one department only: Emma, Sanne and Daan (Engineering)
+# see it on the share page and in their digest; nobody else does.
+ENGINEERING_ONLY = ("Engineering: new safety drill on the substation, Thursday",
+                    "All engineers: the yearly safety drill at substation Eemshaven moves to Thursday 09:00.",
+                    "Safety first: our yearly substation drill is on Thursday. #SafetyFirst")
+
+
+def _engineering_only(now):
+    title, summary, caption = ENGINEERING_ONLY
+    slug = slugify(title)
+    if Item.get_or_none(slug=slug) is None:
+        published = now - datetime.timedelta(hours=3)
+        item = Item.create(kind="news", slug=slug, title=title, summary=summary, language="en",
+                           url=f"{SITE}/nieuws/{slug}", image_url=_image_url("technician"), caption=caption,
+                           hashtags="#SafetyFirst", publish_at=published, created_at=published,
+                           updated_at=published)
+        set_audience(item, Audience(departments=("Engineering",)))
 
 
 def _image_url(name):

@@ -7,10 +7,12 @@ same models serve SQLite and PostgreSQL, tests and production.
 import datetime
 import json
 import secrets
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from peewee import (
     JOIN,
+    SQL,
     BooleanField,
     CharField,
     CompositeKey,
@@ -21,6 +23,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    fn,
 )
 
 db = DatabaseProxy()
@@ -35,6 +38,9 @@ DIGEST_CHOICES = ("weekly", "off")
 # The networks a share button exists for; "link" is the copy-link button.
 SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email", "link")
 CLICK_KINDS = ("human", "crawler", "head", "empty")
+# Whom an item is meant for: departments and directory groups (who), and
+# content languages (the person's language). See Item.meant_for.
+AUDIENCE_DIMENSIONS = ("department", "group", "language")
 
 
 def utcnow():
@@ -85,6 +91,55 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+class Viewer(NamedTuple):
+    """A person as an item's audience sees them."""
+
+    department: str
+    groups: tuple
+    language: str
+
+
+class Audience(NamedTuple):
+    """Whom an item (or a feed's items) is meant for; all empty: everyone.
+
+    A person is in it when they are in one of its departments or groups
+    (or none are chosen) and their language is one of its languages (or
+    none are chosen). ``admits`` and ``Item.meant_for`` say the same thing,
+    in Python and in SQL.
+    """
+
+    departments: tuple = ()
+    groups: tuple = ()
+    languages: tuple = ()
+
+    @classmethod
+    def of(cls, data):
+        """From stored data (a dict of lists, or rows of ``(dimension, value)``)."""
+        if isinstance(data, dict):
+            return cls(*(tuple(sorted(data.get(k + "s") or ())) for k in AUDIENCE_DIMENSIONS))
+        values = {k: [] for k in AUDIENCE_DIMENSIONS}
+        for dimension, value in data:
+            values[dimension].append(value)
+        return cls(*(tuple(sorted(values[k])) for k in AUDIENCE_DIMENSIONS))
+
+    def as_dict(self):
+        return {"departments": list(self.departments), "groups": list(self.groups),
+                "languages": list(self.languages)}
+
+    @property
+    def everyone(self):
+        return not (self.departments or self.groups or self.languages)
+
+    def rows(self):
+        return [(dimension, value) for dimension, values in zip(AUDIENCE_DIMENSIONS, self, strict=True)
+                for value in values]
+
+    def admits(self, viewer):
+        who = (not (self.departments or self.groups) or viewer.department in self.departments
+               or any(g in self.groups for g in viewer.groups))
+        return who and (not self.languages or viewer.language in self.languages)
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -109,6 +164,8 @@ class Person(BaseModel):
     kinds = JSONField(default=list)
     digest = CharField(default="weekly", choices=[(d, d) for d in DIGEST_CHOICES])
     instant_alerts = BooleanField(default=False)
+    # A monthly reminder after 30 days without a share (opt-in).
+    reminders = BooleanField(default=False)
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.
@@ -122,6 +179,11 @@ class Person(BaseModel):
     # what it means.
     eligible = BooleanField(default=True)
     eligible_checked_at = DateTimeField(null=True)
+    # The configured directory groups (audience groups and the lead group)
+    # the person is in, as configured, from the last sign-in or sync.
+    groups = JSONField(default=list)
+    # The department the programme lead named this person team lead of.
+    lead_of = CharField(default="")
 
     # flask-login protocol
     is_authenticated = True
@@ -152,6 +214,10 @@ class Person(BaseModel):
     def active(cls):
         return cls.select().where(cls.is_active == True)  # noqa: E712
 
+    def viewer(self, default_language):
+        """Who the person is for an item's audience (``Viewer``)."""
+        return Viewer(self.department, tuple(self.groups or ()), self.locale or default_language)
+
     def shared_item_ids(self, item_ids):
         """Which of these items this person has shared (one query)."""
         if not item_ids:
@@ -178,6 +244,9 @@ class Feed(BaseModel):
     url = TextField(unique=True)
     title = CharField(default="")
     kind = CharField(choices=[(k, k) for k in KINDS])
+    # Whom its items are meant for (``Audience.as_dict``), copied to each
+    # item it imports; empty: everyone.
+    audience = JSONField(default=dict)
     campaign = ForeignKeyField(Campaign, null=True, backref="feeds", on_delete="SET NULL")
     needs_review = BooleanField(default=False)
     active = BooleanField(default=True)
@@ -264,15 +333,33 @@ class Item(BaseModel):
         return cls.status == state
 
     @classmethod
-    def shareable(cls, now=None):
-        """Published, already public and not expired: what the share page lists."""
-        return (cls.select(cls, Campaign)
-                .join(Campaign, JOIN.LEFT_OUTER)
-                .where(cls.in_state("published", now)))
+    def meant_for(cls, viewer):
+        """The condition of items meant for ``viewer`` (as ``Audience.admits``)."""
+        rows = ItemAudience.alias()
+
+        def some(condition):
+            return fn.EXISTS(rows.select(SQL("1")).where((rows.item == cls.id) & condition))
+
+        who = rows.dimension.in_(("department", "group"))
+        mine = (rows.dimension == "department") & (rows.value == viewer.department)
+        if viewer.groups:
+            mine |= (rows.dimension == "group") & rows.value.in_(list(viewer.groups))
+        language = rows.dimension == "language"
+        return ((~some(who) | some(mine))
+                & (~some(language) | some(language & (rows.value == viewer.language))))
 
     @classmethod
-    def for_share_page(cls, kind=None, q=None, campaign=None, now=None):
-        query = cls.shareable(now)
+    def shareable(cls, now=None, viewer=None):
+        """Published, already public and not expired: what the share page
+        lists; with a ``viewer``, only what is meant for them."""
+        query = (cls.select(cls, Campaign)
+                 .join(Campaign, JOIN.LEFT_OUTER)
+                 .where(cls.in_state("published", now)))
+        return query if viewer is None else query.where(cls.meant_for(viewer))
+
+    @classmethod
+    def for_share_page(cls, kind=None, q=None, campaign=None, now=None, viewer=None):
+        query = cls.shareable(now, viewer)
         if kind:
             query = query.where(cls.kind == kind)
         if campaign:
@@ -282,6 +369,18 @@ class Item(BaseModel):
             query = query.where(cls.title.contains(q) | cls.summary.contains(q)
                                 | cls.hashtags.contains(q))
         return query.order_by(cls.pinned.desc(), cls.publish_at.desc(), cls.id.desc())
+
+
+class ItemAudience(BaseModel):
+    """One department, group or language an item is meant for; an item
+    without rows is meant for everyone (see ``Audience``)."""
+
+    item = ForeignKeyField(Item, backref="audience_rows", on_delete="CASCADE")
+    dimension = CharField(choices=[(d, d) for d in AUDIENCE_DIMENSIONS])
+    value = CharField()
+
+    class Meta:
+        indexes = ((("item", "dimension", "value"), True),)
 
 
 class TrackedLink(BaseModel):
@@ -581,8 +680,8 @@ class MailLedger(BaseModel):
     each kind has its unique index, so one sender wins each claim.
     """
 
-    kind = CharField()  # "digest", "alert", "report"
-    period = CharField(default="")  # digest: ISO week ("2026-W47"); report: month ("2026-04")
+    kind = CharField()  # "digest", "alert", "report", "reminder"
+    period = CharField(default="")  # digest: ISO week ("2026-W47"); report, reminder: month ("2026-04")
     person = ForeignKeyField(Person, null=True, backref="mails", on_delete="CASCADE")  # digest, alert
     item = ForeignKeyField(Item, null=True, backref="alerts", on_delete="CASCADE")  # alert
     address = CharField(default="")  # report: the recipient's address, lower case
@@ -613,7 +712,7 @@ class Invitation(BaseModel):
 
 # What makes a row unique, per kind: the round, then the recipient.
 LEDGER_KEYS = {"digest": ("period", "person"), "alert": ("item", "person"), "report": ("period", "address"),
-               "invitation": ("period", "person")}
+               "invitation": ("period", "person"), "reminder": ("period", "person")}
 for kind, (round_field, recipient_field) in LEDGER_KEYS.items():
     MailLedger.add_index(MailLedger.index(getattr(MailLedger, round_field), getattr(MailLedger, recipient_field),
                                           unique=True, name=f"mail_ledger_{kind}")
@@ -638,6 +737,6 @@ class JobLease(BaseModel):
     last_error = TextField(default="")
 
 
-MODELS = [Person, Campaign, Feed, Item, TrackedLink, ShareEvent, Click, VisitorSalt,
+MODELS = [Person, Campaign, Feed, Item, ItemAudience, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
           ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation]

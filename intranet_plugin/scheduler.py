@@ -150,6 +150,12 @@ def retention(app):
             f"{rolled} old clicks rolled up into daily totals")
 
 
+def monthly_reminders(app):
+    from digest.reminders import send_reminders
+
+    return send_reminders(app)
+
+
 def monthly_report(app):
     from intranet_plugin.analytics.report import scheduled
 
@@ -209,6 +215,10 @@ class Scheduler:
         # the later runs send nothing.
         self.aps.add_job(self.run, CronTrigger(day=f"{config['REPORT_DAY']}-31", hour=7, minute=45, timezone=zone),
                          args=["monthly-report", monthly_report], id="monthly-report")
+        # Every day: members due this month get their one reminder (the
+        # ledger's monthly round), on the day they become due.
+        self.aps.add_job(self.run, CronTrigger(hour=10, minute=15, timezone=zone),
+                         args=["monthly-reminders", monthly_reminders], id="monthly-reminders")
 
     def heartbeat(self):
         """Renew (or try to take) leadership; a new leader catches up on a

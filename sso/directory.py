@@ -62,6 +62,9 @@ class DirectoryPerson:
     is_editor: bool
     # In the member group (a pilot); True when no member group is set.
     is_eligible: bool = True
+    # The configured groups (lead and audience groups) the person is in,
+    # spelled as configured.
+    groups: tuple = ()
 
 
 def normalize_dn(dn):
@@ -212,6 +215,10 @@ class Directory:
         self.editor_group = config["LDAP_EDITOR_GROUP"].strip()
         self.member_group = config.get("LDAP_MEMBER_GROUP", "").strip()
         self.nested = config["LDAP_NESTED_GROUPS"]
+        # Groups whose members Ambassador remembers: the team leads' and
+        # those an item can be meant for.
+        self.groups = list(dict.fromkeys(g for g in [config["LDAP_LEAD_GROUP"].strip(),
+                                                     *config["LDAP_AUDIENCE_GROUPS"]] if g))
 
     # -- connections ------------------------------------------------------
 
@@ -288,7 +295,7 @@ class Directory:
                 return str(values).strip()
         return ""
 
-    def _person(self, entry, is_admin, is_editor, fallback_username="", is_eligible=True):
+    def _person(self, entry, is_admin, is_editor, fallback_username="", is_eligible=True, groups=()):
         attributes = entry.get("attributes") or {}
         username = self._first(attributes, "username") or fallback_username
         return DirectoryPerson(
@@ -296,7 +303,7 @@ class Directory:
             display_name=self._first(attributes, "display_name") or username,
             email=self._first(attributes, "email"),
             department=self._first(attributes, "department"),
-            is_admin=is_admin, is_editor=is_editor, is_eligible=is_eligible)
+            is_admin=is_admin, is_editor=is_editor, is_eligible=is_eligible, groups=tuple(groups))
 
     def _member_of(self, conn, entry, group_dn):
         """Is the entry in the group? From its memberOf values (Active
@@ -322,7 +329,8 @@ class Directory:
     def _with_roles(self, conn, entry, fallback_username=""):
         eligible = not self.member_group or self._member_of(conn, entry, self.member_group)
         return self._person(entry, self._member_of(conn, entry, self.admin_group),
-                            self._member_of(conn, entry, self.editor_group), fallback_username, eligible)
+                            self._member_of(conn, entry, self.editor_group), fallback_username, eligible,
+                            [g for g in self.groups if self._member_of(conn, entry, g)])
 
     def authenticate(self, username, password, before_bind=None):
         """Search-then-bind. Returns the ``DirectoryPerson`` or raises
@@ -373,6 +381,7 @@ class Directory:
             admins = self._group_members(conn, self.admin_group)
             editors = self._group_members(conn, self.editor_group)
             pilot = self._group_members(conn, self.member_group)
+            groups = {g: self._group_members(conn, g) for g in self.groups}
         finally:
             _close(conn)
         people = []
@@ -382,7 +391,8 @@ class Directory:
             is_admin = bool(self.admin_group) and (dn in admins or normalize_dn(self.admin_group) in member_of)
             is_editor = bool(self.editor_group) and (dn in editors or normalize_dn(self.editor_group) in member_of)
             is_eligible = not self.member_group or dn in pilot or normalize_dn(self.member_group) in member_of
-            person = self._person(entry, is_admin, is_editor, is_eligible=is_eligible)
+            person = self._person(entry, is_admin, is_editor, is_eligible=is_eligible,
+                                  groups=[g for g in self.groups if dn in groups[g] or normalize_dn(g) in member_of])
             if person.username:
                 people.append(person)
         return people

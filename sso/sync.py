@@ -49,6 +49,7 @@ def _fields(entry, current_role, config):
         "department": entry.department[:255],
         "role": role_from_directory(current_role, entry, config["LDAP_ADMIN_GROUP"].strip(),
                                     config["LDAP_EDITOR_GROUP"].strip()),
+        "groups": list(entry.groups),
         "is_active": True,
         "eligible": entry.is_eligible,
     }
@@ -121,7 +122,8 @@ def sync_users(dry_run=False, force=False):
                 report.created.append(entry.username)
                 continue
             was_active = person.is_active
-            before = {k: getattr(person, k) for k in ("display_name", "email", "department", "role", "eligible")}
+            before = {k: getattr(person, k)
+                      for k in ("display_name", "email", "department", "role", "eligible", "groups")}
             person = upsert_person(entry, config)
             if not was_active:
                 report.reactivated.append(person.username)

@@ -59,7 +59,7 @@ class _FormReader(HTMLParser):
         elif tag == "textarea" and a.get("name"):
             self._textarea = [a["name"], ""]
         elif tag == "select" and a.get("name"):
-            self._select, self._options = a["name"], []
+            self._select, self._options, self._multiple = a["name"], [], "multiple" in a
         elif tag == "option" and self._select:
             self._options.append((a.get("value", ""), "selected" in a))
 
@@ -74,8 +74,11 @@ class _FormReader(HTMLParser):
             self.fields.add(*self._textarea)
             self._textarea = None
         elif tag == "select" and self._select:
-            chosen = [v for v, selected in self._options if selected] or [v for v, _ in self._options[:1]]
-            if chosen:
+            chosen = [v for v, selected in self._options if selected]
+            if self._multiple:  # as browsers do: every chosen value, or none
+                for value in chosen:
+                    self.fields.add(self._select, value)
+            elif chosen := chosen or [v for v, _ in self._options[:1]]:
                 self.fields.add(self._select, chosen[0])
             self._select = None
 

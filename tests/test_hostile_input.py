@@ -49,7 +49,7 @@ HOSTILE = {
 FIELDLESS = {
     "auth.logout", "programme.leave", "feeds.remove", "feeds.import_one", "feeds.import_every",
     "editor.item_action", "editor.share_now", "api_keys.revoke", "share.share", "mail.unsubscribe_post",
-    "api.report_conversion",
+    "api.report_conversion", "team.remove_lead",
 }
 # Files and the health check: no forms behind them.
 SKIPPED = {"static", "assets.vendor"}
@@ -94,7 +94,7 @@ def world(app):
                                    kind="news", caption="", note="")
     return {"item_id": item.id, "slug": campaign.slug, "feed_id": feed.id, "key_id": key.id,
             "suggestion_id": suggestion.id, "network": "x", "action": "pin", "token": "not-a-token",
-            "name": "nothing.eml", "table": "top_items", "admin": admin}
+            "name": "nothing.eml", "table": "top_items", "admin": admin, "person_id": colleague.id}
 
 
 def routes(app, world):

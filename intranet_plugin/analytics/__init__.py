@@ -631,12 +631,15 @@ def by_kind(period, person_id=None):
             "repeated_visitors": _num(row, "repeated_visitors"), "kinds": kinds}
 
 
-def by_item(period, person_id=None, limit=None, campaign_id=None):
+def by_item(period, person_id=None, limit=None, campaign_id=None, department=None):
     """Items with any share or click in the period, best first (points,
     clicks, shares): item_id, title, slug, kind, shares, clicks, visitors,
-    points, bot_hits, emv. One query."""
-    links = _links(person_id=person_id, campaign_id=campaign_id)
-    shares = (_share_query(period, person_id, campaign_id)
+    points, bot_hits, emv. ``department``: only the shares and clicks of
+    that department's people. One query."""
+    among = Person.select(Person.id).where(Person.department == department) if department is not None else None
+    links = _links(person_id=person_id, campaign_id=campaign_id, among=among)
+    shares = (_where(_share_query(period, person_id, campaign_id),
+                     ShareEvent.person.in_(among) if among is not None else None)
               .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
               .group_by(ShareEvent.item).alias("s"))
     clicks = _click_query(period, links, "item_id").alias("k")

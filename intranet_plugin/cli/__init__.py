@@ -14,7 +14,7 @@ def register(app):
     from intranet_plugin.cli.clicks import recover_clicks_command
     from intranet_plugin.cli.db import db_group
     from intranet_plugin.cli.demo import demo_command
-    from intranet_plugin.cli.digest import digest_group
+    from intranet_plugin.cli.digest import digest_group, reminders_group
     from intranet_plugin.cli.feeds import feeds_group, import_feeds_command
     from intranet_plugin.cli.invite import invite_command
     from intranet_plugin.cli.mail import mail_group
@@ -24,7 +24,7 @@ def register(app):
 
     for command in (db_group, demo_command, recover_clicks_command, scheduler_command, sync_users_command,
                     feeds_group, import_feeds_command, digest_group, report_group, mail_group,
-                    backup_command, restore_command, invite_command):
+                    backup_command, restore_command, invite_command, reminders_group):
         app.cli.add_command(command)
 
 

@@ -54,6 +54,19 @@ def preview_command(username, out, as_text):
         click.echo(body)
 
 
+reminders_group = AppGroup("reminders", help="The monthly reminders to members who have not shared for 30 days.")
+
+
+@reminders_group.command("send")
+@click.option("--dry-run", is_flag=True, help="Build every reminder and report, but claim and send nothing.")
+@click.option("--month", default=None, metavar="YYYY-MM", help="The month (default: this month).")
+def reminders_send_command(dry_run, month):
+    """Send this month's reminder to every member due who has not had it yet."""
+    from digest.reminders import send_reminders
+
+    _finish(send_reminders(current_app._get_current_object(), month=month, dry_run=dry_run))
+
+
 @digest_group.command("alerts")
 def alerts_command():
     """Send the instant alerts that are due."""

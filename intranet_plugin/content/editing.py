@@ -4,8 +4,9 @@ apply to an item is ``content.items``.)"""
 
 from flask_login import current_user
 
+from intranet_plugin.content.audiences import audience_of
 from intranet_plugin.content.urls import web_address
-from intranet_plugin.models import AuditLog, Item, normalize_url
+from intranet_plugin.models import Audience, AuditLog, Item, normalize_url
 
 # What an item's audit entries compare, in the order the editor shows them.
 TRACKED_FIELDS = ("kind", "title", "url", "summary", "image_url", "caption", "captions", "hashtags",
@@ -62,6 +63,12 @@ def apply(cleaned, item, now):
         item.expires_at = c["expires_at"]
     after = snapshot(item)
     return [name for name in TRACKED_FIELDS if before[name] != after[name]]
+
+
+def audience_changed(item, audience):
+    """Does saving ``audience`` change whom the item is meant for?"""
+    before = audience_of([item.id])[item.id] if item.id is not None else Audience()
+    return before != audience
 
 
 def audit(action, target, changed, **detail):

@@ -31,11 +31,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from peewee import IntegrityError
 
+from intranet_plugin.content.audiences import set_audience
 from intranet_plugin.content.fetch import FetchError, fetch
 from intranet_plugin.content.slugs import unique_slug
 from intranet_plugin.content.urls import URL_MAX, web_address
 from intranet_plugin.models import (
     KINDS,
+    Audience,
     AuditLog,
     Campaign,
     Feed,
@@ -102,9 +104,9 @@ class ImportResult:
 
 # -- managing feeds -------------------------------------------------------------
 
-def add_feed(url, kind, campaign_slug=None, needs_review=False, actor=None):
+def add_feed(url, kind, campaign_slug=None, needs_review=False, actor=None, audience=None):
     """Add a feed after checking every field; raises FeedError saying what
-    is wrong."""
+    is wrong. ``audience`` (an ``Audience``): whom its items are meant for."""
     url = (url or "").strip()
     if web_address(url) is None:
         raise FeedError(_("A feed address must start with http:// or https://, got “%(url)s”.", url=url))
@@ -121,7 +123,8 @@ def add_feed(url, kind, campaign_slug=None, needs_review=False, actor=None):
             raise FeedError(_("This feed is already there (feed %(id)d).", id=existing.id))
     try:
         with db.atomic():
-            feed = Feed.create(url=url, kind=kind, campaign=campaign, needs_review=bool(needs_review))
+            feed = Feed.create(url=url, kind=kind, campaign=campaign, needs_review=bool(needs_review),
+                               audience=(audience or Audience()).as_dict())
             AuditLog.record(actor, "create", feed, summary=url)
     except IntegrityError:
         raise FeedError(_("This feed is already there.")) from None
@@ -241,6 +244,7 @@ def _apply(feed, parsed, base_url, now, result):
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     language = (parsed.feed.get("language") or "").split("-")[0].strip().lower()
     seen_guids, seen_urls, present = set(), set(), set()
+    audience = Audience.of(feed.audience or {})
     for entry in parsed.entries:
         data = _entry(entry, base_url, zone, now)
         if data is None:
@@ -267,6 +271,8 @@ def _apply(feed, parsed, base_url, now, result):
                 status="review" if feed.needs_review else "published",
                 publish_at=data["published"], expires_at=data["closes"], created_at=now, updated_at=now,
             )
+            # The feed's audience goes to each item it brings in.
+            set_audience(item, audience)
             result.new += 1
             result.new_items.append(item)
         elif _update(item, data, now):

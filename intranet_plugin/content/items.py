@@ -33,12 +33,15 @@ def items_in_state(state, now):
     return query.where(Item.in_state(state, now) if state in ITEM_STATES else Item.status != "archived")
 
 
-def shareable_ids(item_ids, now):
-    """Which of these items are on the share page now (one query)."""
+def shareable_ids(item_ids, now, viewer=None):
+    """Which of these items are on the share page now (of ``viewer``, when
+    given: see ``content.audiences``), in one query."""
     if not item_ids:
         return set()
-    return {i for (i,) in Item.select(Item.id).where(Item.id.in_(list(item_ids))
-                                                     & Item.in_state("published", now)).tuples()}
+    condition = Item.id.in_(list(item_ids)) & Item.in_state("published", now)
+    if viewer is not None:
+        condition &= Item.meant_for(viewer)
+    return {i for (i,) in Item.select(Item.id).where(condition).tuples()}
 
 
 # -- why an action does not apply ------------------------------------------------

@@ -231,6 +231,7 @@ LIFETIMES = {
     "web": 7 * 24 * 3600,       # the share page: a page left open for a week still works
     "digest": 14 * 24 * 3600,   # a weekly digest: this week's and next week's
     "alert": 7 * 24 * 3600,     # an instant alert of an urgent item
+    "reminder": 14 * 24 * 3600,  # a monthly reminder: its first two weeks
     # An admin's digest preview: never records; the lifetime only keeps the
     # refusal saying why (a preview) rather than "expired".
     "preview": 30 * 24 * 3600,
@@ -239,7 +240,7 @@ LIFETIMES = {
 # while yet, but can no longer record (they could not be used only once).
 LEGACY_LIFETIMES = {"email": 30 * 24 * 3600, "web": LIFETIMES["web"]}
 PREVIEW = "preview"
-MAIL_SOURCES = ("digest", "alert", "email")
+MAIL_SOURCES = ("digest", "alert", "reminder", "email")
 
 
 class ShareToken(NamedTuple):

@@ -7,10 +7,11 @@ import re
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField
+from wtforms import Field, SelectMultipleField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from intranet_plugin.content import audiences
 from intranet_plugin.content import suggestions as suggestion_rules
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, caption_length
 from intranet_plugin.forms.base import (
@@ -26,7 +27,7 @@ from intranet_plugin.forms.base import (
 )
 from intranet_plugin.i18n import zone
 from intranet_plugin.labels import NETWORK_LABELS
-from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Campaign
+from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Audience, Campaign
 
 # Statuses an editor picks in the form; archiving is its own action.
 FORM_STATUSES = tuple(s for s in STATUSES if s != "archived")
@@ -147,12 +148,67 @@ class NetworkTextsField(Field):
         return self.data
 
 
+class ChosenValues(SelectMultipleField):
+    """Several values out of offered choices, checked by the form."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate_choice=False, **kwargs)
+
+    def _value(self):
+        return list(self.data or ())
+
+
+class AudienceFields:
+    """Whom an item or a feed's items are meant for: departments (of the
+    people Ambassador knows), directory groups (as configured) and content
+    languages; none chosen means everyone. ``audience()`` is the choice.
+    ``keep`` (the current ``Audience``) stays allowed even once its
+    department or group is no longer offered."""
+
+    audience_departments = ChosenValues()
+    audience_groups = ChosenValues()
+    audience_languages = ChosenValues()
+
+    def offer_audiences(self, keep=None):
+        keep = keep or Audience()
+        departments = sorted(set(audiences.known_departments()) | set(keep.departments))
+        self.audience_departments.choices = [(d, d) for d in departments]
+        groups = dict(audiences.known_groups())
+        groups.update({g: audiences.group_name(g) for g in keep.groups if g not in groups})
+        self.audience_groups.choices = list(groups.items())
+        self.audience_languages.choices = [(code, code) for code in CONTENT_LANGUAGES]
+
+    def _check_chosen(self, field, message):
+        offered = {value for value, _label in field.choices or ()}
+        if any(value not in offered for value in field.data or ()):
+            raise ValidationError(message)
+
+    def validate_audience_departments(self, field):
+        self._check_chosen(field, _l("Choose departments from the list."))
+
+    def validate_audience_groups(self, field):
+        self._check_chosen(field, _l("Choose groups from the list."))
+
+    def validate_audience_languages(self, field):
+        self._check_chosen(field, _l("Choose languages from the list."))
+
+    def audience(self):
+        return Audience.of({"departments": self.audience_departments.data or (),
+                            "groups": self.audience_groups.data or (),
+                            "languages": self.audience_languages.data or ()})
+
+    @staticmethod
+    def audience_data(audience):
+        return {"audience_departments": list(audience.departments), "audience_groups": list(audience.groups),
+                "audience_languages": list(audience.languages)}
+
+
 def _default_language():
     language = current_app.config["DEFAULT_LANGUAGE"]
     return language if language in CONTENT_LANGUAGES else "en"
 
 
-class ItemForm(Form):
+class ItemForm(AudienceFields, Form):
     """The item editor. Built with the item being edited (None for a new
     one); ``cleaned`` holds what lands on the item once ``check`` passes."""
 
@@ -178,16 +234,21 @@ class ItemForm(Form):
     confirm_duplicate = StringField()
     add_variant = StringField()
 
-    def __init__(self, *args, item=None, **kwargs):
+    def __init__(self, *args, item=None, audience=None, **kwargs):
         self.item = item
         super().__init__(*args, **kwargs)
+        if item is not None and audience is None:
+            audience = audiences.audience_of([item.id])[item.id]
+        self.offer_audiences(audience)
         self.cleaned = {}
         self.chosen_campaign = None
         self.duplicates = []  # other items with the same page, for the editor to see
 
     @classmethod
     def for_item(cls, item, now):
-        return cls(formdata=None, item=item, data={
+        audience = audiences.audience_of([item.id])[item.id]
+        return cls(formdata=None, item=item, audience=audience, data={
+            **cls.audience_data(audience),
             "kind": item.kind, "title": item.title, "url": item.url, "summary": item.summary,
             "image_url": item.image_url, "caption": item.caption, "hashtags": item.hashtags,
             "language": item.language, "campaign": item.campaign_id, "status": item.status,
@@ -260,7 +321,8 @@ class ItemForm(Form):
         # A text field a request did not send is empty, as on a blank form.
         self.cleaned.update({name: self[name].data or "" for name in (
             "title", "url", "summary", "image_url", "caption", "hashtags")})
-        self.cleaned.update(campaign=self.chosen_campaign, captions=self.captions.variants())
+        self.cleaned.update(campaign=self.chosen_campaign, captions=self.captions.variants(),
+                            audience=self.audience())
         return valid and not self.form_messages
 
 
@@ -394,9 +456,13 @@ class ReviewForm(Form):
                                                          "review_note")}
 
 
-class FeedForm(Form):
+class FeedForm(AudienceFields, Form):
     """A feed to add: the feeds service checks it (``add_feed``); the form
     refuses first what is no address at all."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offer_audiences()
 
     url = StringField(filters=[stripped], validators=[
         WebAddress(_l("A feed address must start with http:// or https://."), URL_MAX)])
@@ -406,7 +472,7 @@ class FeedForm(Form):
 
     def as_dict(self):
         return {"url": self.url.data or "", "kind": self.kind.data or "", "campaign": self.campaign.data or "",
-                "needs_review": bool(self.needs_review.data)}
+                "needs_review": bool(self.needs_review.data), "audience": self.audience()}
 
 
 class LibraryFilterForm(FilterForm):

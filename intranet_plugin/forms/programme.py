@@ -54,6 +54,7 @@ class PreferencesForm(Form):
     kinds = TextsField()
     digest = StringField(validators=[choice_of(DIGEST_CHOICES, _l("Choose whether you want the weekly digest."))])
     instant_alerts = StringField()
+    reminders = StringField()
     language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
     show_on_leaderboard = StringField()
 
@@ -72,6 +73,7 @@ class PreferencesForm(Form):
             "kinds": [k for k in KINDS if k in (self.kinds.data or ())],
             "digest": self.digest.data or "",
             "instant_alerts": bool(self.instant_alerts.raw_data),
+            "reminders": bool(self.reminders.raw_data),
             "locale": self.language.data or "",
             "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
         }

@@ -30,7 +30,7 @@ from intranet_plugin.tracking import totals
 
 PROFILE_FIELDS = ("username", "display_name", "email", "department", "role", "locale", "is_active",
                   "joined_at", "left_at", "show_on_leaderboard", "networks", "kinds", "digest",
-                  "instant_alerts", "ref", "created_at")
+                  "instant_alerts", "reminders", "groups", "lead_of", "ref", "created_at")
 
 
 def _plain(value):

@@ -60,6 +60,7 @@ def preferences_of(person, default_locale):
         "kinds": list(person.kinds or KINDS),
         "digest": person.digest if person.digest in DIGEST_CHOICES else "weekly",
         "instant_alerts": person.instant_alerts,
+        "reminders": person.reminders,
         "locale": person.locale if person.locale in LANGUAGES else default_locale,
         "show_on_leaderboard": person.show_on_leaderboard,
     }
@@ -73,6 +74,7 @@ def stored_fields(prefs):
         "kinds": [] if len(prefs["kinds"]) == len(KINDS) else list(prefs["kinds"]),
         "digest": prefs["digest"],
         "instant_alerts": prefs["instant_alerts"],
+        "reminders": prefs["reminders"],
         "locale": prefs["locale"],
         "show_on_leaderboard": prefs["show_on_leaderboard"],
     }
@@ -107,15 +109,15 @@ def leave(person):
     if not person.has_joined:
         return False
     with db.atomic():
-        Person.update(joined_at=None, left_at=utcnow(), digest="off", instant_alerts=False,
+        Person.update(joined_at=None, left_at=utcnow(), digest="off", instant_alerts=False, reminders=False,
                       show_on_leaderboard=False).where(Person.id == person.id).execute()
         AuditLog.record(person, "leave", person, summary=person.display_name)
     return True
 
 
 def unsubscribe(person, list_name):
-    """Switch off one list ("digest" or "alerts") for a person, from an
-    e-mail's unsubscribe link."""
+    """Switch off one list ("digest", "alerts" or "reminders") for a
+    person, from an e-mail's unsubscribe link."""
     with db.atomic():
         if list_name == "digest" and person.digest != "off":
             Person.update(digest="off").where(Person.id == person.id).execute()
@@ -123,3 +125,6 @@ def unsubscribe(person, list_name):
         elif list_name == "alerts" and person.instant_alerts:
             Person.update(instant_alerts=False).where(Person.id == person.id).execute()
             AuditLog.record(person, "unsubscribe", person, summary="alerts")
+        elif list_name == "reminders" and person.reminders:
+            Person.update(reminders=False).where(Person.id == person.id).execute()
+            AuditLog.record(person, "unsubscribe", person, summary="reminders")

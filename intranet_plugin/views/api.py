@@ -32,8 +32,9 @@ from flask_login import current_user
 
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
+from intranet_plugin.content.audiences import viewer
 from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
-from intranet_plugin.models import utcnow
+from intranet_plugin.models import Item, utcnow
 from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
@@ -91,6 +92,23 @@ def me_stats():
         "by_network": analytics.by_network(period, person.id),
         "weekly": figures["weekly"],
     })
+
+
+ITEMS_LIMIT = 10
+
+
+@bp.route("/me/items")
+def me_items():
+    """The newest shareable items meant for the signed-in person (pinned
+    first, as on the share page), for an intranet widget."""
+    if not current_user.is_authenticated:
+        return _error(401, _("Sign in first."))
+    items = Item.for_share_page(viewer=viewer(current_user)).limit(ITEMS_LIMIT)
+    return jsonify({"items": [{
+        "id": item.id, "kind": item.kind, "title": item.title, "summary": item.summary, "url": item.url,
+        "image_url": item.image_url or None, "language": item.language, "pinned": item.pinned,
+        "published_at": item.publish_at.isoformat() + "Z",
+        "share_page": url_for("share.index", _anchor=f"item-{item.id}")} for item in items]})
 
 
 @bp.route("/stats")
@@ -262,6 +280,12 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                                      "at": {"type": "string", "format": "date-time"},
                                      "duplicate": {"type": "boolean",
                                                    "description": "Present and true when already reported."}}}
+    item = {"type": "object", "required": ["id", "kind", "title", "url"], "properties": {
+        "id": _integer(), "kind": {"type": "string", "enum": ["news", "vacancy", "blog"]},
+        "title": {"type": "string"}, "summary": {"type": "string"}, "url": {"type": "string"},
+        "image_url": {"type": ["string", "null"]}, "language": {"type": "string"}, "pinned": {"type": "boolean"},
+        "published_at": {"type": "string", "format": "date-time"},
+        "share_page": {"type": "string", "description": "The item's card on the share page."}}}
     session = [{"session": []}]
     return {
         "openapi": "3.1.0",
@@ -276,6 +300,15 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                 "responses": {"200": {"description": "Figures",
                                       "content": {"application/json": {"schema": _ref("MeStats")}}},
                               "400": _error_response("A bad parameter"),
+                              "401": _error_response("Not signed in")}}},
+            "/api/v1/me/items": {"get": {
+                "summary": "The newest items the signed-in person may share: only those meant for them "
+                           "(their department, directory groups and language)",
+                "operationId": "getMyItems", "security": session,
+                "responses": {"200": {"description": "Up to 10 items, pinned and newest first",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "properties": {
+                                              "items": {"type": "array", "items": _ref("Item")}}}}}},
                               "401": _error_response("Not signed in")}}},
             "/api/v1/stats": {"get": {
                 "summary": "Programme figures (admins)", "operationId": "getProgrammeStats",
@@ -310,7 +343,7 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                 "apiKey": {"type": "http", "scheme": "bearer",
                            "description": "An API key made by an admin: Authorization: Bearer <key>."}},
             "schemas": {"Totals": totals, "Period": period, "NetworkFigures": network, "WeekFigures": week,
-                        "MeStats": me_stats, "ProgrammeStats": stats, "ConversionRequest": conversion_in,
+                        "MeStats": me_stats, "ProgrammeStats": stats, "Item": item, "ConversionRequest": conversion_in,
                         "Conversion": conversion_out,
                         "Error": {"type": "object", "required": ["error"],
                                   "properties": {"error": {"type": "string"}}}},

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from intranet_plugin import analytics, models
 from intranet_plugin.analytics import draws as prize_draws
+from intranet_plugin.content.audiences import shareable_for
 from intranet_plugin.content.editing import audit
 from intranet_plugin.content.slugs import unique_slug
 from intranet_plugin.forms.analytics import DrawForm
@@ -45,7 +46,7 @@ def show(slug):
     if current_user.is_editor:
         items = (Item.select().where((Item.campaign == campaign) & (Item.status != "archived")))
     else:
-        items = Item.shareable(now).where(Item.campaign == campaign)
+        items = shareable_for(current_user, now).where(Item.campaign == campaign)
     items = list(items.order_by(Item.pinned.desc(), Item.publish_at.desc(), Item.id.desc()))
     # The campaign's figures in its own period, from the analytics: the
     # same numbers as its board, the dashboard, the API and the CSV.

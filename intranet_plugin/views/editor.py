@@ -19,6 +19,7 @@ from digest.alerts import mark_share_now
 from intranet_plugin import models
 from intranet_plugin.content import editing, opengraph, suggestions
 from intranet_plugin.content import items as content_items
+from intranet_plugin.content.audiences import audience_of, group_name, set_audience
 from intranet_plugin.content.sharing import (
     MAX_CAPTION,
     NETWORKS,
@@ -70,6 +71,19 @@ DEFAULT_COUNTERS = ("x", "linkedin", "xing")
 
 # -- labels and states ------------------------------------------------------
 
+@bp.app_template_global()
+def audience_text(audience):
+    """Whom an item is meant for, in words: "Everyone", or its departments,
+    groups and languages."""
+    if audience is None or audience.everyone:
+        return _("Everyone")
+    names = language_names()
+    parts = [*audience.departments, *(group_name(g) for g in audience.groups),
+             *(names.get(code, code) for code in audience.languages)]
+    return ", ".join(parts)
+
+
+@bp.app_template_global()
 def language_names(current=None):
     """Content languages by their names in the reader's language; an item's
     own language stays choosable even when it is not one of ours (feeds)."""
@@ -162,6 +176,7 @@ def index():
     query = _matching(state, kind, q, now).order_by(Item.publish_at.desc(), Item.id.desc())
     items, page, pages, total = _paged(query, filters.page_number())
     return fragment_or_page("editor/items.html", "results", items=items, state=state, kind=kind, q=q,
+                            audiences=audience_of([i.id for i in items]),
                              page=page, pages=pages, total=total, tabs=_tabs(kind, q, now),
                              page_url=lambda n: editor_list_url(state, kind, q, n),
                              next_url=request.full_path)
@@ -258,6 +273,8 @@ def _save(form, item):
         item = Item(created_by=current_user.id, created_at=now)
     with db.atomic():
         changed = editing.apply(form.cleaned, item, now)
+        if editing.audience_changed(item, form.cleaned["audience"]):
+            changed.append("audience")
         if not created and not changed:
             flash(_("Nothing changed."))
             return redirect(url_for("editor.edit", item_id=item.id))
@@ -267,6 +284,8 @@ def _save(form, item):
             insert_with_slug(item, item.title)
         else:
             item.save()
+        if "audience" in changed:
+            set_audience(item, form.cleaned["audience"])
         editing.audit_item_save(item, changed, created, now)
     flash(_("Saved: “%(title)s”.", title=item.title))
     return redirect(url_for("editor.edit", item_id=item.id))
@@ -384,6 +403,7 @@ def _row(item, next_url, refusal=None, status=200, message=None):
     shown = LibraryFilterForm(MultiDict(parse_qsl(urlsplit(next_url).query)))
     state, kind, q = shown.value("state"), shown.value("kind"), shown.value("q")
     return render_template("editor/_row.html", item=item, next_url=next_url, refusal=refusal,
+                           audiences=audience_of([item.id]),
                            message=message, tabs=_tabs(kind, q, models.utcnow()),
                            state=state, kind=kind, q=q, oob=True), status
 

@@ -14,18 +14,19 @@ from intranet_plugin.content.feeds import (
     remove_feed,
 )
 from intranet_plugin.forms.content import FeedForm
-from intranet_plugin.models import KINDS, Campaign, Feed
+from intranet_plugin.models import KINDS, Audience, Campaign, Feed
 from sso.roles import role_required
 
 bp = Blueprint("feeds", __name__, url_prefix="/admin/feeds")
 
 
-def _page(form=None, error=None, status=200):
+def _page(form=None, error=None, status=200, audience_form=None):
     feeds = list(Feed.select(Feed, Campaign).join(Campaign, JOIN.LEFT_OUTER).order_by(Feed.id))
     campaigns = list(Campaign.select(Campaign.id, Campaign.slug, Campaign.name).order_by(Campaign.name))
     form = form or {"url": "", "kind": "news", "campaign": "", "needs_review": False}
     return render_template("feeds/index.html", feeds=feeds, campaigns=campaigns, kinds=KINDS,
-                           form=form, error=error), status
+                           form=form, error=error, audience_form=audience_form or FeedForm(formdata=None),
+                           audiences={f.id: Audience.of(f.audience or {}) for f in feeds}), status
 
 
 def _flash_result(result):
@@ -51,13 +52,13 @@ def add():
     error) show at once."""
     form = FeedForm()
     if not form.validate():
-        return _page(form.as_dict(), error=next(iter(form.messages.values())), status=400)
+        return _page(form.as_dict(), error=next(iter(form.messages.values())), status=400, audience_form=form)
     values = form.as_dict()
     try:
         feed = add_feed(values["url"], values["kind"], values["campaign"] or None, values["needs_review"],
-                        actor=current_user._get_current_object())
+                        actor=current_user._get_current_object(), audience=values["audience"])
     except FeedError as exc:
-        return _page(values, error=str(exc), status=400)
+        return _page(values, error=str(exc), status=400, audience_form=form)
     # A feed whose first import fails is kept, as feed readers do: the
     # source may be down for a moment, and the scheduler tries again. One
     # message says both, with the reason (which names the host if it is

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
+from intranet_plugin.content.audiences import viewer
 from intranet_plugin.content.items import shareable_ids
 from intranet_plugin.forms.analytics import ImpactPeriodForm
 from intranet_plugin.forms.programme import DeleteDataForm, LeaderboardSettingsForm
@@ -61,7 +62,7 @@ def me():
         "items": analytics.by_item(period, person.id, limit=BEST_ITEMS),
     }
     # "Share again" goes to an item's card, for the items still on the share page.
-    context["shareable"] = shareable_ids({row["item_id"] for row in context["items"]}, utcnow())
+    context["shareable"] = shareable_ids({row["item_id"] for row in context["items"]}, utcnow(), viewer(person))
     context["chart"] = chart(context["figures"]["weekly"])
     return fragment_or_page("impact/me.html", "breakdown", **context)
 

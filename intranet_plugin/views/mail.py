@@ -37,7 +37,8 @@ def _mail_page(html):
 
 # -- unsubscribe (RFC 8058) ---------------------------------------------------
 
-LIST_NAMES = {"digest": lambda: _("the weekly digest"), "alerts": lambda: _("instant alerts")}
+LIST_NAMES = {"digest": lambda: _("the weekly digest"), "alerts": lambda: _("instant alerts"),
+              "reminders": lambda: _("monthly reminders")}
 
 
 def _unsubscribe_target(token):

@@ -6,6 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
+from intranet_plugin.content.audiences import audience_of, is_meant_for, viewer
 from intranet_plugin.content.sharing import (
     CAPTION_RULES,
     COPY,
@@ -54,8 +55,10 @@ def _cards(items):
     shared = current_user.shared_item_ids([i.id for i in items])
     suggesters = suggester_names(items)
     join_first = not membership.may_share(current_user)
+    # Editors see whom each item is meant for.
+    audiences = audience_of([i.id for i in items]) if current_user.is_editor else {}
     return [{"item": i, "shared": i.id in shared, "suggested_by": suggesters.get(i.suggested_by_id),
-             "join_first": join_first} for i in items]
+             "join_first": join_first, "audience": audiences.get(i.id)} for i in items]
 
 
 def _networks(person):
@@ -72,7 +75,7 @@ def index():
         return pilot_page()
     kind, q, campaign, page = _filters()
     size = current_app.config["PAGE_SIZE"]
-    query = Item.for_share_page(kind or None, q or None, campaign or None)
+    query = Item.for_share_page(kind or None, q or None, campaign or None, viewer=viewer(current_user))
     # One row more than a page tells whether there is a next page without a
     # COUNT(*) over the whole table.
     rows = list(query.offset((page - 1) * size).limit(size + 1))
@@ -115,7 +118,7 @@ def _campaigns():
 @login_required
 def card(item_id):
     """One item card (htmx refreshes it after a share)."""
-    item = Item.shareable().where(Item.id == item_id).first()
+    item = Item.shareable(viewer=viewer(current_user)).where(Item.id == item_id).first()
     if item is None:
         abort(404)
     return render_template("share/_card.html", c=_cards([item])[0], networks=_networks(current_user))
@@ -153,6 +156,11 @@ def share(token):
         return _refused(_("This item can no longer be shared."), 410)
     if not membership.is_eligible(person):
         return pilot_page()  # outside a pilot's group: nothing recorded
+    if not is_meant_for(item, person):
+        # Hidden from the share page, and refused here too: a token made
+        # before the audience changed records nothing.
+        return _refused(_("This item is meant for another part of the company, so it cannot be shared "
+                          "from your account."), 403)
     if not person.has_joined:
         return _refused(_("Sharing is for members of the ambassador programme. Joining takes a minute, "
                           "and you can leave at any time."), 403, join=True)
@@ -212,7 +220,7 @@ def _refused(message, status=400, join=False):
 def widget_latest():
     """A small list of the newest shareable items for an intranet home page
     (``<div hx-get=".../widget/latest" hx-trigger="load">``)."""
-    items = list(Item.for_share_page().limit(5))
+    items = list(Item.for_share_page(viewer=viewer(current_user)).limit(5))
     return render_template("share/widget.html", items=items)
 
 

@@ -45,6 +45,9 @@ EDITOR_GROUP = f"cn=ambassador-editors,{GROUPS}"
 UNIQUE_EDITOR_GROUP = f"cn=communications,{GROUPS}"
 # A pilot's member group (AMBASSADOR_LDAP_MEMBER_GROUP): Emma and Sanne.
 PILOT_GROUP = f"cn=ambassador-pilot,{GROUPS}"
+# Team leads, and a group items can be meant for.
+LEAD_GROUP = f"cn=ambassador-leads,{GROUPS}"
+AUDIENCE_GROUP = f"cn=Sales Team,{GROUPS}"
 
 # username -> (dn, password, attributes)
 PEOPLE_ENTRIES = {
@@ -269,6 +272,10 @@ class Slapd:
                 "cn": "communications", "uniqueMember": [PEOPLE_ENTRIES["emma"][0]]})
             conn.add(PILOT_GROUP, ["groupOfNames"], {
                 "cn": "ambassador-pilot", "member": [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]})
+            conn.add(LEAD_GROUP, ["groupOfNames"], {
+                "cn": "ambassador-leads", "member": [PEOPLE_ENTRIES["joris"][0]]})
+            conn.add(AUDIENCE_GROUP, ["groupOfNames"], {
+                "cn": "Sales Team", "member": [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["joris"][0]]})
 
     def add_person(self, username, dn=None, password=None, conn=None, **attributes):
         """Add a person (one of PEOPLE_ENTRIES, or a new one)."""

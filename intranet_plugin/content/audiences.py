@@ -1,0 +1,71 @@
+"""Audiences: whom an item is meant for, the one home of "which items may
+this person see and share".
+
+An item is meant for everyone, or for chosen departments, directory groups
+(``AMBASSADOR_LDAP_AUDIENCE_GROUPS``) and content languages; the rule itself
+is ``Audience.admits`` / ``Item.meant_for`` in the models, side by side. The
+share page, widget, campaigns, digest, instant alerts, reminders and the API
+list items through ``Item.shareable(now, viewer)`` with the person's
+``viewer``; sharing refuses an item not meant for the person.
+"""
+
+from flask import current_app
+from ldap3.utils.dn import parse_dn
+
+from intranet_plugin.models import Audience, Item, ItemAudience, Person, db
+
+
+def viewer(person):
+    """The person as an audience sees them (their department, remembered
+    directory groups and language)."""
+    return person.viewer(current_app.config["DEFAULT_LANGUAGE"])
+
+
+def shareable_for(person, now=None):
+    """The shareable items meant for ``person``."""
+    return Item.shareable(now, viewer(person))
+
+
+def is_meant_for(item, person):
+    """Is this item meant for the person? (one query)"""
+    return audience_of([item.id])[item.id].admits(viewer(person))
+
+
+def audience_of(item_ids):
+    """Each item's ``Audience``, in one query."""
+    ids = list(item_ids)
+    rows = {i: [] for i in ids}
+    if ids:
+        for item_id, dimension, value in (ItemAudience.select(ItemAudience.item, ItemAudience.dimension,
+                                                              ItemAudience.value)
+                                          .where(ItemAudience.item.in_(ids)).tuples()):
+            rows[item_id].append((dimension, value))
+    return {i: Audience.of(r) for i, r in rows.items()}
+
+
+def set_audience(item, audience):
+    """Make ``audience`` the item's audience (rows replaced)."""
+    with db.atomic():
+        ItemAudience.delete().where(ItemAudience.item == item.id).execute()
+        rows = [{"item": item.id, "dimension": d, "value": v} for d, v in audience.rows()]
+        if rows:
+            ItemAudience.insert_many(rows).execute()
+
+
+def known_groups():
+    """The groups an item can be meant for: (DN as configured, name)."""
+    return [(dn, group_name(dn)) for dn in current_app.config["LDAP_AUDIENCE_GROUPS"]]
+
+
+def group_name(dn):
+    """A group's name for people: the value of its first DN part."""
+    try:
+        return parse_dn(dn, escape=False)[0][1]
+    except Exception:  # not a DN ldap3 can read: shown as configured
+        return dn
+
+
+def known_departments():
+    """Departments of the active people, sorted."""
+    return [d for (d,) in Person.active().select(Person.department).distinct()
+            .where(Person.department != "").order_by(Person.department).tuples()]
