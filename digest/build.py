@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from peewee import Case, fn
 
 from intranet_plugin import analytics
+from intranet_plugin.analytics import milestones
 from intranet_plugin.models import (
     Item,
     LinkTotal,
@@ -69,11 +70,13 @@ class Impact:
     best_week: analytics.BestWeek | None = None  # the person's best week so far (this one included)
     rank: int | None = None
     ranked: int = 0  # people on the public leaderboard
+    milestones: list = field(default_factory=list)  # Milestone rows reached and not yet announced
+
 
     @property
     def has_news(self):
         """Something happened this week worth a digest on its own."""
-        return bool(self.shares_week or self.clicks_week)
+        return bool(self.shares_week or self.clicks_week or self.milestones)
 
     @property
     def encouraging_rank(self):
@@ -184,6 +187,8 @@ class Batch:
         for pid, best in analytics.best_weeks(ids, w.last_day).items():
             impacts[pid].best_week = best
         self._bars_and_best(ids, impacts)
+        for pid, rows in milestones.sync(ids).items():
+            impacts[pid].milestones = [m for m in rows if m.announced_in_digest_at is None]
         return impacts
 
     def _bars_and_best(self, ids, impacts):

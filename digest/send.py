@@ -33,6 +33,7 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.sharing import PREVIEW
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger
 from intranet_plugin.mail.links import mail_context
@@ -171,6 +172,8 @@ class _WeeklyRun:
         self.leaderboard = Leaderboard()
         self.ledger = Ledger("digest", period=week, lease=lease)
         self.accepted, self.flushed_at = [], time.monotonic()
+        # Milestones each digest announces, marked announced once it is sent.
+        self.milestones, self.announced = {}, []
 
     def batch(self, people):
         report = self.report
@@ -233,6 +236,7 @@ class _WeeklyRun:
                 report.note(person.username, f"could not be built: {exc}")
                 continue
             claimed[person.id] = person
+            self.milestones[person.id] = [m.id for m in digest.impact.milestones]
             yield person.id, message
 
     def _send(self, digests, retry):
@@ -260,6 +264,7 @@ class _WeeklyRun:
             report.note(person.username, TEMPORARY + str(outcome))
         else:
             report.sent += 1
+            self.announced.extend(self.milestones.pop(person.id, ()))
             if outcome == 1:
                 self.accepted.append(person.id)
                 if len(self.accepted) >= FLUSH_EVERY or time.monotonic() - self.flushed_at > FLUSH_SECONDS:
@@ -272,6 +277,9 @@ class _WeeklyRun:
         if self.accepted:
             self.ledger.settle(self.accepted, 1)
             self.accepted = []
+        if self.announced:
+            milestones.mark_announced(self.announced)
+            self.announced = []
         self.flushed_at = time.monotonic()
 
 

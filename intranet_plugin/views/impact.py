@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.items import shareable_ids
 from intranet_plugin.forms.analytics import ImpactPeriodForm
 from intranet_plugin.forms.programme import DeleteDataForm, LeaderboardSettingsForm
@@ -59,6 +60,7 @@ def me():
         "period": name,
         "networks": analytics.by_network(period, person.id),
         "items": analytics.by_item(period, person.id, limit=BEST_ITEMS),
+        "milestones": milestones.sync([person.id])[person.id],
     }
     # "Share again" goes to an item's card, for the items still on the share page.
     context["shareable"] = shareable_ids({row["item_id"] for row in context["items"]}, utcnow())
@@ -122,7 +124,10 @@ def leaderboard_context(name):
     enabled = analytics.leaderboard_people_enabled()
     people = analytics.leaderboard(period) if enabled else []
     mine = next((row for row in people if row["person_id"] == current_user.id), None)
+    # Only people who chose to appear are listed, so only they show a badge.
+    shown = [row["person_id"] for row in people[:BOARD_SIZE]] + ([mine["person_id"]] if mine else [])
     return {"period": name, "enabled": enabled, "people": people[:BOARD_SIZE], "mine": mine,
+            "milestones": milestones.counts(shown),
             "teams": analytics.team_totals(period), "min_members": analytics.TEAM_MIN_MEMBERS}
 
 
