@@ -8,6 +8,7 @@ import random
 
 from flask import current_app, url_for
 
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.models import (
     Campaign,
@@ -17,6 +18,7 @@ from intranet_plugin.models import (
     Item,
     LinkMonth,
     LinkTotal,
+    Milestone,
     Person,
     ShareEvent,
     TrackedLink,
@@ -134,8 +136,8 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink, Item,
-                          Campaign, Person):
+            for model in (Milestone, DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink,
+                          Item, Campaign, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:
@@ -168,6 +170,8 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+        # The milestones the history reached (first share, first click, points...).
+        milestones.sync([p.id for p in people])
     return {"people": Person.select().count(), "items": Item.select().count(),
             "campaigns": Campaign.select().count(), "shares": ShareEvent.select().count(),
             "clicks": Click.select().count()}

@@ -11,6 +11,7 @@ from helpers import login, make_item, make_person, store_click
 from intranet_plugin.analytics import milestones
 from intranet_plugin.mail.smtp import Mailer
 from intranet_plugin.models import Conversion, Milestone, TrackedLink, utcnow
+from intranet_plugin.people import data
 
 
 def clicks(person, item, visitors, at=None, network="linkedin"):
@@ -91,3 +92,12 @@ def test_the_leaderboard_shows_milestones_of_people_who_chose_to_appear(client):
     page = client.get("/leaderboard?period=all").get_data(as_text=True)
     assert re.search(r"Emma Visible.*2 milestones", page)
     assert "Bob Hidden" not in page and page.count("milestones</span>") == 1
+
+
+def test_deleting_ones_data_deletes_ones_milestones(client):
+    emma = make_person("emma")
+    clicks(emma, make_item("Wind farm opens"), 10)
+    login(client, "emma")
+    assert "10 points" in milestone_list(client)
+    data.erase_person(emma)
+    assert not Milestone.select().where(Milestone.person == emma.id).exists()
