@@ -9,6 +9,7 @@ import random
 from flask import current_app, url_for
 
 from intranet_plugin.analytics import milestones
+from intranet_plugin.content.guidelines import AVOID_KEY, DISCLOSURE_KEY
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.models import (
     Campaign,
@@ -20,6 +21,7 @@ from intranet_plugin.models import (
     LinkTotal,
     Milestone,
     Person,
+    Setting,
     ShareEvent,
     TrackedLink,
     db,
@@ -127,6 +129,8 @@ ITEMS = [
      "#Offshore2027"),
 ]
 
+WORDS_TO_AVOID = ("guaranteed", "best employer", "confidential")
+
 IMAGES = ["windfarm", "engineer", "report", "team", "data", "community", "technician"]
 
 
@@ -170,6 +174,11 @@ def build(reset=False, seed=7):
             items.append(item)
         if not ShareEvent.select().exists():
             _history(rng, people, items, now)
+        # The programme lead's disclosure and words to avoid (set once: an
+        # admin's own choice is kept).
+        if Setting.get_or_none(Setting.key == DISCLOSURE_KEY) is None:
+            Setting.set_value(DISCLOSURE_KEY, "#werkenbij")
+            Setting.set_value(AVOID_KEY, "\n".join(WORDS_TO_AVOID))
         # The milestones the history reached (first share, first click, points...).
         milestones.sync([p.id for p in people])
     return {"people": Person.select().count(), "items": Item.select().count(),

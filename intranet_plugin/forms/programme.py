@@ -7,7 +7,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from intranet_plugin.content import suggestions
-from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES
+from intranet_plugin.content.guidelines import MAX_AVOID, MAX_CONTACT, MAX_DISCLOSURE, MAX_GUIDELINES
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
 from intranet_plugin.forms.base import (
     FilterForm,
@@ -33,6 +33,12 @@ class GuidelinesForm(Form):
                                               n=MAX_GUIDELINES))])
     contact = StringField(filters=[stripped], validators=[
         Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT))])
+    disclosure = StringField(filters=[one_line], validators=[
+        Length(max=MAX_DISCLOSURE, message=_l("The disclosure is too long: at most %(n)d characters.",
+                                              n=MAX_DISCLOSURE))])
+    avoid = StringField(filters=[text_block], validators=[
+        Length(max=MAX_AVOID, message=_l("The words to avoid are too long: at most %(n)d characters.",
+                                         n=MAX_AVOID))])
 
 
 class PreferencesForm(Form):

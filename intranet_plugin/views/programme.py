@@ -38,20 +38,25 @@ def _me():
 @login_required
 def guidelines():
     """The programme's guidelines: policy, brand rules, do's and don'ts, contact."""
-    return render_template("programme/guidelines.html", visitor_cap=totals.visitor_cap(), **guidelines_context())
+    return render_template("programme/guidelines.html", visitor_cap=totals.visitor_cap(),
+                           rules=programme_guidelines.text_rules(), **guidelines_context())
 
 
 @bp.route("/admin/guidelines", methods=["GET", "POST"])
 @role_required("admin")
 def edit_guidelines():
-    """Admins write the guidelines and the contact in Markdown."""
+    """Admins write the guidelines and the contact in Markdown, and set the
+    disclosure and the words to avoid that the share page checks texts for."""
     if request.method == "GET":
-        return _guidelines_form(programme_guidelines.guidelines_markdown(), programme_guidelines.contact_markdown())
+        rules = programme_guidelines.text_rules()
+        return _guidelines_form(programme_guidelines.guidelines_markdown(), programme_guidelines.contact_markdown(),
+                                disclosure=rules.disclosure, avoid="\n".join(rules.avoid))
     form = GuidelinesForm()
     text, contact = form.guidelines.data or "", form.contact.data or ""
+    disclosure, avoid = form.disclosure.data or "", form.avoid.data or ""
     if not form.validate():
-        return _guidelines_form(text, contact, form.messages, 400)
-    programme_guidelines.save(text, contact, by=_me())
+        return _guidelines_form(text, contact, form.messages, 400, disclosure=disclosure, avoid=avoid)
+    programme_guidelines.save(text, contact, by=_me(), disclosure=disclosure, avoid=avoid)
     flash(_("The guidelines are saved."))
     return redirect(url_for("programme.guidelines"))
 
@@ -68,8 +73,9 @@ def preview_guidelines():
                         preview_contact=render_markdown(contact) if contact.strip() else None)
 
 
-def _guidelines_form(text, contact, errors=None, status=200):
+def _guidelines_form(text, contact, errors=None, status=200, disclosure="", avoid=""):
     return render_template("programme/edit_guidelines.html", text=text, contact=contact,
+                           disclosure=disclosure, avoid=avoid,
                            errors=errors or {}, preview=render_markdown(text or default_guidelines()),
                            preview_contact=render_markdown(contact) if contact.strip() else None), status
 
