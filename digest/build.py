@@ -137,6 +137,7 @@ class Batch:
         ids = [p.id for p in people]
         self.since = self._since(ids, week)
         self.impacts = self._impacts(ids)
+        self.milestones = milestones.sync(ids)
         self.candidates = self._candidates(min(self.since.values(), default=windows.week_start))
         self.shared = self._shared(ids, [i.id for i in self.candidates])
 
@@ -147,6 +148,10 @@ class Batch:
                  if fresh_at(i) > since and (not kinds or i.kind in kinds)
                  and (person.id, i.id) not in self.shared]
         impact = self.impacts[person.id]
+        # Milestones not yet announced, reached since the last digest: the
+        # first digest after an upgrade does not announce the whole past.
+        impact.milestones = [m for m in self.milestones[person.id]
+                             if m.announced_in_digest_at is None and m.reached_at >= since.date()]
         impact.rank = self.leaderboard.rank(person)
         impact.ranked = len(self.leaderboard)
         return Digest(person, fresh[:self.max_items], max(0, len(fresh) - self.max_items), impact, since)
@@ -187,8 +192,6 @@ class Batch:
         for pid, best in analytics.best_weeks(ids, w.last_day).items():
             impacts[pid].best_week = best
         self._bars_and_best(ids, impacts)
-        for pid, rows in milestones.sync(ids).items():
-            impacts[pid].milestones = [m for m in rows if m.announced_in_digest_at is None]
         return impacts
 
     def _bars_and_best(self, ids, impacts):

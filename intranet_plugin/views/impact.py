@@ -51,7 +51,9 @@ def _period_arg(default):
 @login_required
 def me():
     """The signed-in person's own impact: this month and all time, by
-    network and by item, week by week; their rank and streak; their data."""
+    network and by item, week by week; their rank, streak and milestones
+    (newly reached ones stored here, so the digest can announce them); their
+    data."""
     person = _me()
     name = _period_arg("all")
     period = period_for(name)
