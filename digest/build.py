@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from peewee import Case, fn
 
 from intranet_plugin import analytics
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.audiences import audience_of, viewer
 from intranet_plugin.models import (
     Item,
@@ -70,11 +71,13 @@ class Impact:
     best_week: analytics.BestWeek | None = None  # the person's best week so far (this one included)
     rank: int | None = None
     ranked: int = 0  # people on the public leaderboard
+    milestones: list = field(default_factory=list)  # Milestone rows reached and not yet announced
+
 
     @property
     def has_news(self):
         """Something happened this week worth a digest on its own."""
-        return bool(self.shares_week or self.clicks_week)
+        return bool(self.shares_week or self.clicks_week or self.milestones)
 
     @property
     def encouraging_rank(self):
@@ -135,6 +138,7 @@ class Batch:
         ids = [p.id for p in people]
         self.since = self._since(ids, week)
         self.impacts = self._impacts(ids)
+        self.milestones = milestones.sync(ids)
         self.candidates = self._candidates(min(self.since.values(), default=windows.week_start))
         self.audiences = audience_of([i.id for i in self.candidates])
         self.shared = self._shared(ids, [i.id for i in self.candidates])
@@ -147,6 +151,10 @@ class Batch:
                  if fresh_at(i) > since and (not kinds or i.kind in kinds)
                  and (person.id, i.id) not in self.shared and self.audiences[i.id].admits(sees)]
         impact = self.impacts[person.id]
+        # Milestones not yet announced, reached since the last digest: the
+        # first digest after an upgrade does not announce the whole past.
+        impact.milestones = [m for m in self.milestones[person.id]
+                             if m.announced_in_digest_at is None and m.reached_at >= since.date()]
         impact.rank = self.leaderboard.rank(person)
         impact.ranked = len(self.leaderboard)
         return Digest(person, fresh[:self.max_items], max(0, len(fresh) - self.max_items), impact, since)

@@ -26,7 +26,7 @@ from mjml import mjml2html
 from intranet_plugin.content.sharing import networks_of
 from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.i18n import LANGUAGES
-from intranet_plugin.labels import KIND_LABELS, NETWORK_LABELS, translated
+from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS, translated
 from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
@@ -175,6 +175,8 @@ def progress(impact, locale):
                                   period=period_words(best.start, best.start + datetime.timedelta(days=6), locale)))
     if impact.encouraging_rank:
         lines.append(_("You are number %(rank)s on the leaderboard.", rank=impact.encouraging_rank))
+    for milestone in impact.milestones:
+        lines.append(_("Milestone reached: %(milestone)s!", milestone=MILESTONE_LABELS[milestone.key]))
     return lines
 
 

@@ -34,6 +34,7 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.sharing import PREVIEW
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease
 from intranet_plugin.mail.links import mail_context
@@ -194,6 +195,8 @@ class _WeeklyRun:
         self.compiled = templates(app)
         self.leaderboard = Leaderboard()
         self.ledger, self.send_lease = ledger, send_lease
+        # Milestones each digest announces, marked announced with its 'sent'.
+        self.milestones = {}
 
     def batch(self, people):
         report = self.report
@@ -247,6 +250,7 @@ class _WeeklyRun:
                 report.note(person.username, f"could not be built: {exc}")
                 continue
             people[person.id] = person
+            self.milestones[person.id] = [m.id for m in digest.impact.milestones]
             yield person.id, message
 
     def _hand_over(self, person_id):
@@ -261,9 +265,11 @@ class _WeeklyRun:
 
     def _record_accepted(self):
         if self._accepted is not None:
-            person_id, tries = self._accepted
+            person_id, tries, announced = self._accepted
             self._accepted = None
             self.ledger.settle(person_id, tries)
+            if announced:
+                milestones.mark_announced(announced)
 
     def _send(self, digests, retry):
         people, self._retry, self._accepted = {}, retry, None
@@ -293,9 +299,10 @@ class _WeeklyRun:
         else:
             report.sent += 1
             # Recorded with the next message's hand-over, which follows at
-            # once (or when the batch ends).
-            self._accepted = (person.id, outcome)
+            # once (or when the batch ends), with its milestones announced.
+            self._accepted = (person.id, outcome, self.milestones.pop(person.id, ()))
             return
+        self.milestones.pop(person.id, None)
         self.ledger.settle(person.id, outcome, person.id in self._retry)
 
 

@@ -15,8 +15,9 @@ import random
 
 from flask import current_app, url_for
 
-from intranet_plugin.analytics import goals
+from intranet_plugin.analytics import goals, milestones
 from intranet_plugin.content.audiences import set_audience
+from intranet_plugin.content.guidelines import AVOID_KEY, DISCLOSURE_KEY
 from intranet_plugin.content.slugs import slugify
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import (
@@ -29,7 +30,9 @@ from intranet_plugin.models import (
     Item,
     LinkMonth,
     LinkTotal,
+    Milestone,
     Person,
+    Setting,
     ShareEvent,
     TrackedLink,
     db,
@@ -154,6 +157,8 @@ ITEMS = [
      "#Offshore2027"),
 ]
 
+WORDS_TO_AVOID = ("guaranteed", "best employer", "confidential")
+
 IMAGES = ["windfarm", "engineer", "report", "team", "data", "community", "technician"]
 
 
@@ -163,8 +168,8 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink, Item,
-                          Campaign, Invitation, Person):
+            for model in (Milestone, DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink,
+                          Item, Campaign, Invitation, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:
@@ -205,6 +210,13 @@ def build(reset=False, seed=7):
             _history(rng, people, items, now)
         _engineering_only(now)
         Person.update(lead_of="Engineering").where(Person.username == TEAM_LEAD).execute()
+        # The programme lead's disclosure and words to avoid (set once: an
+        # admin's own choice is kept).
+        if Setting.get_or_none(Setting.key == DISCLOSURE_KEY) is None:
+            Setting.set_value(DISCLOSURE_KEY, "#werkenbij")
+            Setting.set_value(AVOID_KEY, "\n".join(WORDS_TO_AVOID))
+        # The milestones the history reached (first share, first click, points...).
+        milestones.sync([p.id for p in people])
     _goals()
     _invite()
     return {"people": Person.select().count(), "items": Item.select().count(),

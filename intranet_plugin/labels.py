@@ -52,8 +52,22 @@ def translated(labels):
     return {code: str(label) for code, label in labels.items()}
 
 
+# Milestones a person reached (see analytics.milestones).
+MILESTONE_LABELS = {
+    "first_share": _l("First share"),
+    "first_click": _l("First click on a link you shared"),
+    "points_10": _l("10 points"),
+    "points_100": _l("100 points"),
+    "points_1000": _l("1,000 points"),
+    "first_applicant": _l("First applicant through your link"),
+    "streak_4": _l("4 weeks in a row with visitors"),
+    "streak_12": _l("12 weeks in a row with visitors"),
+}
+
+
 def init_app(app):
     app.jinja_env.globals.update(KIND_LABELS=KIND_LABELS, KIND_PLURAL_LABELS=KIND_PLURAL_LABELS,
                                  STATE_LABELS=STATE_LABELS, ACTION_LABELS=ACTION_LABELS,
                                  AUDIT_LABELS=AUDIT_LABELS, AUDIT_TARGET_LABELS=AUDIT_TARGET_LABELS,
-                                 AUDIT_SUMMARY_LABELS=AUDIT_SUMMARY_LABELS, NETWORK_LABELS=NETWORK_LABELS)
+                                 AUDIT_SUMMARY_LABELS=AUDIT_SUMMARY_LABELS, NETWORK_LABELS=NETWORK_LABELS,
+                                 MILESTONE_LABELS=MILESTONE_LABELS)

@@ -725,6 +725,19 @@ ShareEvent.add_index(ShareEvent.index(ShareEvent.person, ShareEvent.item, ShareE
                      .where(ShareEvent.is_repeat == False))  # noqa: E712
 
 
+class Milestone(BaseModel):
+    """A milestone a person reached (see ``analytics.milestones``): kept so
+    that the digest announces each one once."""
+
+    person = ForeignKeyField(Person, backref="milestones", on_delete="CASCADE")
+    key = CharField(max_length=32)
+    reached_at = DateField()
+    announced_in_digest_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("person", "key"), True),)
+
+
 class JobLease(BaseModel):
     """A timed job's lease: the scheduler holding it runs the job; a lease
     that expires (its holder died) can be taken over."""
@@ -739,4 +752,5 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, ItemAudience, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation]
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation,
+          Milestone]

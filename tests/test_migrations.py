@@ -91,6 +91,9 @@ def test_demo_command_builds_realistic_content(runner):
     assert {i.language for i in Item.select()} == {"nl", "en"}
     assert Item.select().where(Item.kind == "vacancy", Item.expires_at.is_null(False)).count() >= 3
     assert Click.counted().count() > 0
+    # someone has reached a milestone beyond the first share, to show on /me
+    from intranet_plugin.models import Milestone
+    assert Milestone.select().where(Milestone.key == "points_10").exists()
     # running it again adds nothing
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and Person.select().count() == len(set(p.username for p in Person.select()))

@@ -1,10 +1,16 @@
 """The programme's guidelines and contact: Markdown written by admins, one
 text per language, rendered so that it cannot run anything, with built-in
-guidelines in the reader's language until the company writes its own."""
+guidelines in the reader's language until the company writes its own. With
+them, the programme lead sets the disclosure (a hashtag or phrase such as
+``#werkenbij`` that every post should carry) and the words to avoid, one
+setting for every language; the share page applies both
+(``content.sharing.text_warnings``)."""
+
+from typing import NamedTuple
 
 import markdown
 import nh3
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -17,6 +23,10 @@ GUIDELINES_KEY = "guidelines_markdown"
 CONTACT_KEY = "programme_contact"
 MAX_GUIDELINES = 50_000
 MAX_CONTACT = 500
+DISCLOSURE_KEY = "disclosure"
+AVOID_KEY = "words_to_avoid"
+MAX_DISCLOSURE = 100
+MAX_AVOID = 2000  # the list as written, one word or phrase a line
 
 # What admins' Markdown may become; everything else is removed.
 ALLOWED_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i",
@@ -115,8 +125,42 @@ def contact_markdown():
     return Setting.get_value(CONTACT_KEY)
 
 
-def save(text, contact, by, language):
-    """Store the guidelines of ``language`` and the contact. A text that
+def parse_words(text):
+    """The words to avoid as written: one a line (commas separate too),
+    surrounding spaces dropped, each once, in the order written."""
+    words = []
+    for part in (text or "").replace(",", "\n").splitlines():
+        part = " ".join(part.split())
+        if part and part.lower() not in {w.lower() for w in words}:
+            words.append(part)
+    return words
+
+
+class TextRules(NamedTuple):
+    """What the share page checks texts against."""
+
+    disclosure: str  # "" when none is set
+    avoid: tuple  # words and phrases, as written
+
+
+def text_rules():
+    """The disclosure ("" when none is set) and the words to avoid, read once
+    per request (every card and network asks)."""
+    cached = g.get("ambassador_text_rules") if has_app_context() else None
+    if cached is None:
+        values = dict(Setting.select(Setting.key, Setting.value)
+                      .where(Setting.key.in_([DISCLOSURE_KEY, AVOID_KEY])).tuples())
+        cached = TextRules(" ".join(values.get(DISCLOSURE_KEY, "").split()),
+                           tuple(parse_words(values.get(AVOID_KEY, ""))))
+        if has_app_context():
+            g.ambassador_text_rules = cached
+    return cached
+
+
+
+def save(text, contact, by, language, disclosure=None, avoid=None):
+    """Store the guidelines of ``language`` and the contact, and (when given)
+    the disclosure and the words to avoid (one setting for every language). A text that
     readers of the language get anyway (the built-in text, or the text of
     the language they fall back to) stays unsaved, so that it keeps
     following its source."""
@@ -126,5 +170,12 @@ def save(text, contact, by, language):
     with db.atomic():
         Setting.set_value(key, text, by=by)
         Setting.set_value(CONTACT_KEY, contact, by=by)
+        if disclosure is not None:
+            Setting.set_value(DISCLOSURE_KEY, " ".join(disclosure.split()), by=by)
+        if avoid is not None:
+            Setting.set_value(AVOID_KEY, "\n".join(parse_words(avoid)), by=by)
         AuditLog.record(by, "update", Setting.get_by_id(key), summary="guidelines",
-                        language=language, characters=len(text), contact=contact)
+                        language=language, characters=len(text), contact=contact,
+                        disclosure=disclosure, words_to_avoid=avoid)
+    if has_app_context():
+        g.pop("ambassador_text_rules", None)

@@ -17,6 +17,7 @@ from flask import current_app
 from itsdangerous import BadSignature, Serializer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+from intranet_plugin.content.guidelines import text_rules
 from intranet_plugin.models import ShareEvent, TrackedLink, db, utcnow
 
 # Networks in button order, with the limits of their post text. X shortens
@@ -124,10 +125,13 @@ def _with_hashtags(network, text, hashtags):
 def post_texts(item, network):
     """The suggested texts for a network, as the network receives them: the
     editor's variants for it in their order, else the item's default text;
-    hashtags added where there is room. Never empty."""
+    the programme's disclosure, then the hashtags, added where there is room
+    (the disclosure first: it matters more than a hashtag). Never empty."""
     variants = [v.strip(SPACES) for v in (item.captions or {}).get(network) or () if v.strip(SPACES)]
     tags = item.hashtag_list
-    return [_with_hashtags(network, v, tags) for v in variants or [(item.caption or "").strip(SPACES)]]
+    disclosure = text_rules().disclosure
+    return [_with_hashtags(network, _with_disclosure(network, v, disclosure), tags)
+            for v in variants or [(item.caption or "").strip(SPACES)]]
 
 
 def post_text(item, network, own=""):
@@ -135,6 +139,56 @@ def post_text(item, network, own=""):
     (without surrounding white space), else the first suggestion."""
     own = (own or "").strip(SPACES)
     return own or post_texts(item, network)[0]
+
+
+# -- the disclosure and the words to avoid ------------------------------------------
+#
+# The programme lead sets a disclosure (a hashtag or phrase such as
+# "#werkenbij") and words to avoid (content.guidelines). The suggested texts
+# carry the disclosure (post_texts); a text that lacks it or uses a word to
+# avoid gets a warning, never a refusal. One rule, applied by the server
+# and, for live feedback, by static/app.js (textWarnings) with the same
+# steps: both texts in NFC and lower case; a term is in the text where it
+# is found with no letter, digit or "_" right before or after it (and no
+# "#" before it, so "#werkenbij" is not in "##werkenbij").
+
+def _word_char(ch):
+    return ch.isalnum() or ch == "_"
+
+
+def _contains(text, term):
+    text = unicodedata.normalize("NFC", text).lower()
+    term = unicodedata.normalize("NFC", term).lower()
+    if not term:
+        return False
+    start = text.find(term)
+    while start >= 0:
+        end = start + len(term)
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if not (before and (_word_char(before) or before == "#")) and not (after and _word_char(after)):
+            return True
+        start = text.find(term, start + 1)
+    return False
+
+
+def _with_disclosure(network, text, disclosure):
+    if not disclosure or _contains(text, disclosure):
+        return text
+    longer = f"{text} {disclosure}" if text else disclosure
+    return longer if caption_length(network, longer) <= NETWORKS[network]["limit"] else text
+
+
+def text_warnings(text, rules=None):
+    """What a post's text should be warned about: ("disclosure", the
+    disclosure) when it lacks it, then ("avoid", word) for each word to
+    avoid it uses, in the order of the list. Never a reason to refuse."""
+    rules = rules or text_rules()
+    warnings = []
+    if rules.disclosure and not _contains(text, rules.disclosure):
+        warnings.append(("disclosure", rules.disclosure))
+    warnings.extend(("avoid", word) for word in rules.avoid if _contains(text, word))
+    return warnings
 
 
 def too_long(network, text):

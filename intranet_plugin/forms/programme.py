@@ -8,7 +8,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from intranet_plugin.content import suggestions
-from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES
+from intranet_plugin.content.guidelines import MAX_AVOID, MAX_CONTACT, MAX_DISCLOSURE, MAX_GUIDELINES
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
 from intranet_plugin.forms.base import (
     FilterForm,
@@ -37,6 +37,13 @@ class GuidelinesForm(Form):
     # The guidelines' language; none (a form from before there was one per
     # language): the default language's.
     language = StringField(validators=[Optional(), choice_of(LANGUAGES, _l("Choose a language."))])
+
+    disclosure = StringField(filters=[one_line], validators=[
+        Length(max=MAX_DISCLOSURE, message=_l("The disclosure is too long: at most %(n)d characters.",
+                                              n=MAX_DISCLOSURE))])
+    avoid = StringField(filters=[text_block], validators=[
+        Length(max=MAX_AVOID, message=_l("The words to avoid are too long: at most %(n)d characters.",
+                                         n=MAX_AVOID))])
 
 
 class GuidelinesLanguageForm(FilterForm):

@@ -18,6 +18,7 @@ from intranet_plugin.models import (
     LinkMonth,
     LinkTotal,
     MailLedger,
+    Milestone,
     Person,
     ShareEvent,
     Suggestion,
@@ -102,7 +103,8 @@ def erase_person(person):
 
     Deleted: their share events, their tracked links with every click,
     daily total and conversion on them (so the links they posted stop
-    redirecting), their digest and alert records and their suggestions.
+    redirecting), their digest and alert records, their milestones and
+    their suggestions.
     Kept, unnamed: the person row itself (name, user name, e-mail,
     department, pseudonymous reference and preferences replaced), because
     audit entries and recorded prize draws refer to it; audit entries about
@@ -136,6 +138,7 @@ def _erase(person):
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
     Suggestion.delete().where(Suggestion.person == person).execute()
     MailLedger.delete().where(MailLedger.person == person).execute()
+    Milestone.delete().where(Milestone.person == person).execute()
     AuditLog.update(summary="", detail={}).where(
         (AuditLog.target_type == "person") & (AuditLog.target_id == person.id)).execute()
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",

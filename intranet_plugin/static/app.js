@@ -34,7 +34,54 @@
     return Array.from(rest).length + links * linkLength + (text ? 1 : 0) + linkLength;
   }
 
-  window.Ambassador = { captionLength: captionLength };
+  // Warnings about a post's text: the server's rule (content.sharing.
+  // text_warnings, which explains it), applied with the disclosure and
+  // the words to avoid the card carries. [[kind, term], ...]
+  var WORD_CHAR = /[\p{L}\p{N}_]/u;
+
+  function contains(text, term) {
+    text = text.normalize("NFC").toLowerCase();
+    term = term.normalize("NFC").toLowerCase();
+    if (!term) return false;
+    for (var start = text.indexOf(term); start >= 0; start = text.indexOf(term, start + 1)) {
+      var end = start + term.length;
+      var before = start ? Array.from(text.slice(0, start)).pop() : "";
+      var after = end < text.length ? String.fromCodePoint(text.codePointAt(end)) : "";
+      if (!(before && (WORD_CHAR.test(before) || before === "#")) && !(after && WORD_CHAR.test(after))) return true;
+    }
+    return false;
+  }
+
+  function textWarnings(text, disclosure, avoid) {
+    var warnings = [];
+    if (disclosure && !contains(text, disclosure)) warnings.push(["disclosure", disclosure]);
+    avoid.forEach(function (word) { if (contains(text, word)) warnings.push(["avoid", word]); });
+    return warnings;
+  }
+
+  window.Ambassador = { captionLength: captionLength, textWarnings: textWarnings };
+
+  // A box's warnings, redrawn as the person types; they never stop a share.
+  function updateWarnings(post, text) {
+    var box = post.querySelector("[data-text-warnings]");
+    if (!box) return;
+    var d = box.dataset;
+    var warnings = textWarnings(text, d.disclosure, JSON.parse(d.avoid));
+    box.replaceChildren();
+    if (!warnings.length) return;
+    var p = document.createElement("p");
+    p.className = "warning";
+    warnings.forEach(function (w) {
+      var span = document.createElement("span");
+      span.textContent = (w[0] === "disclosure" ? d.msgDisclosure : d.msgAvoid).replace("%W", function () { return w[1]; });
+      p.append(span, " ");
+    });
+    var link = document.createElement("a");
+    link.href = d.guidelinesHref;
+    link.textContent = d.msgGuidelines;
+    p.append(link);
+    box.append(p);
+  }
 
   // -- the share card: one text box per group of networks that receive
   // the same text (rendered by the server, content.sharing.post_texts) --
@@ -43,6 +90,7 @@
   // while the text is over their network's limit.
   function updatePost(post) {
     var area = post.querySelector("textarea[data-caption]");
+    updateWarnings(post, area.value);
     post.querySelectorAll("[data-counter]").forEach(function (counter) {
       var network = counter.dataset.counter;
       var used = captionLength(network, area.value);

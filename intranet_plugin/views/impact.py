@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from intranet_plugin import analytics
+from intranet_plugin.analytics import milestones
 from intranet_plugin.content.audiences import viewer
 from intranet_plugin.content.items import shareable_ids
 from intranet_plugin.forms.analytics import ImpactPeriodForm
@@ -51,7 +52,9 @@ def _period_arg(default):
 @login_required
 def me():
     """The signed-in person's own impact: this month and all time, by
-    network and by item, week by week; their rank and streak; their data."""
+    network and by item, week by week; their rank, streak and milestones
+    (newly reached ones stored here, so the digest can announce them); their
+    data."""
     person = _me()
     name = _period_arg("all")
     period = period_for(name)
@@ -60,6 +63,7 @@ def me():
         "period": name,
         "networks": analytics.by_network(period, person.id),
         "items": analytics.by_item(period, person.id, limit=BEST_ITEMS),
+        "milestones": milestones.sync([person.id])[person.id],
     }
     # "Share again" goes to an item's card, for the items still on the share page.
     context["shareable"] = shareable_ids({row["item_id"] for row in context["items"]}, utcnow(), viewer(person))
@@ -123,7 +127,10 @@ def leaderboard_context(name):
     enabled = analytics.leaderboard_people_enabled()
     people = analytics.leaderboard(period) if enabled else []
     mine = next((row for row in people if row["person_id"] == current_user.id), None)
+    # Only people who chose to appear are listed, so only they show a badge.
+    shown = [row["person_id"] for row in people[:BOARD_SIZE]] + ([mine["person_id"]] if mine else [])
     return {"period": name, "enabled": enabled, "people": people[:BOARD_SIZE], "mine": mine,
+            "milestones": milestones.counts(shown),
             "teams": analytics.team_totals(period), "min_members": analytics.TEAM_MIN_MEMBERS}
 
 

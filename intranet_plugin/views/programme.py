@@ -52,25 +52,31 @@ def _me():
 @login_required
 def guidelines():
     """The programme's guidelines: policy, brand rules, do's and don'ts, contact."""
-    return render_template("programme/guidelines.html", visitor_cap=totals.visitor_cap(), **guidelines_context())
+    return render_template("programme/guidelines.html", visitor_cap=totals.visitor_cap(),
+                           rules=programme_guidelines.text_rules(), **guidelines_context())
 
 
 @bp.route("/admin/guidelines", methods=["GET", "POST"])
 @role_required("admin")
 def edit_guidelines():
     """Admins write the guidelines of each language, and the contact, in
-    Markdown."""
+    Markdown, and set the disclosure and the words to avoid that the share
+    page checks texts for (one setting for every language)."""
     if request.method == "GET":
         language = GuidelinesLanguageForm(request.args).value("language")
+        rules = programme_guidelines.text_rules()
         return _guidelines_form(language, programme_guidelines.guidelines_markdown(language),
-                                programme_guidelines.contact_markdown())
+                                programme_guidelines.contact_markdown(),
+                                disclosure=rules.disclosure, avoid="\n".join(rules.avoid))
     form = GuidelinesForm()
     text, contact = form.guidelines.data or "", form.contact.data or ""
+    disclosure, avoid = form.disclosure.data or "", form.avoid.data or ""
     if not form.validate():
         language = form.language.data if form.language.data in LANGUAGES else get_locale().language
-        return _guidelines_form(language, text, contact, form.messages, 400)
+        return _guidelines_form(language, text, contact, form.messages, 400, disclosure=disclosure, avoid=avoid)
     programme_guidelines.save(text, contact, by=_me(),
-                              language=form.language.data or current_app.config["DEFAULT_LANGUAGE"])
+                              language=form.language.data or current_app.config["DEFAULT_LANGUAGE"],
+                              disclosure=disclosure, avoid=avoid)
     flash(_("The guidelines are saved."))
     return redirect(url_for("programme.guidelines"))
 
@@ -88,10 +94,11 @@ def preview_guidelines():
                         preview_contact=render_markdown(contact) if contact.strip() else None)
 
 
-def _guidelines_form(language, text, contact, errors=None, status=200):
+def _guidelines_form(language, text, contact, errors=None, status=200, disclosure="", avoid=""):
     own = programme_guidelines.own_guidelines(language).strip()
     return render_template("programme/edit_guidelines.html", language=language, own=bool(own),
-                           text=text, contact=contact, errors=errors or {},
+                           text=text, contact=contact, disclosure=disclosure, avoid=avoid,
+                           errors=errors or {},
                            preview=render_markdown(text or builtin_guidelines(language)),
                            preview_contact=render_markdown(contact) if contact.strip() else None), status
 

@@ -1,12 +1,13 @@
 """The share page, its fragments, the share action and the intranet widget."""
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from intranet_plugin.content.audiences import audience_of, is_meant_for, viewer
+from intranet_plugin.content.guidelines import text_rules
 from intranet_plugin.content.sharing import (
     CAPTION_RULES,
     COPY,
@@ -14,6 +15,7 @@ from intranet_plugin.content.sharing import (
     MAX_CAPTION,
     NETWORKS,
     PREVIEW,
+    SPACES,
     caption_length,
     networks_of,
     post_text,
@@ -22,6 +24,7 @@ from intranet_plugin.content.sharing import (
     share_token,
     share_url,
     text_groups,
+    text_warnings,
     too_long,
 )
 from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
@@ -182,6 +185,8 @@ def share(token):
         # else the first suggestion, as the digest's buttons have it.
         own = request.args.get("text", "")
         caption = post_text(item, network, own)
+        # The person's own text is warned about, never refused for it.
+        warnings = text_warnings(caption) if own.strip(SPACES) else []
         over = too_long(network, caption)
         if over or len(own) > MAX_CAPTION:
             used, limit = over or (len(own), MAX_CAPTION)
@@ -206,6 +211,8 @@ def share(token):
             "share/paste.html", item=item, text=caption, dialog=dialog,
             label=NETWORK_LABELS[network], network=network))
     else:
+        for kind, term in warnings:
+            flash(warning_message(kind, term), "warning")
         response = redirect(dialog, code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -258,6 +265,26 @@ def share_texts(item, networks):
     texts as they are sent."""
     return [{"networks": nets, "texts": texts, "names": ", ".join(str(NETWORK_LABELS[n]) for n in nets)}
             for nets, texts in text_groups(item, networks)]
+
+
+@bp.app_template_global("text_warnings")
+def text_warnings_of(text):
+    """[(kind, term)] to warn about in a post's text."""
+    return text_warnings(text)
+
+
+@bp.app_template_global()
+def warning_message(kind, term):
+    """What a warning of ``text_warnings`` says."""
+    if kind == "disclosure":
+        return _("Your text leaves out %(disclosure)s: keep it, so readers know you work here.", disclosure=term)
+    return _("Your text uses “%(word)s”, one of the words to avoid.", word=term)
+
+
+@bp.app_template_global("text_rules")
+def text_rules_of():
+    """The disclosure and the words to avoid, for the script's live warnings."""
+    return text_rules()
 
 
 @bp.app_template_global()

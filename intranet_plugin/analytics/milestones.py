@@ -1,0 +1,122 @@
+"""Milestones: recognition a person can see, the one place where they are
+worked out. Every one comes from counted figures, never from button
+presses, except the first share, which recognises trying:
+
+* ``first_share``: the first counted share (``ShareEvent.counted``);
+* ``first_click``: the first counted click on the person's links;
+* ``points_10``, ``points_100``, ``points_1000``: 10, 100 and 1,000 points,
+  the capped unique visitors that /me and the leaderboard call points (the
+  day the running sum of the person's daily visitors reaches the number);
+* ``first_applicant``: the first application reported through their link;
+* ``streak_4``, ``streak_12``: 4 and 12 ISO weeks in a row with a counted
+  click (as ``analytics.streak`` counts them), reached even when the
+  streak has ended since.
+
+Each milestone has the UTC day it was reached, worked out from the clicks,
+shares and conversions themselves, so it reads the same whenever it is
+computed. ``sync`` stores what is newly reached (``Milestone`` rows), so
+that the digest can announce each one once (``announced_in_digest_at``).
+Everything runs a constant number of queries for any number of people.
+"""
+
+import datetime
+
+from peewee import fn
+
+from intranet_plugin.models import Click, Conversion, Milestone, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.tracking.totals import click_source
+
+POINTS = (10, 100, 1000)
+STREAKS = (4, 12)
+ORDER = ("first_share", "first_click", *(f"points_{n}" for n in POINTS), "first_applicant",
+         *(f"streak_{n}" for n in STREAKS))
+
+
+def _date(day):
+    return datetime.date.fromisoformat(day[:10]) if isinstance(day, str) else day
+
+
+def _monday(day):
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def _from_clicks(days):
+    """Milestones of one person's [(day, clicks, visitors)], oldest first."""
+    reached, total, thresholds = {}, 0, list(POINTS)
+    weeks = {}
+    for day, clicks, visitors in days:
+        if clicks and "first_click" not in reached:
+            reached["first_click"] = day
+        total += visitors
+        while thresholds and total >= thresholds[0]:
+            reached[f"points_{thresholds.pop(0)}"] = day
+        if clicks:
+            weeks.setdefault(_monday(day), day)
+    run, previous = 0, None
+    for monday in sorted(weeks):
+        run = run + 1 if previous is not None and monday - previous == datetime.timedelta(weeks=1) else 1
+        previous = monday
+        for n in STREAKS:
+            if run == n and f"streak_{n}" not in reached:
+                reached[f"streak_{n}"] = weeks[monday]
+    return reached
+
+
+def compute(person_ids):
+    """{person_id: {milestone: day reached}} for the given people, from
+    their counted shares, clicks and applications. Three queries."""
+    ids = list(person_ids)
+    result = {pid: {} for pid in ids}
+    if not ids:
+        return result
+    for pid, first in (ShareEvent.counted().select(ShareEvent.person, fn.MIN(ShareEvent.day))
+                       .where(ShareEvent.person.in_(ids)).group_by(ShareEvent.person).tuples()):
+        result[pid]["first_share"] = _date(first)
+    links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids))
+    src = click_source(None, links)
+    c = src.c
+    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
+    rows = (TrackedLink.select(TrackedLink.person, c.day, fn.SUM(c.clicks), fn.SUM(c.visitors))
+            .join(src, on=(c.link_id == TrackedLink.id)).where(counted)
+            .group_by(TrackedLink.person, c.day).order_by(TrackedLink.person, c.day)
+            .bind(Click._meta.database).tuples())
+    days = {}
+    for pid, day, clicks, visitors in rows:
+        days.setdefault(pid, []).append((_date(day), int(clicks or 0), int(visitors or 0)))
+    for pid, person_days in days.items():
+        result[pid].update(_from_clicks(sorted(person_days)))
+    for pid, first in (Conversion.select(TrackedLink.person, fn.MIN(Conversion.at)).join(TrackedLink)
+                       .where(TrackedLink.person.in_(ids) & (Conversion.kind == "application"))
+                       .group_by(TrackedLink.person).tuples()):
+        result[pid]["first_applicant"] = _date(first) if not isinstance(first, datetime.datetime) else first.date()
+    return result
+
+
+def sync(person_ids):
+    """Store the milestones newly reached by these people and return
+    {person_id: [Milestone]} in the order of ``ORDER``. Five statements."""
+    ids = list(person_ids)
+    reached = compute(ids)
+    stored = {pid: {} for pid in ids}
+    for row in Milestone.select().where(Milestone.person.in_(ids)):
+        stored[row.person_id][row.key] = row
+    new = [{"person": pid, "key": key, "reached_at": day}
+           for pid, keys in reached.items() for key, day in keys.items() if key not in stored[pid]]
+    if new:
+        Milestone.insert_many(new).on_conflict_ignore().execute()
+        for row in Milestone.select().where(Milestone.person.in_({r["person"] for r in new})):
+            stored[row.person_id][row.key] = row
+    return {pid: sorted(rows.values(), key=lambda m: ORDER.index(m.key)) for pid, rows in stored.items()}
+
+
+def counts(person_ids):
+    """{person_id: number of milestones reached}: the leaderboard's badge."""
+    return {pid: len(keys) for pid, keys in compute(person_ids).items()}
+
+
+def mark_announced(milestone_ids, at=None):
+    """The digest told the person about these milestones."""
+    ids = list(milestone_ids)
+    if ids:
+        (Milestone.update(announced_in_digest_at=at or utcnow())
+         .where(Milestone.id.in_(ids) & Milestone.announced_in_digest_at.is_null()).execute())
