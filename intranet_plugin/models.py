@@ -33,7 +33,9 @@ STATUSES = ("draft", "review", "published", "archived")
 ITEM_STATES = ("draft", "review", "scheduled", "published", "expired", "archived")
 DIGEST_CHOICES = ("weekly", "off")
 # The networks a share button exists for; "link" is the copy-link button.
-SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email", "link")
+# "device": the phone's share sheet; "qr": the person's QR code.
+SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram",
+                  "whatsapp", "email", "link", "device", "qr")
 CLICK_KINDS = ("human", "crawler", "head", "empty")
 
 
@@ -109,6 +111,9 @@ class Person(BaseModel):
     kinds = JSONField(default=list)
     digest = CharField(default="weekly", choices=[(d, d) for d in DIGEST_CHOICES])
     instant_alerts = BooleanField(default=False)
+    # The host name of the person's Mastodon server ("" until they give it):
+    # its share page opens from their Mastodon button. Never fetched.
+    mastodon_server = CharField(default="")
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.

@@ -93,7 +93,7 @@ def test_join_and_leave_round_trip(csrf_app):
     assert "Our social-media policy" in join_page  # the guidelines come first
     assert re.search(r'name="agree" value="yes" required', join_page)
     # every network and kind is ticked, the leaderboard is not
-    assert len(re.findall(r'name="networks" value="\w+" checked', join_page)) == 6
+    assert len(re.findall(r'name="networks" value="\w+" checked', join_page)) == 10
     assert len(re.findall(r'name="kinds" value="\w+" checked', join_page)) == 3
     assert not re.search(r'name="show_on_leaderboard" value="yes" checked', join_page)
 
@@ -202,9 +202,11 @@ def test_someone_who_left_cannot_share_from_an_old_digest(app, client):
 
 
 @pytest.mark.parametrize("chosen,shown", [
-    (["linkedin", "whatsapp"], {"linkedin", "whatsapp", "link"}),
-    ([], {"linkedin", "x", "facebook", "xing", "whatsapp", "email", "link"}),
-    (["myspace"], {"linkedin", "x", "facebook", "xing", "whatsapp", "email", "link"}),
+    (["linkedin", "whatsapp"], {"linkedin", "whatsapp", "link", "device"}),
+    ([], {"linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp", "email",
+          "link", "device"}),
+    (["myspace"], {"linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp",
+                   "email", "link", "device"}),
 ])
 def test_network_choice_filters_the_buttons(app, client, chosen, shown):
     make_person("emma", networks=chosen)

@@ -15,6 +15,7 @@ def preferences_of(person, default_locale):
         "instant_alerts": person.instant_alerts,
         "locale": person.locale if person.locale in LANGUAGES else default_locale,
         "show_on_leaderboard": person.show_on_leaderboard,
+        "mastodon_server": person.mastodon_server or "",
     }
 
 
@@ -28,6 +29,7 @@ def stored_fields(prefs):
         "instant_alerts": prefs["instant_alerts"],
         "locale": prefs["locale"],
         "show_on_leaderboard": prefs["show_on_leaderboard"],
+        "mastodon_server": prefs.get("mastodon_server", ""),
     }
 
 
