@@ -68,7 +68,8 @@ class PreferencesForm(Form):
             "instant_alerts": bool(self.instant_alerts.raw_data),
             "locale": self.language.data or "",
             "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
-            "mastodon_server": mastodon_host(self.mastodon_server.data) or "",
+            # As typed when refused, so it can be corrected (never stored so).
+            "mastodon_server": mastodon_host(self.mastodon_server.data) or self.mastodon_server.data or "",
         }
 
 
