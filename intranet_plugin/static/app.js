@@ -32,9 +32,11 @@
   }
 
   // Code points, or grapheme clusters where the network counts those (Bluesky).
+  var graphemes = null;
   function units(spec, text) {
     if (spec.count === "graphemes" && window.Intl && Intl.Segmenter) {
-      return Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)).length;
+      graphemes = graphemes || new Intl.Segmenter(undefined, { granularity: "grapheme" });
+      return Array.from(graphemes.segment(text)).length;
     }
     return Array.from(text).length;
   }
