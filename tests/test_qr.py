@@ -13,7 +13,7 @@ import zxingcpp
 from playwright.sync_api import expect, sync_playwright
 
 from helpers import BROWSER, login, make_item, make_person
-from helpers.browser import ConsoleLog, launch, serve, signed_in_page
+from helpers.browser import launch, serve, signed_in_page
 from intranet_plugin import analytics
 from intranet_plugin.labels import NETWORK_LABELS
 from intranet_plugin.models import Click, ShareEvent, TrackedLink
