@@ -1,4 +1,4 @@
-"""The new ways to share, in Chromium at 1280 px (nothing leaves the
+"""The new ways to share, in Chromium at 390 and 1280 px (nothing leaves the
 machine: ``browser.OutsideWeb``): one share through each of Bluesky,
 Threads, Mastodon (on the person's own server) and Telegram, each URL
 checked; the phone's share sheet (a ``navigator.share`` stand-in) gets the
@@ -14,6 +14,7 @@ from helpers import make_item, make_person
 from helpers.browser import DESKTOP_CHROME, ConsoleLog, OutsideWeb, launch, serve
 from intranet_plugin.models import Person, ShareEvent, TrackedLink
 
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 TITLE = "Windpark Noordzee-Oost delivers its first power"
 # The Web Share API as a phone has it: what it is handed is kept for the test.
 SHARE_SHEET = "navigator.share = (data) => { window.sharedWith = data; return Promise.resolve(); };"
@@ -38,8 +39,8 @@ def site(make_app):
         yield base, app, item.id
 
 
-def signed_in(browser, base, share_sheet):
-    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900},
+def signed_in(browser, base, share_sheet, viewport="desktop"):
+    context = browser.new_context(base_url=base, viewport=VIEWPORTS[viewport],
                                   user_agent=DESKTOP_CHROME, locale="en-GB")
     context.set_default_timeout(10_000)
     if share_sheet:
@@ -53,9 +54,10 @@ def signed_in(browser, base, share_sheet):
     return context, web, console, page
 
 
-def test_one_share_through_each_new_network(browser, site):
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_one_share_through_each_new_network(browser, site, viewport):
     base, app, item_id = site
-    context, web, console, page = signed_in(browser, base, share_sheet=False)
+    context, web, console, page = signed_in(browser, base, share_sheet=False, viewport=viewport)
     card = page.locator(f"#item-{item_id}")
     text = card.locator("textarea").first.input_value()
     assert text == "Proud of our first offshore power #wind"
