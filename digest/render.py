@@ -32,7 +32,8 @@ from intranet_plugin.mail.message import build_message, sender_domain
 SUMMARY_LIMIT = 320
 BAR_HEIGHT = 60  # pixels of the tallest bar
 NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1466d6", "xing": "#026466",
-                   "whatsapp": "#0f7a41", "email": "#5b6478"}
+                   "whatsapp": "#0f7a41", "email": "#5b6478",
+                   "bluesky": "#0b5cd5", "threads": "#000000", "mastodon": "#563acc", "telegram": "#1a6fa5"}
 
 
 def _no_include(path):

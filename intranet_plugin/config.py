@@ -220,9 +220,12 @@ def _smtp_url(value):
 # Earned media value: what a click would cost as a paid ad on the network,
 # in EUR. Rough cost-per-click of paid social in the Netherlands and DACH:
 # LinkedIn (B2B, the dearest), XING (B2B, smaller), X and Facebook (consumer).
-# WhatsApp, e-mail and copied links have no ad market; they count low.
+# Bluesky, Threads (Meta's ads) and Mastodon count as consumer networks;
+# WhatsApp, Telegram, e-mail, copied links, the phone's share sheet and QR
+# codes have no ad market; they count low.
 DEFAULT_COST_PER_CLICK = {"linkedin": "3.00", "xing": "2.00", "x": "1.00", "facebook": "1.00",
-                          "whatsapp": "0.50", "email": "0.50", "link": "0.50"}
+                          "bluesky": "0.50", "threads": "1.00", "mastodon": "0.50", "telegram": "0.50",
+                          "whatsapp": "0.50", "email": "0.50", "link": "0.50", "device": "0.50", "qr": "0.50"}
 
 
 def _cost_per_click(value):

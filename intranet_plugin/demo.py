@@ -184,6 +184,13 @@ def build(reset=False, seed=7):
                 Person.create(username=username, display_name=name, email=f"{username}@noordwind.example",
                               department=dept, locale=locale, eligible=in_pilot, eligible_checked_at=now,
                               created_at=now - datetime.timedelta(days=rng.randint(30, 90)))
+        # Two people's own choices of networks: Emma posts on Mastodon
+        # (her server set) and Bluesky; Lisa uses her phone's apps.
+        for person, networks, server in ((people[2], ["linkedin", "bluesky", "mastodon", "threads"],
+                                          "mastodon.social"),
+                                         (people[5], ["linkedin", "telegram", "whatsapp", "email"], "")):
+            if not person.networks:
+                Person.update(networks=networks, mastodon_server=server).where(Person.id == person.id).execute()
         campaigns = []
         for slug, name, tag, description, goal in CAMPAIGNS:
             campaign = Campaign.get_or_none(slug=slug) or Campaign.create(
@@ -272,7 +279,8 @@ def _image_url(name):
 def _history(rng, people, items, now):
     """Shares over the last weeks, and the visits they brought (humans,
     link-preview bots, repeat visitors)."""
-    networks = ["linkedin", "linkedin", "linkedin", "x", "facebook", "xing", "whatsapp", "email"]
+    networks = ["linkedin", "linkedin", "linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon",
+                "telegram", "whatsapp", "email", "device", "qr"]
     rows = []
     for person in people:
         for item in rng.sample(items, rng.randint(1, 6)):
@@ -280,8 +288,9 @@ def _history(rng, people, items, now):
             when = max(item.publish_at, now - datetime.timedelta(days=rng.randint(0, 20)))
             link = TrackedLink.get_or_none(person=person, item=item, network=network) or \
                 TrackedLink.create(code=new_code(), person=person, item=item, network=network, created_at=when)
-            ShareEvent.create(person=person, item=item, link=link, network=network, source="web",
-                              day=when.date(), created_at=when)
+            if network != "qr":  # a QR code is printed, not pressed: its scans are its clicks
+                ShareEvent.create(person=person, item=item, link=link, network=network, source="web",
+                                  day=when.date(), created_at=when)
             rows.append({"event_id": new_code(12), "link": link.id, "at": when, "day": when.date(),
                          "kind": "crawler", "visitor": new_code(12)[:32], "referrer_host": "",
                          "is_self": False})

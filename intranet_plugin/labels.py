@@ -43,7 +43,9 @@ AUDIT_SUMMARY_LABELS = {"guidelines": _l("Guidelines"), "leaderboard_people_enab
 
 # The networks by their own names; "link" is the copy-link button.
 NETWORK_LABELS = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook", "xing": "XING",
-                  "whatsapp": "WhatsApp", "email": _l("E-mail"), "link": _l("Copied link")}
+                  "bluesky": "Bluesky", "threads": "Threads", "mastodon": "Mastodon", "telegram": "Telegram",
+                  "whatsapp": "WhatsApp", "email": _l("E-mail"), "link": _l("Copied link"),
+                  "device": _l("Phone's share sheet"), "qr": _l("QR code")}
 
 
 def translated(labels):

@@ -36,7 +36,9 @@ STATUSES = ("draft", "review", "published", "archived")
 ITEM_STATES = ("draft", "review", "scheduled", "published", "expired", "archived")
 DIGEST_CHOICES = ("weekly", "off")
 # The networks a share button exists for; "link" is the copy-link button.
-SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "whatsapp", "email", "link")
+# "device": the phone's share sheet; "qr": the person's QR code.
+SHARE_NETWORKS = ("linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram",
+                  "whatsapp", "email", "link", "device", "qr")
 CLICK_KINDS = ("human", "crawler", "head", "empty")
 # Whom an item is meant for: departments and directory groups (who), and
 # content languages (the person's language). See Item.meant_for.
@@ -166,6 +168,9 @@ class Person(BaseModel):
     instant_alerts = BooleanField(default=False)
     # A monthly reminder after 30 days without a share (opt-in).
     reminders = BooleanField(default=False)
+    # The host name of the person's Mastodon server ("" until they give it):
+    # its share page opens from their Mastodon button. Never fetched.
+    mastodon_server = CharField(default="")
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.

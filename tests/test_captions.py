@@ -17,7 +17,7 @@ from intranet_plugin.models import Item
 
 TABLE = json.loads((pathlib.Path(__file__).parent / "data" / "caption_lengths.json").read_text())
 EDITOR_COUNTERS = ("x", "linkedin", "xing")  # under the editor's default text
-SHARE_COUNTERS = ("x", "linkedin")  # on a share-page card
+SHARE_COUNTERS = ("x", "linkedin", "bluesky", "threads", "mastodon")  # on a share-page card
 
 
 @pytest.mark.parametrize("row", TABLE, ids=[row["why"] for row in TABLE])

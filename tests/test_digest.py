@@ -25,7 +25,7 @@ from intranet_plugin.models import (
 )
 
 BASE = "https://intranet.example.com/ambassador"
-NETWORKS = ["linkedin", "x", "facebook", "xing", "whatsapp", "email"]
+NETWORKS = ["linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp", "email"]
 
 
 class Sleeps(list):

@@ -54,8 +54,8 @@ def test_the_programme_lead_previews_by_name_sends_a_test_to_themself_and_sends_
 
     # The share buttons in the e-mail: the whole coloured area is the link.
     buttons = frame.locator("a[data-share-network]")
-    expect(buttons).to_have_count(6)
-    for i in range(6):
+    expect(buttons).to_have_count(10)
+    for i in range(10):
         link = buttons.nth(i)
         cell = link.locator("xpath=..")
         link_box, cell_box = link.bounding_box(), cell.bounding_box()

@@ -370,9 +370,10 @@ def test_caption_limits_count_like_the_networks(joris):
     response = joris.submit("/editor/items/new", new_item_form(**{"captions-x": "x" * 256, "caption": "z" * 256}))
     assert response.status_code == 302
     assert Item.get().captions == {"x": ["x" * 256]}
-    # a long default text is fine when X has its own text
+    # a long default text is fine when X and Bluesky (300) have their own texts
     response = joris.submit("/editor/items/new", new_item_form(**{
-        "url": "https://www.example.com/2", "captions-x": "short", "caption": "y" * 400}))
+        "url": "https://www.example.com/2", "captions-x": "short", "captions-bluesky": "short",
+        "caption": "y" * 400}))
     assert response.status_code == 302
 
 

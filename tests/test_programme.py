@@ -93,7 +93,7 @@ def test_join_and_leave_round_trip(csrf_app):
     assert "Our social-media policy" in join_page  # the guidelines come first
     assert re.search(r'name="agree" value="yes" required', join_page)
     # every network and kind is ticked, the leaderboard is not
-    assert len(re.findall(r'name="networks" value="\w+" checked', join_page)) == 6
+    assert len(re.findall(r'name="networks" value="\w+" checked', join_page)) == 10
     assert len(re.findall(r'name="kinds" value="\w+" checked', join_page)) == 3
     assert not re.search(r'name="show_on_leaderboard" value="yes" checked', join_page)
 
@@ -114,7 +114,7 @@ def test_join_and_leave_round_trip(csrf_app):
     share_page = browser.page("/")
     assert 'class="join-banner"' not in share_page and "Welcome to the programme!" in share_page
     links = share_links(share_page)
-    assert set(links) == {"linkedin", "x", "link"}
+    assert set(links) == {"linkedin", "x", "link", "device"}
     assert browser.get(links["linkedin"]).status_code == 303
     link = TrackedLink.get()
     store_click(link, link.created_at, visitor="v" * 32)
@@ -123,14 +123,15 @@ def test_join_and_leave_round_trip(csrf_app):
     assert re.search(r'name="networks" value="x" checked', prefs)
     assert not re.search(r'name="networks" value="facebook" checked', prefs)
     response = browser.submit("/preferences", "/preferences",
-                              {"networks": ["linkedin", "x", "facebook", "xing", "whatsapp", "email"],
+                              {"networks": ["linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon",
+                                            "telegram", "whatsapp", "email"],
                                "kinds": ["news", "vacancy", "blog"], "digest": "off", "language": "en",
                                "show_on_leaderboard": "yes"})
     assert response.status_code == 302 and location(response) == "/preferences"
     changed = fresh(sanne)
     # everything chosen is stored as "all"
     assert (changed.networks, changed.kinds, changed.digest, changed.show_on_leaderboard) == ([], [], "off", True)
-    assert len(share_links(browser.page("/"))) == 7
+    assert len(share_links(browser.page("/"))) == 12  # every network, the copy link and the share sheet
 
     # leaving is a POST with the page's token; a forged one changes nothing
     forged = browser.client.post("/leave", data={"csrf_token": "forged"})
@@ -202,9 +203,11 @@ def test_someone_who_left_cannot_share_from_an_old_digest(app, client):
 
 
 @pytest.mark.parametrize("chosen,shown", [
-    (["linkedin", "whatsapp"], {"linkedin", "whatsapp", "link"}),
-    ([], {"linkedin", "x", "facebook", "xing", "whatsapp", "email", "link"}),
-    (["myspace"], {"linkedin", "x", "facebook", "xing", "whatsapp", "email", "link"}),
+    (["linkedin", "whatsapp"], {"linkedin", "whatsapp", "link", "device"}),
+    ([], {"linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp", "email",
+          "link", "device"}),
+    (["myspace"], {"linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp",
+                   "email", "link", "device"}),
 ])
 def test_network_choice_filters_the_buttons(app, client, chosen, shown):
     make_person("emma", networks=chosen)
@@ -644,7 +647,8 @@ def test_joining_in_the_browser(chromium, site):
     expect(page.get_by_text("Welcome to the programme!")).to_be_visible()
     expect(page.locator(".join-banner")).to_have_count(0)
     networks = card.locator("[data-share-network]").evaluate_all("els => els.map(e => e.dataset.shareNetwork)")
-    assert networks == ["linkedin", "x", "whatsapp", "email", "link"]
+    assert networks == ["linkedin", "x", "bluesky", "threads", "mastodon", "telegram", "whatsapp", "email", "link",
+                        "device"]
     assert console.messages == [] and console.csp_violations(page) == []
     context.close()
 

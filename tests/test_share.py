@@ -103,7 +103,8 @@ def test_paging_without_reload(make_app):
 def test_card_shows_share_buttons_for_every_network(client, emma):
     make_item("Wind farm opens", hashtags="wind #energy", image_url="https://www.example.com/a.jpg")
     html = client.get("/").get_data(as_text=True)
-    assert set(share_links(html)) == {"linkedin", "x", "facebook", "xing", "whatsapp", "email", "link"}
+    assert set(share_links(html)) == {"linkedin", "x", "facebook", "xing", "bluesky", "threads", "mastodon",
+                                      "telegram", "whatsapp", "email", "link", "device"}
     assert "#wind" in html and "#energy" in html
     assert 'src="https://www.example.com/a.jpg"' in html
 

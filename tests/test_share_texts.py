@@ -62,7 +62,8 @@ def test_the_card_shows_each_text_above_its_networks_buttons(client, emma):
     assert boxes(html) == [
         (["linkedin"], "LinkedIn one #wind #energy"),
         (["x"], "Short for X #wind #energy"),
-        (["facebook", "xing", "whatsapp", "email"], "Proud of our wind farm #wind #energy"),
+        (["facebook", "xing", "bluesky", "threads", "mastodon", "telegram", "whatsapp", "email"],
+         "Proud of our wind farm #wind #energy"),
     ]
     # The editor's second LinkedIn text is one choice away.
     assert re.search(r'<option value="LinkedIn two #Wind #energy">Suggestion 2 of 2</option>', html)

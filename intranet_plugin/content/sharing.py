@@ -13,6 +13,7 @@ import unicodedata
 from typing import NamedTuple
 from urllib.parse import quote
 
+import regex
 from flask import current_app
 from itsdangerous import BadSignature, Serializer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
@@ -30,17 +31,52 @@ from intranet_plugin.models import ShareEvent, TrackedLink, db, utcnow
 # share_button/docs): for them the text goes to the clipboard first, and
 # the person pastes it into the post that opens (the two steps of
 # share/_paste_dialog.html on the share page, share/paste.html otherwise).
+#
+# Bluesky counts grapheme clusters (``"count": "graphemes"``: 300 of them)
+# and its composer shows a link as its host and the start of its path: a
+# link is allowed 30 of them (our tracked links are shorter). Mastodon
+# counts every link as 23 characters, whatever its length. Mastodon's
+# ``server`` is the person's own (Person.mastodon_server): its share page
+# is on that server.
 NETWORKS = {
     "linkedin": {"limit": 3000, "takes_text": True},
     "x": {"limit": 280, "takes_text": True, "link_length": 23},
     "facebook": {"limit": 63206, "takes_text": False},
     "xing": {"limit": 420, "takes_text": False},
+    "bluesky": {"limit": 300, "takes_text": True, "link_length": 30, "count": "graphemes"},
+    "threads": {"limit": 500, "takes_text": True},
+    "mastodon": {"limit": 500, "takes_text": True, "link_length": 23, "server": True},
+    "telegram": {"limit": 4096, "takes_text": True},
     "whatsapp": {"limit": 65536, "takes_text": True},
     "email": {"limit": 65536, "takes_text": True},
 }
 X_LINK_LENGTH = NETWORKS["x"]["link_length"]
 COPY = "link"  # the copy-link button's network
+# Links handed out without a share dialog of a network: the phone's share
+# sheet (Web Share API) and the personal QR code. Each is a source of its
+# own in every figure, like a network.
+DEVICE, QR = "device", "qr"
 MAX_CAPTION = 3000
+
+
+# A Mastodon server as a person gives it: a plain DNS host name (no
+# scheme, path, port or address), at most 253 characters.
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def mastodon_host(value):
+    """The host name of a Mastodon server as typed ("social.example.org",
+    also with capitals, a trailing dot or in Unicode), in its ASCII form;
+    None when it is not a host name. Only checked, never looked up."""
+    value = (value or "").strip(SPACES).rstrip(".").lower()
+    try:
+        host = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or labels[-1].isdigit():
+        return None
+    return host if all(_HOST_LABEL.fullmatch(label) for label in labels) else None
 
 
 def networks_of(person):
@@ -81,9 +117,19 @@ _LINK = re.compile(LINK_PATTERN)
 CAPTION_RULES = {
     "spaces": f"^[{_SPACE_CLASS}]+|[{_SPACE_CLASS}]+$",
     "link": LINK_PATTERN,
-    "networks": {net: {"limit": spec["limit"], "link_length": spec.get("link_length")}
+    "networks": {net: {"limit": spec["limit"], "link_length": spec.get("link_length"),
+                       "count": spec.get("count", "characters")}
                  for net, spec in NETWORKS.items()},
 }
+_GRAPHEME = regex.compile(r"\X")
+
+
+def _units(network, text):
+    """Code points, or grapheme clusters where the network counts those
+    (Bluesky; the browser segments with Intl.Segmenter)."""
+    if NETWORKS.get(network, {}).get("count") == "graphemes":
+        return len(_GRAPHEME.findall(text))
+    return len(text)
 
 
 def caption_length(network, caption):
@@ -91,10 +137,10 @@ def caption_length(network, caption):
     text = unicodedata.normalize("NFC", (caption or "").strip(SPACES).replace("\r\n", "\n"))
     link_length = NETWORKS.get(network, {}).get("link_length")
     if not link_length:
-        return len(text)
+        return _units(network, text)
     rest, links = _LINK.subn("", text) if "://" in text else (text, 0)
     # The text's own links, then a space and the tracked link the share adds.
-    return len(rest) + links * link_length + (1 if text else 0) + link_length
+    return _units(network, rest) + links * link_length + (1 if text else 0) + link_length
 
 
 # -- the text each network receives ----------------------------------------------
@@ -207,10 +253,30 @@ def text_groups(item, networks):
     return [(nets, list(texts)) for texts, nets in groups.items()]
 
 
-def share_url(network, link_url, caption, title):
+def share_url(network, link_url, caption, title, server=""):
     """The network's own share dialog, with the tracked link, and the text
-    where the network takes it."""
+    where the network takes it. ``server``: the person's Mastodon server."""
     u = quote(link_url, safe="")
+    with_link = quote(f"{caption} {link_url}" if caption else link_url, safe="")
+    if network == "bluesky":
+        # docs.bsky.app/docs/advanced-guides/intent-links: the composer,
+        # opened with ``text`` (a link in it becomes the link card).
+        return f"https://bsky.app/intent/compose?text={with_link}"
+    if network == "threads":
+        # developers.facebook.com/documentation/threads/threads-web-intents
+        # (March 2026: threads.com, formerly threads.net): the post intent
+        # takes ``text`` and ``url`` (shown as a link attachment).
+        return f"https://www.threads.com/intent/post?text={quote(caption or '', safe='')}&url={u}"
+    if network == "mastodon":
+        # The share dialog every Mastodon server hosts, /share?text= (what
+        # e.g. github.com/corbindavenport/share-to-mastodon opens), on the
+        # person's own server; the browser opens it, the server never does.
+        if not server:
+            raise ValueError("mastodon needs the person's server")
+        return f"https://{server}/share?text={with_link}"
+    if network == "telegram":
+        # core.telegram.org/widgets/share: t.me/share/url with url and text.
+        return f"https://t.me/share/url?url={u}&text={quote(caption or '', safe='')}"
     if network == "linkedin":
         # The post composer, opened with the text (the link in it makes the
         # link card). ``share-offsite/?url=`` takes the link alone; the
@@ -336,7 +402,7 @@ def read_share_token(token):
         return None
     if not 0 <= time.time() - signed_at.timestamp() < lifetime:
         return None
-    if network not in NETWORKS and network != COPY:
+    if network not in NETWORKS and network not in (COPY, DEVICE):
         return None
     return result
 

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from intranet_plugin.content import suggestions
 from intranet_plugin.content.guidelines import MAX_AVOID, MAX_CONTACT, MAX_DISCLOSURE, MAX_GUIDELINES
-from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
+from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS, mastodon_host
 from intranet_plugin.forms.base import (
     FilterForm,
     Form,
@@ -64,10 +64,16 @@ class PreferencesForm(Form):
     reminders = StringField()
     language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
     show_on_leaderboard = StringField()
+    mastodon_server = StringField(filters=[stripped])
 
     def validate_networks(self, field):
         if not [n for n in NETWORKS if n in (field.data or ())]:
             raise ValidationError(_l("Choose at least one network."))
+
+    def validate_mastodon_server(self, field):
+        if field.data and (len(field.data) > 300 or mastodon_host(field.data) is None):
+            raise ValidationError(_l("Give your Mastodon server's name only, such as mastodon.social "
+                                     "(no https://, no @ or path)."))
 
     def validate_kinds(self, field):
         if not [k for k in KINDS if k in (field.data or ())]:
@@ -83,6 +89,8 @@ class PreferencesForm(Form):
             "reminders": bool(self.reminders.raw_data),
             "locale": self.language.data or "",
             "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
+            # As typed when refused, so it can be corrected (never stored so).
+            "mastodon_server": mastodon_host(self.mastodon_server.data) or self.mastodon_server.data or "",
         }
 
 

@@ -63,6 +63,7 @@ def preferences_of(person, default_locale):
         "reminders": person.reminders,
         "locale": person.locale if person.locale in LANGUAGES else default_locale,
         "show_on_leaderboard": person.show_on_leaderboard,
+        "mastodon_server": person.mastodon_server or "",
     }
 
 
@@ -77,6 +78,7 @@ def stored_fields(prefs):
         "reminders": prefs["reminders"],
         "locale": prefs["locale"],
         "show_on_leaderboard": prefs["show_on_leaderboard"],
+        "mastodon_server": prefs.get("mastodon_server", ""),
     }
 
 

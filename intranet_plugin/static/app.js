@@ -26,12 +26,23 @@
   function captionLength(network, caption) {
     rules = rules || JSON.parse(document.body.dataset.captionRules);
     var text = caption.replace(new RegExp(rules.spaces, "gu"), "").replace(/\r\n/g, "\n").normalize("NFC");
-    var linkLength = (rules.networks[network] || {}).link_length;
-    if (!linkLength) return Array.from(text).length;
+    var spec = rules.networks[network] || {};
+    var linkLength = spec.link_length;
+    if (!linkLength) return units(spec, text);
     var links = 0;
     var rest = text.replace(new RegExp(rules.link, "gu"), function () { links += 1; return ""; });
     // The text's own links, then a space and the tracked link the share adds.
-    return Array.from(rest).length + links * linkLength + (text ? 1 : 0) + linkLength;
+    return units(spec, rest) + links * linkLength + (text ? 1 : 0) + linkLength;
+  }
+
+  // Code points, or grapheme clusters where the network counts those (Bluesky).
+  var graphemes = null;
+  function units(spec, text) {
+    if (spec.count === "graphemes" && window.Intl && Intl.Segmenter) {
+      graphemes = graphemes || new Intl.Segmenter(undefined, { granularity: "grapheme" });
+      return Array.from(graphemes.segment(text)).length;
+    }
+    return Array.from(text).length;
   }
 
   // Warnings about a post's text: the server's rule (content.sharing.
@@ -232,6 +243,20 @@
     }
   });
 
+  // The phone's share sheet: its button shows only where the browser has one.
+  function showDeviceShare(root) {
+    if (typeof navigator.share !== "function") return;
+    root.querySelectorAll('a[data-share-network="device"]').forEach(function (button) { button.hidden = false; });
+  }
+  showDeviceShare(document);
+  document.addEventListener("htmx:load", function (ev) { showDeviceShare(ev.detail.elt); });
+
+  // The printable QR page's button.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+
   // The landing page of a share from the digest (share/paste.html).
   document.querySelectorAll("[data-copy-text]").forEach(function (button) { button.hidden = false; });
   document.addEventListener("click", function (ev) {
@@ -259,6 +284,22 @@
     var card = button.closest("[data-item]");
     var network = button.dataset.shareNetwork;
     var texts = document.body.dataset;
+    if (button.hasAttribute("data-needs-server")) return;  // the preferences page asks for it
+
+    if (network === "device") {
+      // The server records the share and gives the tracked link; the
+      // system's share sheet gets the text shown and that link.
+      ev.preventDefault();
+      var sheetArea = card.querySelector("textarea[data-caption]");
+      fetch(button.href, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (url) { return navigator.share({ text: sheetArea ? sheetArea.value : "", url: url }); })
+        .then(function () { markShared(card); }, function (err) {
+          if (err && err.name === "AbortError") { markShared(card); return; }  // recorded; the sheet was closed
+          window.location = button.href;
+        });
+      return;
+    }
 
     if (network === "link") {
       ev.preventDefault();

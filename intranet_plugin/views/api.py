@@ -10,7 +10,8 @@ body. The tracked link is found by:
 
 - ``code``: the code of the tracked link (``/s/<code>``), the primary way; or
 - ``utm_content`` (the ambassador's pseudonymous reference), with
-  ``utm_source`` (the network; ``copy`` for a copied link) and
+  ``utm_source`` (the network; ``copy`` for a copied link, ``device`` for
+  the phone's share sheet, ``qr`` for a QR code) and
   ``utm_campaign`` (the item's short name or its campaign's) or
   ``item_url`` (the page the visitor landed on) to narrow it down. When
   these fit several links of the ambassador, the one clicked most recently
@@ -34,7 +35,7 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.content.audiences import viewer
 from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
-from intranet_plugin.models import Item, utcnow
+from intranet_plugin.models import SHARE_NETWORKS, Item, utcnow
 from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
@@ -223,7 +224,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                              "from": {"type": ["string", "null"], "format": "date"},
                              "to": {"type": ["string", "null"], "format": "date"}}}
     network = {"type": "object", "properties": {
-        "network": {"type": "string"}, "shares": _integer(), "clicks": _integer(), "visitors": _integer(),
+        "network": {"type": "string", "enum": list(SHARE_NETWORKS)}, "shares": _integer(), "clicks": _integer(),
+        "visitors": _integer(),
         "self_clicks": _integer(), "bot_hits": _integer(), "emv": {"type": "number"},
         "cost_per_click": {"type": "number"}}}
     week = {"type": "object", "properties": {
@@ -264,7 +266,8 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
             "code": _text("The tracked link's code (the part after /s/)."),
             "utm_content": _text("The utm_content the visitor arrived with (the ambassador's pseudonymous "
                                  "reference)."),
-            "utm_source": _text("The network of the link (copy for a copied link)."),
+            "utm_source": _text("The network of the link (copy for a copied link, device for the phone's "
+                                "share sheet, qr for a QR code)."),
             "utm_campaign": _text("The item's or its campaign's short name."),
             "item_url": _text("The page the visitor landed on."),
             "external_id": _text("The reporter's own id: a second report with the same id and kind counts once."),

@@ -11,6 +11,7 @@ from intranet_plugin.content.guidelines import text_rules
 from intranet_plugin.content.sharing import (
     CAPTION_RULES,
     COPY,
+    DEVICE,
     MAIL_SOURCES,
     MAX_CAPTION,
     NETWORKS,
@@ -41,6 +42,7 @@ from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 from intranet_plugin.tracking.clicks import classify, visitors
 from intranet_plugin.tracking.links import tracked_url
+from intranet_plugin.tracking.qr import qr_link, qr_svg
 from intranet_plugin.views import pilot_page
 
 bp = Blueprint("share", __name__)
@@ -127,6 +129,35 @@ def card(item_id):
     return render_template("share/_card.html", c=_cards([item])[0], networks=_networks(current_user))
 
 
+def _qr_item(item_id):
+    """The item of a QR code, for a member: 404 when it cannot be shared."""
+    item = Item.shareable().where(Item.id == item_id).first()
+    if item is None:
+        abort(404)
+    if not current_user.has_joined:
+        abort(403, _("Sharing is for members of the ambassador programme."))
+    return item
+
+
+@bp.route("/items/<int:item_id>/qr.svg")
+@login_required
+def qr_code(item_id):
+    """The signed-in person's own QR code for the item: their tracked link
+    with utm_source=qr (tracking.qr)."""
+    response = current_app.response_class(qr_svg(qr_link(current_user, _qr_item(item_id))),
+                                          mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/items/<int:item_id>/qr")
+@login_required
+def qr_page(item_id):
+    """A printable page: the item's title, the person's QR code and link."""
+    item = _qr_item(item_id)
+    return render_template("share/qr.html", item=item, url=qr_link(current_user, item))
+
+
 @bp.route("/share/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed, personal token is this action's CSRF guard
 def share(token):
@@ -178,8 +209,11 @@ def share(token):
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    if network == "mastodon" and not person.mastodon_server:
+        return _refused(_("Mastodon needs your server first: give its name on your preferences page, "
+                          "then share again."), 409, preferences=True)
     caption = ""
-    if network != COPY:
+    if network not in (COPY, DEVICE):
         # The text the network receives: the one the card showed (sent as
         # ``text`` when the person edited it or chose another suggestion),
         # else the first suggestion, as the digest's buttons have it.
@@ -198,11 +232,13 @@ def share(token):
     link, _outcome = record_share(data, person, item, visitors.hash(now.date(), request.remote_addr,
                                                                     request.headers.get("User-Agent", "")), now)
     url = tracked_url(link.code)
-    if network == COPY:
+    if network in (COPY, DEVICE):
+        # The copy-link button and the phone's share sheet take the link
+        # itself (the card's script hands it on).
         if request.htmx:
             return current_app.response_class(url, mimetype="text/plain")
         return render_template("share/copy.html", url=url, item=item)
-    dialog = share_url(network, url, caption, item.title)
+    dialog = share_url(network, url, caption, item.title, server=person.mastodon_server)
     if not NETWORKS[network]["takes_text"] and not request.args.get("copied"):
         # Facebook and XING open with an empty post: first the text to
         # copy, then the way to the network (the card's script has done
@@ -218,8 +254,8 @@ def share(token):
     return response
 
 
-def _refused(message, status=400, join=False):
-    return render_template("share/refused.html", message=message, join=join), status
+def _refused(message, status=400, join=False, preferences=False):
+    return render_template("share/refused.html", message=message, join=join, preferences=preferences), status
 
 
 @bp.route("/widget/latest")

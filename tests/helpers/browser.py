@@ -24,7 +24,8 @@ DESKTOP_CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
                   "Chrome/130.0.0.0 Safari/537.36")
 VISITOR_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
-SHARE_DIALOG_HOSTS = ("www.linkedin.com", "x.com", "www.facebook.com", "www.xing.com", "wa.me")
+SHARE_DIALOG_HOSTS = ("www.linkedin.com", "x.com", "www.facebook.com", "www.xing.com", "wa.me", "bsky.app",
+                      "www.threads.com", "t.me", "social.example.org")
 
 
 def launch(playwright):
