@@ -32,7 +32,9 @@ AUDIT_LABELS = {"create": _l("Created"), "change": _l("Changed"), "publish": _l(
                 "suggest": _l("Suggested"), "approve": _l("Approved"), "reject": _l("Rejected"),
                 "draw": _l("Prize draw"), "revoke": _l("Revoked"), "erase": _l("Data deleted"),
                 "join": _l("Joined"), "leave": _l("Left"), "preferences": _l("Preferences changed"),
-                "unsubscribe": _l("Unsubscribed"), "share-now": _l("Instant alert sent")}
+                "unsubscribe": _l("Unsubscribed"), "share-now": _l("Instant alert sent"),
+                "invite": _l("Invitations sent"), "name-lead": _l("Team lead named"),
+                "remove-lead": _l("Team lead removed")}
 # What an audit entry is about (AuditLog.target_type, a model's name).
 AUDIT_TARGET_LABELS = {"item": _l("item"), "campaign": _l("campaign"), "feed": _l("feed"),
                        "setting": _l("setting"), "person": _l("person"), "suggestion": _l("suggestion"),

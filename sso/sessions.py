@@ -24,7 +24,7 @@ SIGNED_IN_AT = "ambassador_signed_in_at"
 
 # Same for everyone, cached by URL: versioned third-party files and our own
 # static files.
-PUBLIC_ENDPOINTS = {"static"}
+PUBLIC_ENDPOINTS = {"static", "system.favicon"}
 PUBLIC_BLUEPRINTS = {"assets"}
 
 

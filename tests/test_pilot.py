@@ -134,7 +134,8 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
         return client
 
     page = demo_login("kees").get("/").get_data(as_text=True)
-    assert "Ambassador is in its pilot phase" in page and "Ask Anouk Bakker." in page
+    # Kees reads Dutch (his language in the demo).
+    assert "Ambassador zit in de pilotfase" in page and "Vraag het aan Anouk Bakker." in page
     assert 'name="agree"' in demo_login("noor").get("/join").get_data(as_text=True)
 
     sent = outbox.messages(str(tmp_path / "outbox"))
@@ -143,7 +144,8 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
 
     lead = demo_login("anouk")
     page = lead.get("/admin/invitations").get_data(as_text=True)
-    assert demo.PILOT_GROUP in page and "12 people may take part" in page and "Pieter de Groot" in page
+    # Anouk reads Dutch too.
+    assert demo.PILOT_GROUP in page and "12 mensen mogen meedoen" in page and "Pieter de Groot" in page
     assert "Kees Bos" not in page
     assert "invitation" in lead.get("/admin/outbox").get_data(as_text=True).lower()
     page = lead.get("/admin/dashboard/adoption").get_data(as_text=True)
@@ -153,7 +155,7 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
 
         total = adoption.funnel(analytics.today_utc().replace(day=1)).total
     assert (total.eligible, total.invited, total.joined) == (12, 1, 10) and total.shared >= 1 and total.clicked >= 1
-    assert "Engineering" in page and "goal 90%" in page and "goal 60%" in page
+    assert "Engineering" in page and "doel 90%" in page and "doel 60%" in page
     # running the demo again invites nobody twice
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     assert len(outbox.messages(str(tmp_path / "outbox"))) == 1

@@ -321,3 +321,18 @@ def test_public_redirect_and_static_files_keep_their_caching(demo_app):
     # anonymous pages are left as they are
     assert "no-store" not in (demo_app.test_client().get("/healthz").headers.get("Cache-Control") or "")
 
+
+
+def test_the_browsers_own_favicon_request_keeps_the_session(app, client):
+    """Browsers fetch /favicon.ico by themselves, sometimes with their
+    default user agent: that request must not meet the session protection,
+    which would end the person's session (it did: a 404 page read the
+    session with another browser's identifier)."""
+    make_person("emma")
+    login(client, "emma")
+    assert client.get("/me").status_code == 200
+
+    icon = client.get("/favicon.ico", headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156"})
+
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert client.get("/me").status_code == 200

@@ -68,6 +68,15 @@ def _may_scrape():
     return any(address in network for network in current_app.config["TRUSTED_PROXIES"])
 
 
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on their own (often with their default
+    user agent, not the page's): the icon itself, answered without reading
+    the session, so that request never meets the session protection (a 404
+    page read it and ended the person's session)."""
+    return current_app.send_static_file("favicon.svg")
+
+
 def _error(status, title, message, headers=None):
     if request.path.startswith("/api/"):
         return jsonify(error=message), status, headers or {}
