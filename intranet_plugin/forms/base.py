@@ -55,6 +55,17 @@ def text_block(value):
     return value.strip().replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+def _unless_refused(field, pre_validate):
+    """A value a filter refused (control characters, a number that is none)
+    has its message already: no validator of the field runs on it, so none
+    looks it up in the database (PostgreSQL refuses NUL in a query)."""
+    def check(form):
+        if field.process_errors:
+            raise StopValidation()
+        pre_validate(form)
+    return check
+
+
 class Form(FlaskForm):
     """A form whose errors read as one message per field.
 
@@ -71,7 +82,9 @@ class Form(FlaskForm):
             filters = list(unbound_field.kwargs.get("filters", ()))
             if form.refuse_controls:
                 filters.insert(0, no_controls)
-            return unbound_field.bind(form=form, filters=filters, **options)
+            field = unbound_field.bind(form=form, filters=filters, **options)
+            field.pre_validate = _unless_refused(field, field.pre_validate)
+            return field
 
     # A value with a control character is refused in every field (WTForms
     # gives a filter's ValueError to the field as its first error), unless a
