@@ -56,6 +56,10 @@ def open_share_page(browser, base, viewport):
     page.goto("/login")
     page.get_by_role("button", name=re.compile("Emma de Vries")).click()
     expect(page.get_by_role("heading", name="Share what we are proud of")).to_be_visible()
+    # htmx and the page's script are deferred: a live search typed before they
+    # ran would send nothing (a busy machine is slow to get there).
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.htmx !== undefined")
     return context, web, console, page
 
 
