@@ -153,7 +153,7 @@ def _settings(instance_path):
         # "off", or every how many milliseconds the journal is fsynced: the
         # most clicks a power loss can cost (tracking.clicks).
         "CLICK_JOURNAL_FSYNC": ("off", _fsync_ms),
-        "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, ("en", "nl"))),
+        "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, ("en", "nl", "de", "sl"))),
         # Fetching feeds and pages from outside (intranet_plugin.fetch).
         # Private and loopback addresses are refused unless allowed, so no
         # URL an editor or a feed supplies can reach the internal network.

@@ -1,4 +1,4 @@
-"""Languages: English and Dutch ship; the person's setting wins, then the
+"""Languages: English, Dutch, German and Slovenian ship; the person's setting wins, then the
 browser's preference."""
 
 from zoneinfo import ZoneInfo
@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from intranet_plugin import labels
 
-LANGUAGES = {"en": "English", "nl": "Nederlands"}
+LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "sl": "Slovenščina"}
 
 babel = Babel()
 

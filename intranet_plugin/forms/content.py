@@ -31,7 +31,7 @@ from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Audience, Campa
 
 # Statuses an editor picks in the form; archiving is its own action.
 FORM_STATUSES = tuple(s for s in STATUSES if s != "archived")
-CONTENT_LANGUAGES = ("nl", "en", "de", "fr", "es", "it", "pl")
+CONTENT_LANGUAGES = ("nl", "en", "de", "sl", "fr", "es", "it", "pl")
 TITLE_MAX = 255
 SUMMARY_MAX = 2000
 URL_MAX = 2000
