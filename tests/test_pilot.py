@@ -83,16 +83,34 @@ def test_without_the_variable_everyone_may_join(make_app, ldap_server):
     assert Person.select().where(Person.eligible == False).count() == 0  # noqa: E712
 
 
+def share_once(app, client, username):
+    """The member shares an item; returns the share link's token."""
+    item = make_item()
+    with app.test_request_context():
+        token = share_token(Person.get(username=username).id, item.id, "linkedin")
+    assert client.get(f"/share/{token}").status_code == 303
+    assert ShareEvent.select().count() == 1
+    return token
+
+
+def left_the_pilot(result, client, username, token):
+    """After a sync that found the member out of the group: still a member,
+    the earlier share kept, and sharing again refused. Returns the person."""
+    assert result.exit_code == 0, result.output
+    assert "Updated: " in result.output and username in result.output
+    person = Person.get(username=username)
+    assert not person.eligible and person.has_joined and person.is_active
+    response = client.get(f"/share/{token}")
+    assert response.status_code == 200 and "no longer in it" in response.get_data(as_text=True)
+    assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
+    return person
+
+
 def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make_app, ldap_server):
     app = pilot_app(make_app, ldap_server)
     emma = signed_in(app, "emma")
     assert emma.post("/join", data=JOIN).status_code == 302
-    item = make_item()
-    person = Person.get(username="emma")
-    with app.test_request_context():
-        token = share_token(person.id, item.id, "linkedin")
-    assert emma.get(f"/share/{token}").status_code == 303
-    assert ShareEvent.select().count() == 1
+    token = share_once(app, emma, "emma")
     assert emma.get("/api/v1/me/stats").get_json()["may_share"] is True
 
     members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
@@ -101,15 +119,7 @@ def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make
         result = app.test_cli_runner().invoke(args=["sync-users"])
     finally:
         ldap_server.set_members(PILOT_GROUP, members)
-    assert result.exit_code == 0, result.output
-    assert "Updated: " in result.output and "emma" in result.output
-    person = Person.get(username="emma")
-    assert not person.eligible and person.has_joined and person.is_active
-
-    response = emma.get(f"/share/{token}")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "no longer in it" in page
-    assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
+    person = left_the_pilot(result, emma, "emma", token)
     assert "Ambassador is in its pilot phase" in emma.get("/").get_data(as_text=True)
     assert emma.get("/me").status_code == 200
     stats = emma.get("/api/v1/me/stats").get_json()
@@ -204,12 +214,7 @@ def test_a_member_through_a_nested_group_signs_in_joins_and_after_leaving_keeps_
     result = app.test_cli_runner().invoke(args=["sync-users"])
     assert result.exit_code == 0, result.output
     assert Person.get(username="joris").eligible
-    item = make_item()
-    person = Person.get(username="joris")
-    with app.test_request_context():
-        token = share_token(person.id, item.id, "linkedin")
-    assert joris.get(f"/share/{token}").status_code == 303
-    assert ShareEvent.select().count() == 1
+    token = share_once(app, joris, "joris")
 
     members = pilot_members_without_nested_group(nested_ldap_server)
     try:
@@ -217,13 +222,7 @@ def test_a_member_through_a_nested_group_signs_in_joins_and_after_leaving_keeps_
         again = signed_in(app, "joris")
     finally:
         nested_ldap_server.set_members(PILOT_GROUP, members)
-    assert result.exit_code == 0, result.output
-    assert "Updated: " in result.output and "joris" in result.output
-    person = Person.get(username="joris")
-    assert not person.eligible and person.has_joined and person.is_active
-    response = joris.get(f"/share/{token}")
-    assert response.status_code == 200 and "no longer in it" in response.get_data(as_text=True)
-    assert ShareEvent.select().count() == 1
+    person = left_the_pilot(result, joris, "joris", token)
     assert "Ambassador is in its pilot phase" in again.get("/").get_data(as_text=True)
     stats = again.get("/api/v1/me/stats").get_json()
     assert stats["may_share"] is False and stats["totals"]["shares"] == 1
