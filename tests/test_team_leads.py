@@ -168,3 +168,15 @@ def test_the_demo_has_a_team_lead_with_a_team_view(app, client):
     login(client, demo.TEAM_LEAD)
     status, html = page(client)
     assert status == 200 and "Team Engineering" in html
+    # with figures this month, whatever the day: the team shared the item
+    # meant for it, and Emma (who chose to appear) is on the leaderboard
+    with app.app_context():
+        figures = team_figures("Engineering", today_utc())
+    row = figures["funnel"]
+    assert figures["shown"] and row.joined >= 3 and row.adoption_rate > 0
+    assert row.sharers >= 2 and row.share_rate > 0
+    assert figures["totals"].shares >= 2 and figures["totals"].clicks > 0
+    assert demo.ENGINEERING_ONLY[0] in [i["title"] for i in figures["top_items"]]
+    assert "Emma de Vries" in [p["name"] for p in figures["people"]]
+    assert demo.ENGINEERING_ONLY[0] in html and "Emma de Vries" in html
+    assert "Nothing shared in the team this month yet." not in html
