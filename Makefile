@@ -26,7 +26,9 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 	touch $@
 
 # The demo is a pilot: only the demo's pilot group may join (intranet_plugin/demo.py).
+# Its company writes in Dutch and English: both on everyone's share page.
 run: export AMBASSADOR_LDAP_MEMBER_GROUP ?= cn=ambassador-pilot,ou=groups,dc=noordwind,dc=example
+run: export AMBASSADOR_CONTENT_LANGUAGES ?= nl en
 run: $(VENV)/.installed
 	$(BIN)/ambassador db upgrade
 	$(BIN)/ambassador demo

@@ -27,11 +27,10 @@ from intranet_plugin.forms.base import (
 )
 from intranet_plugin.i18n import zone
 from intranet_plugin.labels import NETWORK_LABELS
-from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Audience, Campaign
+from intranet_plugin.models import CONTENT_LANGUAGES, ITEM_STATES, KINDS, STATUSES, Audience, Campaign
 
 # Statuses an editor picks in the form; archiving is its own action.
 FORM_STATUSES = tuple(s for s in STATUSES if s != "archived")
-CONTENT_LANGUAGES = ("nl", "en", "de", "sl", "fr", "es", "it", "pl")
 TITLE_MAX = 255
 SUMMARY_MAX = 2000
 URL_MAX = 2000
@@ -495,8 +494,45 @@ class AuditFilterForm(LibraryFilterForm):
     action = StringField(default="", validators=[Length(max=SEARCH_MAX)])
 
 
-class SharePageFilterForm(LibraryFilterForm):
-    """The share page's tabs, live search, campaign and page."""
+ALL_LANGUAGES = "all"
+
+
+class ContentLanguagesField(Field):
+    """``?lang=``: the content languages to list, repeated or separated by
+    commas (``lang=de&lang=en``, ``lang=de,en``), ``all``, or nothing: the
+    person's own (``content.audiences.content_languages``). ``data`` is a
+    list of codes (in CONTENT_LANGUAGES order), ALL_LANGUAGES, or None; any
+    other value is an error (the views answer 400)."""
+
+    def process_formdata(self, valuelist):
+        codes = [code.strip() for value in valuelist for code in value.split(",") if code.strip()]
+        self.data = None
+        if codes == [ALL_LANGUAGES]:
+            self.data = ALL_LANGUAGES
+        elif any(code not in CONTENT_LANGUAGES for code in codes):
+            raise ValueError(_l("“lang” must be “all” or content languages out of: %(codes)s.",
+                                codes=", ".join(CONTENT_LANGUAGES)))
+        elif codes:
+            self.data = [code for code in CONTENT_LANGUAGES if code in codes]
+
+    def _value(self):
+        return ",".join(self.data) if isinstance(self.data, list) else (self.data or "")
+
+
+class LanguageFilterForm(FilterForm):
+    """The content-language filter alone (the widget, the API)."""
+
+    lang = ContentLanguagesField()
+
+    def languages(self, person):
+        """The languages to list for ``person`` (None: all)."""
+        if self.lang.data == ALL_LANGUAGES:
+            return None
+        return self.lang.data or audiences.content_languages(person)
+
+
+class SharePageFilterForm(LanguageFilterForm, LibraryFilterForm):
+    """The share page's tabs, live search, campaign, content languages and page."""
 
     state = None
     campaign = StringField(default="", filters=[lambda v: v.strip()[:SEARCH_MAX] if isinstance(v, str) else v])

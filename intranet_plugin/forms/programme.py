@@ -21,7 +21,7 @@ from intranet_plugin.forms.base import (
     text_block,
 )
 from intranet_plugin.i18n import LANGUAGES
-from intranet_plugin.models import DIGEST_CHOICES, KINDS
+from intranet_plugin.models import CONTENT_LANGUAGES, DIGEST_CHOICES, KINDS
 
 API_KEY_NAME_MAX = 100
 
@@ -65,6 +65,12 @@ class PreferencesForm(Form):
     language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
     show_on_leaderboard = StringField()
     mastodon_server = StringField(filters=[stripped])
+    content_languages = TextsField()
+
+    def validate_content_languages(self, field):
+        # None chosen: the default (people.membership.stored_fields).
+        if any(code not in CONTENT_LANGUAGES for code in field.data or ()):
+            raise ValidationError(_l("Choose languages from the list."))
 
     def validate_networks(self, field):
         if not [n for n in NETWORKS if n in (field.data or ())]:
@@ -91,6 +97,7 @@ class PreferencesForm(Form):
             "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
             # As typed when refused, so it can be corrected (never stored so).
             "mastodon_server": mastodon_host(self.mastodon_server.data) or self.mastodon_server.data or "",
+            "content_languages": [code for code in CONTENT_LANGUAGES if code in (self.content_languages.data or ())],
         }
 
 
