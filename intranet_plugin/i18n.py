@@ -25,6 +25,12 @@ def select_locale():
     return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]
 
 
+def locale_of(person):
+    """The language of what Ambassador sends ``person`` (e-mails): their
+    setting, else the installation's default (never the sender's)."""
+    return person.locale if person.locale in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+
+
 def select_timezone():
     return current_app.config["TIMEZONE"]
 

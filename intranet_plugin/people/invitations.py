@@ -262,10 +262,12 @@ def send_test(app, inviter):
     if not inviter.email:
         raise NoAddress(_("You have no e-mail address in the directory, so a test cannot reach you."))
     subject, html, text = preview(app, inviter, inviter)
-    subject = _("[TEST] %(subject)s", subject=subject)
-    note = _("This is a test: the invitation as it will be sent. Its join link opens nothing.")
+    locale = locale_of(inviter)  # the lead's own language, not the browser's
+    with force_locale(locale):
+        subject = _("[TEST] %(subject)s", subject=subject)
+        note = _("This is a test: the invitation as it will be sent. Its join link opens nothing.")
     send_email((inviter.display_name, inviter.email), subject, f"{note}\n\n{text}", html,
-               headers={"Auto-Submitted": "auto-generated"}, config=app.config)
+               headers={"Auto-Submitted": "auto-generated"}, config=app.config, language=locale)
     return subject
 
 
@@ -318,7 +320,7 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                     subject, html, text = render(person, inviter, _link(invitation), app)
                     message = build_message(config["MAIL_FROM"], (person.display_name, person.email), subject,
                                             text, html, {"Auto-Submitted": "auto-generated"},
-                                            message_id(invitation, config))
+                                            message_id(invitation, config), language=locale_of(person))
                 except Exception as exc:  # one broken message must not stop the others
                     log.exception("invitation for %s could not be built", person.username)
                     ledger.settle(person.id, f"could not be built: {exc}", retry=state == "retry")

@@ -187,9 +187,9 @@ def join_invited(token):
     if membership.may_share(me):
         flash(_("You are a member already. Here are your choices."))
         return redirect(url_for("programme.preferences"))
-    own = membership.preferences_of(me, get_locale().language)
-    prefs = {"networks": [], "kinds": [], "digest": "", "instant_alerts": False, "locale": own["locale"],
-             "show_on_leaderboard": False, "content_languages": own["content_languages"]}
+    prefs = {"networks": [], "kinds": [], "digest": "", "instant_alerts": False,
+             "locale": membership.preferences_of(me, get_locale().language)["locale"],
+             "show_on_leaderboard": False}
     return _prefs_page("programme/join.html", prefs, invited_by=invitation.invited_by, **guidelines_context())
 
 
