@@ -7,6 +7,7 @@ import re
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import Field, SelectMultipleField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -294,10 +295,12 @@ class ItemForm(AudienceFields, Form):
         for net, spec in NETWORKS.items():
             used = caption_length(net, field.data)
             if net not in variants and used > spec["limit"]:
-                raise ValidationError(_l(
-                    "On %(network)s this text counts %(used)d characters, more than the %(limit)d "
-                    "allowed. Shorten it, or write a shorter text for %(network)s.")
-                    % {"network": NETWORK_LABELS[net], "used": used, "limit": spec["limit"]})
+                raise ValidationError(ngettext(
+                    "On %(network)s this text counts %(num)d character, more than the %(limit)d "
+                    "allowed. Shorten it, or write a shorter text for %(network)s.",
+                    "On %(network)s this text counts %(num)d characters, more than the %(limit)d "
+                    "allowed. Shorten it, or write a shorter text for %(network)s.",
+                    used, network=NETWORK_LABELS[net], limit=spec["limit"]))
 
     def check(self, now):
         """Every field and the rules across them; fills ``cleaned``."""
@@ -307,9 +310,10 @@ class ItemForm(AudienceFields, Form):
             for n, text in enumerate(texts, 1):
                 used = caption_length(net, text)
                 if used > spec["limit"] or len(text) > MAX_CAPTION:
-                    self.refuse(f"captions-{net}", _l(
-                        "%(network)s, variant %(n)d counts %(used)d characters, more than the %(limit)d "
-                        "allowed.") % {"network": NETWORK_LABELS[net], "n": n, "used": used, "limit": spec["limit"]})
+                    self.refuse(f"captions-{net}", ngettext(
+                        "%(network)s, variant %(n)d counts %(num)d character, more than the %(limit)d allowed.",
+                        "%(network)s, variant %(n)d counts %(num)d characters, more than the %(limit)d allowed.",
+                        used, network=NETWORK_LABELS[net], n=n, limit=spec["limit"]))
                     break
         publish_at = self.publish_at.data or now
         if self.expires_at.data and not self.publish_at.errors and not self.expires_at.errors \

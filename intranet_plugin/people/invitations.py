@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import current_app, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import JOIN, fn
@@ -50,7 +50,8 @@ def reason_labels():
     """Why someone picked is not invited, in words (the preview)."""
     return {
         "member": _("a member already"),
-        "invited": _("invited in the last %(days)d days", days=INVITE_AGAIN_AFTER.days),
+        "invited": ngettext("invited in the last %(num)d day", "invited in the last %(num)d days",
+                            INVITE_AGAIN_AFTER.days),
         "left": _("left the programme (invited again only if they ask)"),
         "not_eligible": _("not in the pilot group"),
         "no_email": _("no e-mail address in the directory"),

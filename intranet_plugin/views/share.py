@@ -234,9 +234,11 @@ def share(token):
         over = too_long(network, caption)
         if over or len(own) > MAX_CAPTION:
             used, limit = over or (len(own), MAX_CAPTION)
-            return _refused(_("This text is too long for %(network)s: %(used)d characters, at most %(limit)d "
-                              "allowed. Shorten it on the share page and share again.",
-                              network=NETWORK_LABELS[network], used=used, limit=limit))
+            return _refused(ngettext("This text is too long for %(network)s: %(num)d character, at most "
+                                     "%(limit)d allowed. Shorten it on the share page and share again.",
+                                     "This text is too long for %(network)s: %(num)d characters, at most "
+                                     "%(limit)d allowed. Shorten it on the share page and share again.",
+                                     used, network=NETWORK_LABELS[network], limit=limit))
 
     now = utcnow()
     link, _outcome = record_share(data, person, item, visitors.hash(now.date(), request.remote_addr,
@@ -332,6 +334,15 @@ def warning_message(kind, term):
 def text_rules_of():
     """The disclosure and the words to avoid, for the script's live warnings."""
     return text_rules()
+
+
+@bp.app_template_global()
+def too_long_message(network, used, limit):
+    """The card's note on a text too long for ``network``; ``used`` may be
+    the placeholder the script fills in as the person types."""
+    return ngettext("Too long for %(network)s: %(used)s of %(num)d character. Shorten the text to share it there.",
+                    "Too long for %(network)s: %(used)s of %(num)d characters. Shorten the text to share it there.",
+                    limit, network=NETWORK_LABELS[network], used=used)
 
 
 @bp.app_template_global()
