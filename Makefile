@@ -87,7 +87,7 @@ bench: $(VENV)/.installed
 	@failed=0; for b in $(BENCHES); do $(BIN)/python $$b || failed=1; done; exit $$failed
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o intranet_plugin/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _n:1,2 -o intranet_plugin/translations/messages.pot .
 	$(BIN)/pybabel update -i intranet_plugin/translations/messages.pot -d intranet_plugin/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d intranet_plugin/translations
 

@@ -12,9 +12,9 @@ from babel import numbers as babel_numbers
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from digest.build import Windows
 from digest.links import MailLinks
 from digest.render import alert_message, reminder_message, templates
-from digest.build import Windows
 from digest.send import send_weekly
 from helpers import login, make_item, make_person, store_click
 from intranet_plugin.analytics.report import send_monthly
@@ -351,3 +351,30 @@ def test_emails_carry_only_the_persons_networks_and_mastodon_only_with_a_server(
         assert networks(chosen) == ["linkedin", "email"]
         assert "mastodon" not in networks(every) and len(networks(every)) == 9
         assert networks(with_server) == ["mastodon"]
+
+
+# -- plural forms ----------------------------------------------------------------------------
+
+def test_every_count_with_a_noun_is_a_plural_message(tmp_path):
+    """A count followed by a plural noun ("%(n)d clicks") written with
+    ``_()`` has one form: Slovenian needs four. Such messages go through
+    ``ngettext`` (``_n`` lazily), which the extraction reads too."""
+    import os
+    import subprocess
+    import sys
+
+    from babel.messages.pofile import read_po
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-k", "_n:1,2", "-o", str(pot), "."], cwd=root, check=True, capture_output=True)
+    with open(pot, "rb") as fh:
+        catalog = list(read_po(fh))
+    nouns = r"(clicks|visitors|shares|days|weeks|members|winners|characters|seconds|items|people|points|texts)"
+    singular = [m.id for m in catalog if m.id and not m.pluralizable
+                and re.search(r"%\((?:\w+\)d|(?:n|num|count)\)s) (\w+ )?" + nouns + r"\b", m.id)]
+    assert singular == []
+    plural = {m.id[1] for m in catalog if m.pluralizable}
+    assert "The title is too long: at most %(num)d characters." in plural  # a lazy one, through _n
+    assert "Share now" in {m.id for m in catalog}  # the e-mails' MJML templates are read too

@@ -7,6 +7,7 @@ import re
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
 from flask_babel import ngettext
 from wtforms import Field, SelectMultipleField, StringField
 from wtforms.utils import unset_value
@@ -54,8 +55,8 @@ def check_hashtags(field):
                               % {"tags": ", ".join(refused)})
     field.data = " ".join(tags)
     if len(field.data) > HASHTAGS_MAX:
-        raise ValidationError(_l("Too many hashtags: at most %(max)d characters in all.")
-                              % {"max": HASHTAGS_MAX})
+        raise ValidationError(_n("Too many hashtags: at most %(num)d character in all.",
+                                 "Too many hashtags: at most %(num)d characters in all.", HASHTAGS_MAX))
 
 
 def clean_hashtags(text):
@@ -216,14 +217,20 @@ class ItemForm(AudienceFields, Form):
     kind = StringField(default="news", validators=[choice_of(KINDS, _l("Choose what kind of content this is."))])
     title = StringField(filters=[one_line], validators=[
         DataRequired(_l("Enter a title.")),
-        Length(max=TITLE_MAX, message=_l("The title is too long: at most %(max)d characters."))])
+        Length(max=TITLE_MAX, message=_n(
+            "The title is too long: at most %(num)d character.",
+            "The title is too long: at most %(num)d characters.", TITLE_MAX))])
     url = StringField(filters=[stripped], validators=[WebAddress(PAGE_ADDRESS, URL_MAX)])
     summary = StringField(filters=[text_block], validators=[
-        Length(max=SUMMARY_MAX, message=_l("The summary is too long: at most %(max)d characters."))])
+        Length(max=SUMMARY_MAX, message=_n(
+            "The summary is too long: at most %(num)d character.",
+            "The summary is too long: at most %(num)d characters.", SUMMARY_MAX))])
     image_url = StringField(filters=[stripped], validators=[
         Optional(), WebAddress(_l("The image address must start with https:// or http://."), URL_MAX)])
     caption = StringField(filters=[text_block], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(max)d characters."))])
+        Length(max=MAX_CAPTION, message=_n(
+            "The text is too long: at most %(num)d character.",
+            "The text is too long: at most %(num)d characters.", MAX_CAPTION))])
     captions = NetworkTextsField()
     hashtags = StringField()
     language = StringField(default=_default_language)
@@ -352,15 +359,21 @@ class CampaignForm(Form):
 
     name = StringField(filters=[one_line], validators=[
         DataRequired(_l("Enter a name.")),
-        Length(max=NAME_MAX, message=_l("The name is too long: at most %(max)d characters."))])
+        Length(max=NAME_MAX, message=_n(
+            "The name is too long: at most %(num)d character.",
+            "The name is too long: at most %(num)d characters.", NAME_MAX))])
     slug = StringField(filters=[lambda v: v.strip().lower() if isinstance(v, str) else v])
     hashtag = StringField()
     starts_on = DayField()
     ends_on = DayField()
     description = StringField(filters=[text_block], validators=[
-        Length(max=DESCRIPTION_MAX, message=_l("The description is too long: at most %(max)d characters."))])
+        Length(max=DESCRIPTION_MAX, message=_n(
+            "The description is too long: at most %(num)d character.",
+            "The description is too long: at most %(num)d characters.", DESCRIPTION_MAX))])
     goal = StringField(filters=[one_line], validators=[
-        Length(max=GOAL_MAX, message=_l("The goal is too long: at most %(max)d characters."))])
+        Length(max=GOAL_MAX, message=_n(
+            "The goal is too long: at most %(num)d character.",
+            "The goal is too long: at most %(num)d characters.", GOAL_MAX))])
 
     def __init__(self, *args, campaign=None, **kwargs):
         self.campaign = campaign
@@ -372,8 +385,10 @@ class CampaignForm(Form):
         if not slug:
             return
         if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
-            raise ValidationError(_l("The short name may hold only lower-case letters, digits and single "
-                                     "hyphens, at most %(max)d characters.") % {"max": SLUG_MAX})
+            raise ValidationError(_n("The short name may hold only lower-case letters, digits and single "
+                                     "hyphens, at most %(num)d character.",
+                                     "The short name may hold only lower-case letters, digits and single "
+                                     "hyphens, at most %(num)d characters.", SLUG_MAX))
         if slug in RESERVED_SLUGS:
             raise ValidationError(_l("“%(slug)s” is reserved: choose another short name.") % {"slug": slug})
         own_id = self.campaign.id if self.campaign else 0
@@ -383,8 +398,10 @@ class CampaignForm(Form):
     def validate_hashtag(self, field):
         tags, refused = clean_hashtags(field.data)
         if refused or len(tags) > 1 or (tags and len(tags[0]) > HASHTAG_MAX):
-            raise ValidationError(_l("Enter one hashtag of letters, digits and _ (at most %(max)d characters), "
-                                     "like #WerkenBij.") % {"max": HASHTAG_MAX})
+            raise ValidationError(_n("Enter one hashtag of letters, digits and _ (at most %(num)d character), "
+                                     "like #WerkenBij.",
+                                     "Enter one hashtag of letters, digits and _ (at most %(num)d characters), "
+                                     "like #WerkenBij.", HASHTAG_MAX))
         field.data = tags[0] if tags else ""
 
     def validate_ends_on(self, field):
@@ -416,18 +433,23 @@ class ReviewForm(Form):
     (``suggestions.duplicate_of_item``)."""
 
     title = StringField(filters=[one_line], validators=[
-        Length(max=suggestion_rules.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
-                                                         n=suggestion_rules.MAX_TITLE))])
+        Length(max=suggestion_rules.MAX_TITLE, message=_n(
+            "The title is too long: at most %(num)d character.",
+            "The title is too long: at most %(num)d characters.", suggestion_rules.MAX_TITLE))])
     summary = StringField(filters=[text_block], validators=[
-        Length(max=suggestion_rules.MAX_SUMMARY, message=_l("The summary is too long: at most %(n)d characters.",
-                                                           n=suggestion_rules.MAX_SUMMARY))])
+        Length(max=suggestion_rules.MAX_SUMMARY, message=_n(
+            "The summary is too long: at most %(num)d character.",
+            "The summary is too long: at most %(num)d characters.", suggestion_rules.MAX_SUMMARY))])
     caption = StringField(filters=[text_block], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
+        Length(max=MAX_CAPTION, message=_n(
+            "The text is too long: at most %(num)d character.",
+            "The text is too long: at most %(num)d characters.", MAX_CAPTION))])
     kind = StringField(filters=[stripped])
     hashtags = StringField(filters=[stripped])
     review_note = StringField(filters=[text_block], validators=[
-        Length(max=suggestion_rules.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
-                                                        n=suggestion_rules.MAX_NOTE))])
+        Length(max=suggestion_rules.MAX_NOTE, message=_n(
+            "The note is too long: at most %(num)d character.",
+            "The note is too long: at most %(num)d characters.", suggestion_rules.MAX_NOTE))])
     decision = StringField(validators=[choice_of(("approve", "reject"), _l("Choose to approve or to reject."))])
 
     def __init__(self, suggester="", **kwargs):
