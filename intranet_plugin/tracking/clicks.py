@@ -189,6 +189,10 @@ class ClickJournal:
         os.register_at_fork(after_in_child=lambda: (method := forget()) and method())
 
     def _forget_parent(self):
+        if self._fd is not None:
+            # The parent's lock stays the parent's: once it dies, its
+            # journal must be free for recovery even while this child lives.
+            os.close(self._fd)
         self._fd = None
         self._lock = threading.Lock()
 
