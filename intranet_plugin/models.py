@@ -620,6 +620,21 @@ class LinkMonth(LinkMeasures):
         primary_key = CompositeKey("month", "link")
 
 
+class LinkDay(LinkMeasures):
+    """Click totals of one link on one UTC day, kept up to date as clicks
+    are stored: the days of a month a period covers in part are read from
+    here, never from raw clicks."""
+
+    link = ForeignKeyField(TrackedLink, backref="days", on_delete="CASCADE", index=False)
+    day = DateField()
+
+    class Meta:
+        # In day order (without rowid on SQLite, as ``LinkMonth``): a range
+        # of days is one sweep; one person's links are found by (link, day).
+        primary_key = CompositeKey("day", "link")
+        indexes = ((("link", "day"), False),)
+
+
 class DayTotal(Measures):
     """Click totals of the whole programme per day and network, kept up to
     date as clicks are stored: the programme's figures and trends read
@@ -757,5 +772,5 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, ItemAudience, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation,
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, LinkDay, DayTotal, Invitation,
           Milestone]

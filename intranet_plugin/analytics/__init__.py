@@ -39,18 +39,18 @@ Sources and periods
 
 Raw ``Click`` rows and rolled-up ``ClickDaily`` rows are also kept as
 running totals (``totals``): per link for all time (``LinkTotal``), per
-link and calendar month (``LinkMonth``), and per day and network for the
-whole programme (``DayTotal``). A ``Period`` is a range of whole UTC days,
-both ends inclusive, either end open (``None``); ``plan`` decides how it is
-read:
+link and calendar month (``LinkMonth``), per link and day (``LinkDay``),
+and per day and network for the whole programme (``DayTotal``). A
+``Period`` is a range of whole UTC days, both ends inclusive, either end
+open (``None``); ``plan`` decides how it is read:
 
 * the programme's figures, per network, per kind and per week: the day
   totals, a handful of rows per day, for any period;
 * figures per person, team, item or campaign: the all-time totals, or the
-  monthly totals of the months the period covers entirely plus raw and
-  rolled-up clicks (``click_source``) for the days of a month it covers in
-  part. "This month" and "all time" read totals only, as does a period
-  that ends today (no click is dated later).
+  monthly totals of the months the period covers entirely plus the daily
+  totals of the days of a month it covers in part. Every period reads
+  totals only (clicks stored today are in them at once); raw clicks are
+  read only for the digest's weeks and a person's own data export.
 
 Shares are selected by when they were made, conversions by when they
 happened.
@@ -58,9 +58,8 @@ happened.
 Every function runs a constant number of aggregate queries, whatever the
 number of people, items or clicks; Python only loops over already
 aggregated rows (one per person, week, network...). Their cost grows with
-the number of links (at most one total per link and month), not with the
-clicks, except at the partial-month edges of a period and on a person's
-weekly chart, which read that person's clicks of those weeks. Everything
+the number of links and days with clicks (at most one total per link and
+month, and per link and day), not with the clicks. Everything
 returned is plain data (dicts, lists, numbers, ISO date strings), ready for
 JSON; ``Totals`` has ``as_dict()``.
 
@@ -95,6 +94,7 @@ from intranet_plugin.models import (
     Conversion,
     DayTotal,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     Person,
@@ -102,7 +102,8 @@ from intranet_plugin.models import (
     ShareEvent,
     TrackedLink,
 )
-from intranet_plugin.tracking.totals import click_source, measure_columns, month_of
+from intranet_plugin.tracking.totals import click_source as click_source  # the raw recount, for others
+from intranet_plugin.tracking.totals import month_of
 from intranet_plugin.tracking.totals import where_all as _where
 
 DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
@@ -246,7 +247,7 @@ def _links(person_id=None, campaign_id=None, item_id=None, among=None):
 class Plan:
     """How a period is read: all-time totals, or whole months of the monthly
     totals (``months``: first month and the month after the last, either
-    open) plus raw clicks for the days at either end (``edges``)."""
+    open) plus the daily totals of the days at either end (``edges``)."""
 
     all_time: bool = False
     months: tuple | None = None
@@ -310,21 +311,10 @@ def _link_columns(model):
     return [model.link.alias("link_id"), model.person_id, model.item_id, model.network, *_columns(model)]
 
 
-def _raw_link_rows(period, links, *extra):
-    """``link_totals``' columns from raw and rolled-up clicks (``extra``
-    first), the link's person, item and network joined in; returns the
-    query and its ``click_source``, for conditions on its days."""
-    src = click_source(period, links)
-    query = (Select([src], [*extra, src.c.link_id, TrackedLink.person.alias("person_id"),
-                            TrackedLink.item.alias("item_id"), TrackedLink.network, *measure_columns(src)])
-             .join(TrackedLink, on=(TrackedLink.id == src.c.link_id)).bind(Click._meta.database))
-    return query, src
-
-
 def link_totals(period, links=None, today=None):
     """Every click measure per link for the period, as a subquery ``t`` of
     (link_id, person_id, item_id, network, clicks, visitors, self_clicks,
-    crawler_hits, ...): all-time or monthly totals, and raw clicks only for
+    crawler_hits, ...): all-time or monthly totals, and daily totals for
     the days of a month the period covers in part. A link may have several
     rows: sum them."""
     p = plan(period, today)
@@ -338,7 +328,8 @@ def link_totals(period, links=None, today=None):
     if p.months is not None:
         months = LinkMonth.select(*_link_columns(LinkMonth))
         parts.append(of(months.where(_covered(p, today)), LinkMonth.link))
-    parts.extend(_raw_link_rows(edge, links)[0] for edge in p.edges)
+    days = LinkDay.select(*_link_columns(LinkDay))
+    parts.extend(of(days.where(edge.days(LinkDay.day)), LinkDay.link) for edge in p.edges)
     return functools.reduce(operator.add, parts).alias("t")
 
 
@@ -568,12 +559,11 @@ def streak(person_id, today):
 
 def _days_with_clicks(period, person_id):
     """One person's counted clicks and visitors per day (days with any),
-    from raw and rolled-up clicks: (day, clicks, visitors)."""
-    src = click_source(period, _links(person_id=person_id))
-    c = src.c
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    return (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
-            .where(counted).group_by(c.day).bind(Click._meta.database))
+    from the daily totals: (day, clicks, visitors)."""
+    query = LinkDay.select(LinkDay.day.alias("day"), fn.SUM(LinkDay.clicks).alias("clicks"),
+                           fn.SUM(LinkDay.visitors).alias("visitors"))
+    return _where(query, LinkDay.link.in_(_links(person_id=person_id)), LinkDay.clicks > 0,
+                  period.days(LinkDay.day) if period is not None else None).group_by(LinkDay.day)
 
 
 def _date(day):
@@ -705,17 +695,14 @@ def best_weeks(person_ids, last_day):
     ids = list(person_ids)
     if not ids:
         return {}
-    src = click_source(Period(None, last_day), _links(among=ids))
-    c = src.c
     if is_postgres():
-        days_back = Value(last_day).cast("date") - c.day  # date - date: whole days
+        days_back = Value(last_day).cast("date") - LinkDay.day  # date - date: whole days
     else:
-        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(c.day)).cast("INTEGER")
+        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(LinkDay.day)).cast("INTEGER")
     week = (days_back / 7).alias("week")
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    rows = (Select([src], [TrackedLink.person, week, fn.SUM(c.clicks).alias("clicks")])
-            .join(TrackedLink, on=(TrackedLink.id == c.link_id))
-            .where(counted).group_by(TrackedLink.person, SQL("2")).bind(Click._meta.database))
+    rows = (LinkDay.select(LinkDay.person_id, week, fn.SUM(LinkDay.clicks).alias("clicks"))
+            .where(LinkDay.link.in_(_links(among=ids)), LinkDay.day <= last_day, LinkDay.clicks > 0)
+            .group_by(LinkDay.person_id, SQL("2")))
     best = {}
     for pid, weeks_back, clicks in rows.tuples():
         clicks, weeks_back = int(clicks or 0), int(weeks_back)
@@ -841,8 +828,8 @@ def _either(conditions):
 def _campaign_clicks(periods, today=None):
     """Click measures per campaign, each over its own period: one query,
     whatever the number of campaigns. Per plan kind one part: all-time
-    totals, whole months, and the edge days from raw and rolled-up clicks,
-    each part selecting every campaign's rows by condition."""
+    totals, whole months, and the edge days from the daily totals, each
+    part selecting every campaign's rows by condition."""
     plans = {cid: plan(period, today) for cid, period in periods.items()}
     tag = Item.campaign.alias("campaign_id")
     parts = []
@@ -865,11 +852,9 @@ def _campaign_clicks(periods, today=None):
     edges = [(cid, edge) for cid, p in plans.items() for edge in p.edges]
     if edges:
         span = Period(min(e.start for _, e in edges), max(e.end for _, e in edges))
-        links = (TrackedLink.select(TrackedLink.id).join(Item)
-                 .where(Item.campaign.in_({cid for cid, _ in edges})))
-        rows, src = _raw_link_rows(span, links, tag)
-        parts.append(rows.join(Item, on=(Item.id == TrackedLink.item))
-                     .where(_either([(Item.campaign == cid) & e.days(src.c.day) for cid, e in edges])))
+        parts.append(LinkDay.select(tag, *_link_columns(LinkDay)).join(Item, on=(Item.id == LinkDay.item_id))
+                     .where(span.days(LinkDay.day), Item.campaign.in_({cid for cid, _ in edges}),
+                            _either([(Item.campaign == cid) & e.days(LinkDay.day) for cid, e in edges])))
     if not parts:
         return {}
     t = functools.reduce(operator.add, parts).alias("t")
