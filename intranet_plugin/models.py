@@ -354,6 +354,20 @@ class Item(BaseModel):
                 & (~some(language) | some(language & (rows.value == viewer.language))))
 
     @classmethod
+    def for_audience(cls, dimension, value, everyone=False):
+        """The condition of the items an audience's figures count: those
+        whose audience names ``value`` among its ``dimension`` (department,
+        group or language) and, with ``everyone``, also those meant for
+        everyone (no audience at all). An item meant for other departments
+        or only restricted by another dimension is never counted."""
+        rows = ItemAudience.alias()
+        named = fn.EXISTS(rows.select(SQL("1")).where(
+            (rows.item == cls.id) & (rows.dimension == dimension) & (rows.value == value)))
+        if not everyone:
+            return named
+        return named | ~fn.EXISTS(rows.select(SQL("1")).where(rows.item == cls.id))
+
+    @classmethod
     def shareable(cls, now=None, viewer=None):
         """Published, already public and not expired: what the share page
         lists; with a ``viewer``, only what is meant for them."""

@@ -11,8 +11,11 @@ import pytest
 
 from helpers import count_queries, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
+from intranet_plugin.analytics import milestones
+from intranet_plugin.content.audiences import set_audience
 from intranet_plugin.models import (
     MEASURES,
+    Audience,
     Campaign,
     Click,
     ClickDaily,
@@ -150,9 +153,9 @@ def test_figures_from_totals_equal_a_count_of_raw_clicks(world, period):
 
 
 def test_days_of_a_month_covered_in_part_are_read_from_the_daily_totals(world):
-    """A period that covers months in part (and a person's chart, streak and
-    best week) reads the daily totals: with every raw and rolled-up click
-    gone, the figures are still those of a raw recount."""
+    """A period that covers months in part (and a person's chart, streak,
+    best week and milestones) reads the daily totals: with every raw and
+    rolled-up click gone, the figures are still those of a raw recount."""
     parts = [analytics.Period(D(2026, 6, 3), D(2026, 6, 17)), analytics.Period(D(2026, 5, 25), D(2026, 7, 10))]
     emma = world["people"][0]
     expected = [(raw_figures(p), raw_figures(p, emma)) for p in parts]
@@ -160,7 +163,8 @@ def test_days_of_a_month_covered_in_part_are_read_from_the_daily_totals(world):
     chart = analytics.weekly_series(20, emma, today)
     streak = analytics.streak(emma, today)
     best = analytics.best_weeks([emma], today)
-    assert sum(w["clicks"] for w in chart) > 0 and best
+    reached = milestones.compute([emma])
+    assert sum(w["clicks"] for w in chart) > 0 and best and "points_10" in reached[emma]
     Click.delete().execute()
     ClickDaily.delete().execute()
     for period, (everyone, mine) in zip(parts, expected, strict=True):
@@ -176,6 +180,32 @@ def test_days_of_a_month_covered_in_part_are_read_from_the_daily_totals(world):
     assert analytics.weekly_series(20, emma, today) == chart
     assert analytics.streak(emma, today) == streak
     assert analytics.best_weeks([emma], today) == best
+    assert milestones.compute([emma]) == reached
+
+
+@pytest.mark.parametrize("period", PERIODS[:5], ids=lambda p: f"{p.start}..{p.end}")
+def test_figures_of_an_audience_equal_a_count_of_raw_clicks_on_its_items(world, period):
+    """Narrowed to an audience: the items whose audience names it, and with
+    ``everyone`` also those meant for everyone, never those for others."""
+    sales, dutch, *everyone = [i.id for i in Item.select().order_by(Item.id)]
+    set_audience(Item.get_by_id(sales), Audience(departments=("Sales",)))
+    set_audience(Item.get_by_id(dutch), Audience(departments=("Ops",), languages=("nl",)))
+    figures = ("clicks", "visitors", "self_clicks", "bot_hits", "emv")
+    for audience, members in ((("department", "Sales", False), {sales}),
+                              (("department", "Sales", True), {sales, *everyone}),
+                              (("language", "nl", False), {dutch})):
+        items = analytics.audience_items(*audience)
+        expected = raw_figures(period, items=members)
+        assert expected["clicks"] > 0
+        programme = analytics.programme_totals(period, items)
+        assert {k: programme[k] for k in figures} == {k: expected[k] for k in figures}, audience
+        assert sum(n["clicks"] for n in analytics.by_network(period, items=items)) == expected["clicks"]
+        assert analytics.by_kind(period, items=items)["visitors"] == expected["visitors"]
+        assert {i["item_id"] for i in analytics.by_item(period, items=items)} <= members
+        assert sum(t.totals.clicks for t in analytics.team_totals(period, min_members=1, items=items)) == \
+            expected["clicks"]
+        board = analytics.leaderboard(period, include_hidden=True, items=items)
+        assert sum(r["clicks"] for r in board) == expected["clicks"]
 
 
 def test_campaigns_each_over_their_own_period_in_one_go(world):
