@@ -348,7 +348,9 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
     with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True)) as (base, app):
         anouk = make_person("anouk", display_name="Admin Anouk", role="admin")
         old = utcnow() - datetime.timedelta(days=120)
-        share(anouk, make_item("Old news"), "xing", clicks=["a"], at=old)
+        dutch = make_item("Old news")
+        set_audience(dutch, Audience(languages=("nl",)))
+        share(anouk, dutch, "xing", clicks=["a"], at=old)
         share(anouk, make_item("New news"), "linkedin", clicks=["b", "c"])
         context = chromium.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB",
                                        viewport={"width": 1400, "height": 1000})
@@ -383,6 +385,17 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
         expect(result).to_have_text("Cost per click (EUR): Enter a number of 0 or more.")
         page.get_by_label("Cost per click (EUR)").fill("3")
         expect(page.locator("[data-emv]")).to_have_attribute("data-emv", "900.00")
+        assert page.evaluate("window.__notReloaded") is True
+        # An audience: only the item for Dutch readers, the period kept.
+        page.get_by_label("Audience").select_option("language:nl")
+        page.locator("form.dash-audience").get_by_role("button", name="Show").click()
+        items = page.locator("#dash-items + .table-scroll")
+        expect(items).to_contain_text("Old news")
+        expect(items).not_to_contain_text("New news")
+        assert page.url.endswith("/admin/dashboard?period=all&audience=language%3Anl")
+        page.get_by_label("including items for everyone").check()
+        page.locator("form.dash-audience").get_by_role("button", name="Show").click()
+        expect(items).to_contain_text("New news")
         assert page.evaluate("window.__notReloaded") is True
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         assert console.messages == [] and ConsoleLog.csp_violations(page) == []
