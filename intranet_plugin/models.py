@@ -644,9 +644,12 @@ class LinkDay(LinkMeasures):
 
     class Meta:
         # In day order (without rowid on SQLite, as ``LinkMonth``): a range
-        # of days is one sweep; one person's links are found by (link, day).
+        # of days is one sweep. A person's history (chart, streak,
+        # milestones) is read from the index on (link, day) alone, which
+        # carries what those read: a third of the time of looking each row
+        # up (measured on SQLite).
         primary_key = CompositeKey("day", "link")
-        indexes = ((("link", "day"), False),)
+        indexes = ((("link", "day", "person_id", "clicks", "visitors"), False),)
 
 
 class DayTotal(Measures):

@@ -68,7 +68,7 @@ def _model(db):
             database = db
             table_name = 'link_day'
             primary_key = CompositeKey('day', 'link')
-            indexes = ((('link', 'day'), False),)
+            indexes = ((('link', 'day', 'person_id', 'clicks', 'visitors'), False),)
             without_rowid = not postgres  # SQLite: stored in key order
 
     return LinkDay
