@@ -28,6 +28,7 @@ from intranet_plugin.models import (
     DayTotal,
     Invitation,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     Milestone,
@@ -168,8 +169,8 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (Milestone, DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink,
-                          Item, Campaign, Invitation, Person):
+            for model in (Milestone, DayTotal, LinkDay, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent,
+                          TrackedLink, Item, Campaign, Invitation, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:

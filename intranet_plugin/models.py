@@ -368,6 +368,20 @@ class Item(BaseModel):
         return cls.language.in_(list(languages))
 
     @classmethod
+    def for_audience(cls, dimension, value, everyone=False):
+        """The condition of the items an audience's figures count: those
+        whose audience names ``value`` among its ``dimension`` (department,
+        group or language) and, with ``everyone``, also those meant for
+        everyone (no audience at all). An item meant for other departments
+        or only restricted by another dimension is never counted."""
+        rows = ItemAudience.alias()
+        named = fn.EXISTS(rows.select(SQL("1")).where(
+            (rows.item == cls.id) & (rows.dimension == dimension) & (rows.value == value)))
+        if not everyone:
+            return named
+        return named | ~fn.EXISTS(rows.select(SQL("1")).where(rows.item == cls.id))
+
+    @classmethod
     def shareable(cls, now=None, viewer=None):
         """Published, already public and not expired: what the share page
         lists; with a ``viewer``, only what is meant for them."""
@@ -639,6 +653,24 @@ class LinkMonth(LinkMeasures):
         primary_key = CompositeKey("month", "link")
 
 
+class LinkDay(LinkMeasures):
+    """Click totals of one link on one UTC day, kept up to date as clicks
+    are stored: the days of a month a period covers in part are read from
+    here, never from raw clicks."""
+
+    link = ForeignKeyField(TrackedLink, backref="days", on_delete="CASCADE", index=False)
+    day = DateField()
+
+    class Meta:
+        # In day order (without rowid on SQLite, as ``LinkMonth``): a range
+        # of days is one sweep. A person's history (chart, streak,
+        # milestones) is read from the index on (link, day) alone, which
+        # carries what those read: a third of the time of looking each row
+        # up (measured on SQLite).
+        primary_key = CompositeKey("day", "link")
+        indexes = ((("link", "day", "person_id", "clicks", "visitors"), False),)
+
+
 class DayTotal(Measures):
     """Click totals of the whole programme per day and network, kept up to
     date as clicks are stored: the programme's figures and trends read
@@ -776,5 +808,5 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, ItemAudience, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, DayTotal, Invitation,
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, LinkDay, DayTotal, Invitation,
           Milestone]

@@ -92,3 +92,8 @@ def known_departments():
     """Departments of the active people, sorted."""
     return [d for (d,) in Person.active().select(Person.department).distinct()
             .where(Person.department != "").order_by(Person.department).tuples()]
+
+
+def named_audiences():
+    """Every (dimension, value) some item is meant for, in one query."""
+    return set(ItemAudience.select(ItemAudience.dimension, ItemAudience.value).distinct().tuples())

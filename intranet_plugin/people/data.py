@@ -15,6 +15,7 @@ from intranet_plugin.models import (
     ClickDaily,
     Conversion,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     MailLedger,
@@ -133,7 +134,7 @@ def _erase(person):
     links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person == person)
     totals.lock_for_store()  # no click of theirs is being stored meanwhile
     totals.forget_links(links)
-    for model in (Click, ClickDaily, Conversion, LinkMonth, LinkTotal):
+    for model in (Click, ClickDaily, Conversion, LinkDay, LinkMonth, LinkTotal):
         model.delete().where(model.link.in_(links)).execute()
     TrackedLink.delete().where(TrackedLink.person == person).execute()
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
