@@ -5,7 +5,7 @@ chose to appear on the leaderboard; nobody else sees a team's page."""
 
 from helpers import login, make_item, make_person, store_click
 from helpers.slapd import LEAD_GROUP, PEOPLE_ENTRIES, ldap_login, ldap_settings
-from intranet_plugin.analytics import adoption, this_month, today_utc
+from intranet_plugin.analytics import adoption, programme_totals, this_month, today_utc
 from intranet_plugin.analytics.teams import team_figures
 from intranet_plugin.models import Person, ShareEvent, TrackedLink, utcnow
 
@@ -156,6 +156,14 @@ def test_the_team_page_shows_the_adoption_funnels_figures_of_its_department(app,
     adoption_section = team.split('id="team-adoption"')[1].split("</section>")[0]
     assert "<strong>75%</strong>" in adoption_section and "<strong>33%</strong>" in adoption_section
     assert "80%" not in adoption_section and "50%" not in adoption_section
+    # the dashboard's join rate is the funnel's adoption rate too
+    with app.app_context():
+        totals = programme_totals(this_month(today_utc()))
+        whole = adoption.funnel(today_utc().replace(day=1)).total
+    assert (totals["employees"], totals["joined"]) == (whole.eligible, whole.joined)
+    assert totals["join_rate"] == round(whole.adoption_rate, 4)
+    dashboard = client.get("/admin/dashboard").get_data(as_text=True)
+    assert f"<dd>{whole.eligible}</dd>" in dashboard.split("May take part")[1][:80]
     # the team's totals still count everything its people shared
     assert figures["totals"].shares == 2
 

@@ -94,6 +94,7 @@ from flask import current_app, has_app_context
 from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from intranet_plugin.db import is_postgres
+from intranet_plugin.people import membership
 from intranet_plugin.models import (
     CLICK_KINDS,
     MEASURES,
@@ -771,8 +772,9 @@ def programme_totals(period, items=None):
     """The programme at a glance (with ``items``: of those items). Five
     queries.
 
-    employees (active people), joined (active people who joined),
-    join_rate (joined / employees), active_sharers (people who shared at
+    employees (active people who may take part: in a pilot, the member
+    group's; membership.eligible_people), joined (those of them who joined),
+    join_rate (joined / employees: the adoption funnel's adoption rate), active_sharers (people who shared at
     least once in the period), participation_rate (active sharers /
     joined), shares, items (published items on offer during the period),
     shares_per_ambassador (shares / active sharers), shares_per_item
@@ -780,7 +782,7 @@ def programme_totals(period, items=None):
     conversions, applications, leads, emv, period. Rates are fractions
     (0.25 = 25 %). ``employees`` and ``joined`` are today's numbers.
     """
-    people = (Person.active().select(fn.COUNT(Person.id).alias("employees"),
+    people = (membership.eligible_people().select(fn.COUNT(Person.id).alias("employees"),
                                      fn.COALESCE(fn.SUM(Case(None, [(Person.joined_at.is_null(False), 1)], 0)), 0)
                                      .alias("joined")).dicts().get())
     offered = Item.select(fn.COUNT(Item.id)).where(Item.status == "published")
