@@ -120,8 +120,6 @@ class SuggestForm(Form):
                                                     n=suggestions.MAX_NOTE))])
 
     def validate_url(self, field):
-        if field.errors:  # not an address (or control characters): nothing to look up
-            return
         duplicate = suggestions.duplicate_error(field.data)
         if duplicate:
             raise ValidationError(duplicate)
