@@ -177,6 +177,14 @@ class DigestSendNowForm(Form):
         "Confirm that this week's digest should be sent to everyone now."))])
 
 
+class MailDoubtForm(Form):
+    """An admin's verdict on a message in doubt: it went out ("sent"), or
+    the next run sends it ("resend")."""
+
+    verdict = StringField(validators=[choice_of(("sent", "resend"), _l(
+        "Say whether the mail server's log shows the message went out."))])
+
+
 class InvitationForm(Form):
     """Whom the programme lead invites: a department, a directory group
     and/or a pasted list of user names; the round id the preview made."""
