@@ -43,6 +43,9 @@ CLICK_KINDS = ("human", "crawler", "head", "empty")
 # Whom an item is meant for: departments and directory groups (who), and
 # content languages (the person's language). See Item.meant_for.
 AUDIENCE_DIMENSIONS = ("department", "group", "language")
+# The languages an item's content can be in (Item.language), in the order
+# they are offered; a person shares in some of them (Person.content_languages).
+CONTENT_LANGUAGES = ("nl", "en", "de", "sl", "fr", "es", "it", "pl")
 
 
 def utcnow():
@@ -171,6 +174,11 @@ class Person(BaseModel):
     # The host name of the person's Mastodon server ("" until they give it):
     # its share page opens from their Mastodon button. Never fetched.
     mastodon_server = CharField(default="")
+    # The content languages the person shares in (CONTENT_LANGUAGES codes):
+    # the share page shows items in these unless they ask for all. An empty
+    # list: the default, their own language and the company's
+    # (content.audiences.content_languages).
+    content_languages = JSONField(default=list)
     # The pseudonymous reference put in utm_content: random, never derived
     # from the name, so analytics on the company website cannot identify
     # anyone.
@@ -354,6 +362,12 @@ class Item(BaseModel):
                 & (~some(language) | some(language & (rows.value == viewer.language))))
 
     @classmethod
+    def in_languages(cls, languages):
+        """The condition of items in one of the content ``languages``: the
+        share page's language filter."""
+        return cls.language.in_(list(languages))
+
+    @classmethod
     def shareable(cls, now=None, viewer=None):
         """Published, already public and not expired: what the share page
         lists; with a ``viewer``, only what is meant for them."""
@@ -363,8 +377,13 @@ class Item(BaseModel):
         return query if viewer is None else query.where(cls.meant_for(viewer))
 
     @classmethod
-    def for_share_page(cls, kind=None, q=None, campaign=None, now=None, viewer=None):
+    def for_share_page(cls, kind=None, q=None, campaign=None, now=None, viewer=None, languages=None):
+        """What the share page, its widget and the API list: shareable items
+        (meant for ``viewer``), filtered, pinned and newest first;
+        ``languages``: the content languages asked for (None: all)."""
         query = cls.shareable(now, viewer)
+        if languages:
+            query = query.where(cls.in_languages(languages))
         if kind:
             query = query.where(cls.kind == kind)
         if campaign:

@@ -7,6 +7,7 @@ import datetime
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
 from werkzeug.datastructures import MultiDict
 from wtforms import StringField
 from wtforms.validators import NumberRange, Optional
@@ -172,8 +173,9 @@ class JsonTextField(StringField):
         if value is None or value == "":
             return
         if not isinstance(value, str) or len(value) > API_TEXT_MAX or not value.strip():
-            raise ValueError(_l("“%(field)s” must be a text of at most %(max)d characters.",
-                                field=self.name, max=API_TEXT_MAX))
+            raise ValueError(_n("“%(field)s” must be a text of at most %(num)d character.",
+                                "“%(field)s” must be a text of at most %(num)d characters.", API_TEXT_MAX,
+                                field=self.name))
         if CONTROL.search(value):
             raise ValueError(_l("“%(field)s” must not hold control characters (such as NUL).", field=self.name))
         self.data = value.strip()

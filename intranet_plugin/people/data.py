@@ -31,7 +31,8 @@ from intranet_plugin.tracking import totals
 
 PROFILE_FIELDS = ("username", "display_name", "email", "department", "role", "locale", "is_active",
                   "joined_at", "left_at", "show_on_leaderboard", "networks", "kinds", "digest",
-                  "instant_alerts", "reminders", "groups", "lead_of", "ref", "created_at")
+                  "instant_alerts", "reminders", "groups", "lead_of", "ref", "created_at",
+                  "content_languages")
 
 
 def _plain(value):
@@ -144,6 +145,6 @@ def _erase(person):
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",
                   department="", role="employee", locale=None, is_active=False, joined_at=None,
                   left_at=utcnow(), show_on_leaderboard=False, networks=[], kinds=[], digest="off",
-                  instant_alerts=False, ref=new_code(6)).where(Person.id == person.id).execute()
+                  instant_alerts=False, content_languages=[], ref=new_code(6)).where(Person.id == person.id).execute()
     AuditLog.record(person.id, "erase", person, summary="", **counts)
     return counts

@@ -35,7 +35,8 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.content.audiences import viewer
 from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
-from intranet_plugin.models import SHARE_NETWORKS, Item, utcnow
+from intranet_plugin.forms.content import LanguageFilterForm
+from intranet_plugin.models import CONTENT_LANGUAGES, SHARE_NETWORKS, Item, utcnow
 from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
@@ -101,10 +102,15 @@ ITEMS_LIMIT = 10
 @bp.route("/me/items")
 def me_items():
     """The newest shareable items meant for the signed-in person (pinned
-    first, as on the share page), for an intranet widget."""
+    first, as on the share page), for an intranet widget; in the content
+    languages of ``?lang=`` as on the share page (default: the person's)."""
     if not current_user.is_authenticated:
         return _error(401, _("Sign in first."))
-    items = Item.for_share_page(viewer=viewer(current_user)).limit(ITEMS_LIMIT)
+    form = LanguageFilterForm(request.args)
+    if form.lang.errors:
+        raise BadRequest(str(form.lang.errors[0]))
+    items = Item.for_share_page(viewer=viewer(current_user),
+                                languages=form.languages(current_user)).limit(ITEMS_LIMIT)
     return jsonify({"items": [{
         "id": item.id, "kind": item.kind, "title": item.title, "summary": item.summary, "url": item.url,
         "image_url": item.image_url or None, "language": item.language, "pinned": item.pinned,
@@ -308,10 +314,16 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                 "summary": "The newest items the signed-in person may share: only those meant for them "
                            "(their department, directory groups and language)",
                 "operationId": "getMyItems", "security": session,
+                "parameters": [{"name": "lang", "in": "query", "required": False,
+                                "description": "Content languages (" + ", ".join(CONTENT_LANGUAGES) + "), "
+                                               "separated by commas or the parameter repeated, or all. "
+                                               "Default: the person's own, as on the share page.",
+                                "schema": {"type": "string", "examples": ["de,en", "all"]}}],
                 "responses": {"200": {"description": "Up to 10 items, pinned and newest first",
                                       "content": {"application/json": {"schema": {
                                           "type": "object", "properties": {
                                               "items": {"type": "array", "items": _ref("Item")}}}}}},
+                              "400": _error_response("A language that is not a content language"),
                               "401": _error_response("Not signed in")}}},
             "/api/v1/stats": {"get": {
                 "summary": "Programme figures (admins)", "operationId": "getProgrammeStats",
