@@ -163,13 +163,13 @@ def test_one_text_for_every_network_is_shown_once(mail_app):
 
 def test_the_share_buttons_have_the_share_pages_colours(mail_app):
     css = (Path(intranet_plugin.__file__).parent / "static" / "app.css").read_text()
-    emma = make_person("emma", networks=list(NETWORKS))
+    emma = make_person("emma", networks=list(NETWORKS), mastodon_server="social.example.org")
     make_item("Windpark open", publish_at=MONDAY - DAY, created_at=MONDAY - DAY)
 
     _subject, html, _text, _digest = preview(mail_app, emma, now=MONDAY)
 
-    buttons = dict(re.findall(r'bgcolor="(#[0-9a-f]+)"[^>]*><a href="[^"]+" data-share-network="(\w+)"', html))
-    buttons = {network: colour for colour, network in buttons.items()}
+    buttons = {network: colour for colour, network in
+               re.findall(r'bgcolor="(#[0-9a-f]+)"[^>]*><a href="[^"]+" data-share-network="(\w+)"', html)}
     assert set(buttons) == set(NETWORKS)
     for network, colour in buttons.items():
         assert f".net-{network} {{ background: {colour}; }}" in css
