@@ -16,20 +16,14 @@ import datetime
 import logging
 import time
 
+from digest.delivery import deliver
 from digest.links import MailLinks
 from digest.render import alert_message, alert_message_id, templates
 from digest.send import BATCH, LISTED, Report
 from intranet_plugin.content.audiences import audience_of, viewer
-from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease, claim_owner
+from intranet_plugin.mail.ledger import CLAIM_LEASE, Ledger, SendLease, claim_owner
 from intranet_plugin.mail.links import mail_context
-from intranet_plugin.mail.smtp import (
-    Mailer,
-    MailError,
-    MailServerUnavailable,
-    PermanentFailure,
-    Taken,
-    TemporaryFailure,
-)
+from intranet_plugin.mail.smtp import Mailer, MailError
 from intranet_plugin.models import (
     AuditLog,
     Item,
@@ -133,41 +127,12 @@ class _AlertRun:
                     self._deliver(ledger, person, item, retry)
 
     def _deliver(self, ledger, person, item, retry):
-        report = self.report
-        try:
-            message = alert_message(item, person, self.links, self.compiled, self.config)
-        except Exception as exc:  # one broken message must not stop the others
-            log.exception("alert for item %s to %s could not be built", item.id, person.username)
-            ledger.settle(person.id, f"could not be built: {exc}", retry)
-            report.failed += 1
-            report.note(person.username, f"could not be built: {exc}")
-            return
         if self.mailer is None:
             self.mailer = Mailer.from_config(self.config)
-
-        def hand_over():
-            self.send_lease.keep()
-            return ledger.hand_over(person.id, retry, message_id=alert_message_id(person.id, item.id, self.config))
-
-        try:
-            outcome = self.mailer.send(message, hand_over)
-        except Taken:
-            report.busy += 1
-            return
-        except PermanentFailure as exc:
-            outcome = exc
-            report.failed += 1
-            report.note(person.username, str(exc))
-        except TemporaryFailure as exc:
-            outcome = exc
-            report.deferred += 1
-            report.note(person.username, TEMPORARY + str(exc))
-        except MailServerUnavailable:
-            ledger.release([person.id])
-            raise
-        else:
-            report.sent += 1
-        ledger.settle(person.id, outcome, retry)
+        deliver(self.mailer, ledger, person.id, retry,
+                lambda: alert_message(item, person, self.links, self.compiled, self.config),
+                alert_message_id(person.id, item.id, self.config), self.report,
+                name=person.username, what=f"alert for item {item.id}", send_lease=self.send_lease)
 
 
 __all__ = ["send_pending_alerts", "mark_share_now", "ALERT_WINDOW", "LISTED"]

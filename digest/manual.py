@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 
 from digest.send import preview, recipients, send_weekly, week_of
 from intranet_plugin.i18n import locale_of
-from intranet_plugin.mail.ledger import Ledger, round_counts
+from intranet_plugin.mail.ledger import Ledger, doubts, round_counts
 from intranet_plugin.mail.smtp import send_email
 from intranet_plugin.models import JobLease, MailLedger, db, utcnow
 from intranet_plugin.scheduler import next_digest_time
@@ -133,6 +133,7 @@ class Schedule:
     counts: dict  # this week's ledger rows by outcome (see ledger.round_counts)
     last_sent_at: datetime.datetime | None  # naive UTC, as stored
     run: Run
+    doubts: int = 0  # messages in doubt, of any kind of mail (see ledger.doubts)
 
 
 def schedule(app, now=None):
@@ -149,4 +150,5 @@ def schedule(app, now=None):
         counts=round_counts("digest", week),
         last_sent_at=last,
         run=last_run(),
+        doubts=len(doubts()),
     )

@@ -17,20 +17,14 @@ import logging
 import time
 from zoneinfo import ZoneInfo
 
+from digest.delivery import deliver
 from digest.links import MailLinks
 from digest.render import reminder_message, reminder_message_id, templates
 from digest.send import BATCH, Report, batches
 from intranet_plugin.content.audiences import audience_of, viewer
-from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease, claim_owner
+from intranet_plugin.mail.ledger import CLAIM_LEASE, Ledger, SendLease, claim_owner
 from intranet_plugin.mail.links import mail_context
-from intranet_plugin.mail.smtp import (
-    Mailer,
-    MailError,
-    MailServerUnavailable,
-    PermanentFailure,
-    Taken,
-    TemporaryFailure,
-)
+from intranet_plugin.mail.smtp import Mailer, MailError
 from intranet_plugin.models import Item, MailLedger, Person, ShareEvent, utcnow
 from intranet_plugin.people import membership
 
@@ -149,38 +143,8 @@ class _Run:
         return reminder_message(items, person, self.month, self.links, self.compiled, self.config)
 
     def _deliver(self, items, person, retry):
-        report, ledger = self.report, self.ledger
-        try:
-            message = self._build(items, person)
-        except Exception as exc:  # one broken message must not stop the others
-            log.exception("reminder %s to %s could not be built", self.month, person.username)
-            ledger.settle(person.id, f"could not be built: {exc}", retry)
-            report.failed += 1
-            report.note(person.username, f"could not be built: {exc}")
-            return
         if self.mailer is None:
             self.mailer = Mailer.from_config(self.config)
-        def hand_over():
-            self.send_lease.keep()
-            return ledger.hand_over(person.id, retry,
-                                    message_id=reminder_message_id(person.id, self.month, self.config))
-
-        try:
-            outcome = self.mailer.send(message, hand_over)
-        except Taken:
-            report.busy += 1
-            return
-        except PermanentFailure as exc:
-            outcome = exc
-            report.failed += 1
-            report.note(person.username, str(exc))
-        except TemporaryFailure as exc:
-            outcome = exc
-            report.deferred += 1
-            report.note(person.username, TEMPORARY + str(exc))
-        except MailServerUnavailable:
-            ledger.release([person.id])
-            raise
-        else:
-            report.sent += 1
-        ledger.settle(person.id, outcome, retry)
+        deliver(self.mailer, self.ledger, person.id, retry, lambda: self._build(items, person),
+                reminder_message_id(person.id, self.month, self.config), self.report,
+                name=person.username, what=f"reminder {self.month}", send_lease=self.send_lease)

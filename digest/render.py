@@ -13,6 +13,8 @@ look-up of the catalogue per call.
 
 import datetime
 import functools
+import re
+from importlib.resources import files
 from types import SimpleNamespace as Namespace
 
 from babel import dates as babel_dates
@@ -22,7 +24,7 @@ from flask_babel import gettext as _
 from jinja2 import Environment
 from mjml import mjml2html
 
-from intranet_plugin.content.sharing import mail_networks_of
+from intranet_plugin.content.sharing import mail_networks_of, post_text
 from intranet_plugin.content.urls import is_http_url
 from intranet_plugin.i18n import LANGUAGES, locale_of
 from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS, translated
@@ -30,9 +32,15 @@ from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
 BAR_HEIGHT = 60  # pixels of the tallest bar
-NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1466d6", "xing": "#026466",
-                   "whatsapp": "#0f7a41", "email": "#5b6478",
-                   "bluesky": "#0b5cd5", "threads": "#000000", "mastodon": "#563acc", "telegram": "#1a6fa5"}
+
+
+@functools.cache
+def network_colours():
+    """{network: colour} of the share buttons, read from the share page's
+    stylesheet (``.net-NAME { background: #rrggbb; }`` in static/app.css),
+    the colours' one home: a button looks the same in the digest."""
+    css = files("intranet_plugin").joinpath("static/app.css").read_text(encoding="utf-8")
+    return dict(re.findall(r"\.net-([a-z]+) \{ background: (#[0-9a-f]{6}); \}", css))
 
 
 def _no_include(path):
@@ -101,6 +109,25 @@ class Labels:
         self.names = {n: str(NETWORK_LABELS[n]) for n in networks}
         self.share_on = {n: _("Share on %(network)s", network=self.names[n]) for n in networks}
         self.kinds = translated(KIND_LABELS)
+        self._texts = {}
+
+    def texts(self, item):
+        """What the share buttons send for ``item`` (content.sharing.post_text):
+        each distinct text once, labelled with its networks when they differ."""
+        found = self._texts.get(item.id)
+        if found is None:
+            networks = {}
+            for n in self.networks:
+                text = post_text(item, n)
+                if text:
+                    networks.setdefault(text, []).append(self.names[n])
+            if len(networks) == 1:
+                found = [Namespace(label=_("Suggested text"), text=text) for text in networks]
+            else:
+                found = [Namespace(label=_("Suggested text for %(networks)s", networks=", ".join(names)), text=text)
+                         for text, names in networks.items()]
+            self._texts[item.id] = found
+        return found
 
 
 def item_context(item, person, links, labels):
@@ -109,15 +136,14 @@ def item_context(item, person, links, labels):
     return Namespace(
         title=item.title,
         summary=_shorten(item.summary, SUMMARY_LIMIT),
-        caption=item.caption,
-        hashtags=" ".join(item.hashtag_list),
+        texts=labels.texts(item),
         image=item.image_url if is_http_url(item.image_url) else "",
         url=item.url if is_http_url(item.url) else "",
         kind_label=labels.kinds.get(item.kind, item.kind),
         pinned=item.pinned,
         campaign=item.campaign.name if item.campaign_id else "",
         buttons=[Namespace(network=n, label=labels.names[n], title=labels.share_on[n],
-                           colour=NETWORK_COLOURS[n], href=links.share(person.id, item.id, n))
+                           colour=network_colours()[n], href=links.share(person.id, item.id, n))
                  for n in labels.networks],
     )
 

@@ -34,14 +34,18 @@ AUDIT_LABELS = {"create": _l("Created"), "change": _l("Changed"), "publish": _l(
                 "join": _l("Joined"), "leave": _l("Left"), "preferences": _l("Preferences changed"),
                 "unsubscribe": _l("Unsubscribed"), "share-now": _l("Instant alert sent"),
                 "invite": _l("Invitations sent"), "name-lead": _l("Team lead named"),
-                "remove-lead": _l("Team lead removed")}
+                "remove-lead": _l("Team lead removed"), "resolve-mail": _l("Message in doubt settled")}
 # What an audit entry is about (AuditLog.target_type, a model's name).
 AUDIT_TARGET_LABELS = {"item": _l("item"), "campaign": _l("campaign"), "feed": _l("feed"),
                        "setting": _l("setting"), "person": _l("person"), "suggestion": _l("suggestion"),
-                       "apikey": _l("API key"), "prizedraw": _l("prize draw")}
+                       "apikey": _l("API key"), "prizedraw": _l("prize draw"), "mailledger": _l("e-mail")}
 # Codes an audit entry keeps as its summary: a setting's key, a mailing list.
 AUDIT_SUMMARY_LABELS = {"guidelines": _l("Guidelines"), "leaderboard_people_enabled": _l("People leaderboards"),
                         "digest": _l("the weekly digest"), "alerts": _l("instant alerts")}
+
+# The kinds of mail sent in rounds (MailLedger.kind).
+MAIL_KIND_LABELS = {"digest": _l("Weekly digest"), "alert": _l("Instant alert"), "reminder": _l("Monthly reminder"),
+                    "report": _l("Monthly report"), "invitation": _l("Invitation")}
 
 # The networks by their own names; "link" is the copy-link button.
 NETWORK_LABELS = {"linkedin": "LinkedIn", "x": "X", "facebook": "Facebook", "xing": "XING",

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from helpers import BROWSER
+from helpers import BROWSER, login, make_person
 from intranet_plugin import create_app
 from intranet_plugin import db as database
 from intranet_plugin.models import db
@@ -94,6 +94,14 @@ def client(app):
 
 
 @pytest.fixture
+def emma(client):
+    """Emma, a member, signed in on ``client``."""
+    person = make_person("emma")
+    login(client, "emma")
+    return person
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 
@@ -101,10 +109,11 @@ def runner(app):
 @pytest.fixture(scope="module")
 def chromium():
     """Debian's Chromium through Playwright, one per test module."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from helpers.browser import launch
 
+    expect.set_options(timeout=10_000)  # a busy machine is slow, not broken
     with sync_playwright() as p:
         browser = launch(p)
         yield browser

@@ -1,5 +1,6 @@
 """Configuration: defaults, validation, production refusals."""
 
+import socket
 import subprocess
 import sys
 
@@ -96,3 +97,23 @@ def test_cli_reports_a_bad_setting_clearly(tmp_path):
     assert result.returncode != 0
     assert "AMBASSADOR_SECRET_KEY must be set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def unused_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [["digest", "send"], ["mail", "doubts"], ["reminders", "send"]])
+def test_cli_reports_an_unreachable_database_in_one_line(tmp_path, command):
+    result = subprocess.run(
+        [sys.executable, "-c", "from intranet_plugin.cli import main; main()", *command],
+        env={"AMBASSADOR_INSTANCE_PATH": str(tmp_path), "AMBASSADOR_SECRET_KEY": STRONG,
+             "AMBASSADOR_DATABASE_URL": f"postgresql://ambassador@127.0.0.1:{unused_port()}/ambassador",
+             "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: The database cannot be used: ") and "Connection refused" in line

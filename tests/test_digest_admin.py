@@ -9,8 +9,9 @@ import pytest
 
 from digest import manual
 from digest.send import send_weekly
-from helpers import login, make_item, make_person
-from intranet_plugin.models import MailLedger, Person, utcnow
+from helpers import csrf_token, login, login_with_csrf, make_item, make_person
+from helpers.pages import Page
+from intranet_plugin.models import AuditLog, MailLedger, Person, utcnow
 
 
 def page_text(response):
@@ -179,3 +180,74 @@ def test_a_run_whose_process_stopped_does_not_block_the_next(mail_app, smtp, adm
     admin_client.post("/admin/digest/send-now", data={"confirm": "yes"})
     wait_for_the_run(mail_app)
     assert smtp.recipients() == {"anouk@example.com": 1, "emma@example.com": 1}
+
+
+# -- messages in doubt -----------------------------------------------------------
+
+def in_doubt(person, kind="digest", period="2026-W05"):
+    """A row whose sender (a process on another host) stopped long ago."""
+    return MailLedger.create(kind=kind, period=period, person=person, status="sending",
+                             claimed_at=utcnow() - datetime.timedelta(hours=2), claimed_by="gone-host/1/abcd",
+                             message_id=f"<{kind}.{person.id}@example.com>")
+
+
+def test_admins_see_the_messages_in_doubt_from_the_digest_page(admin_client):
+    emma = make_person("emma")
+    in_doubt(emma)
+    in_doubt(emma, kind="reminder", period="2026-04")
+
+    digest_page = page_text(admin_client.get("/admin/digest/preview"))
+    assert "2 messages are in doubt" in digest_page and 'href="/admin/mail/doubts"' in digest_page
+    page = admin_client.get("/admin/mail/doubts")
+    assert page.status_code == 200
+    [table] = Page(page_text(page)).tables
+    assert [(row["Mail"], row["To"]) for row in table["rows"]] == [("Weekly digest 2026-W05", "emma"),
+                                                                  ("Monthly reminder 2026-04", "emma")]
+    assert f"&lt;digest.{emma.id}@example.com&gt;" in page_text(page)
+
+
+def test_an_admin_settles_a_message_in_doubt_and_the_audit_log_says_so(make_app, smtp):
+    app = make_app(SMTP_URL=smtp.url, WTF_CSRF_ENABLED=True)
+    anouk = make_person("anouk", role="admin")
+    emma, daan = make_person("emma"), make_person("daan")
+    sent, resend = in_doubt(emma), in_doubt(daan)
+    client = app.test_client()
+    login_with_csrf(client, "anouk")
+    token = csrf_token(client.get("/admin/mail/doubts"))
+
+    # Without the CSRF token nothing changes.
+    assert client.post(f"/admin/mail/doubts/{sent.id}", data={"verdict": "sent"}).status_code == 400
+    assert MailLedger.get_by_id(sent.id).status == "sending"
+
+    response = client.post(f"/admin/mail/doubts/{sent.id}", data={"verdict": "sent", "csrf_token": token})
+    assert response.status_code == 303
+    assert "The message to emma is recorded as sent." in page_text(client.get("/admin/mail/doubts"))
+    assert MailLedger.get_by_id(sent.id).status == "sent"
+    client.post(f"/admin/mail/doubts/{resend.id}", data={"verdict": "resend", "csrf_token": token})
+    assert MailLedger.get_or_none(MailLedger.id == resend.id) is None  # the next run sends it
+    assert "No message is in doubt." in page_text(client.get("/admin/mail/doubts"))
+
+    entries = [(e.actor_id, e.action, e.target_type, e.target_id, e.detail["verdict"])
+               for e in AuditLog.select().where(AuditLog.action == "resolve-mail").order_by(AuditLog.id)]
+    assert entries == [(anouk.id, "resolve-mail", "mailledger", sent.id, "sent"),
+                       (anouk.id, "resolve-mail", "mailledger", resend.id, "resend")]
+
+    # Settled already, or a verdict that is none: a clear refusal, nothing changes.
+    again = client.post(f"/admin/mail/doubts/{sent.id}", data={"verdict": "resend", "csrf_token": token})
+    assert again.status_code == 409 and "no longer in doubt" in page_text(again)
+    assert MailLedger.get_by_id(sent.id).status == "sent"
+    other = in_doubt(emma, period="2026-W06")
+    bad = client.post(f"/admin/mail/doubts/{other.id}", data={"verdict": "maybe", "csrf_token": token})
+    assert bad.status_code == 400 and "Say whether the mail server" in page_text(bad)
+    assert MailLedger.get_by_id(other.id).status == "sending"
+
+
+@pytest.mark.parametrize("role", ["editor", "member"])
+def test_only_admins_see_or_settle_messages_in_doubt(client, role):
+    make_person("erik", role=role)
+    row = in_doubt(make_person("emma"))
+    login(client, "erik")
+    assert client.get("/admin/mail/doubts").status_code == 403
+    assert client.post(f"/admin/mail/doubts/{row.id}", data={"verdict": "sent"}).status_code == 403
+    assert MailLedger.get_by_id(row.id).status == "sending"
+    assert AuditLog.select().where(AuditLog.action == "resolve-mail").count() == 0

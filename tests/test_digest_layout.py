@@ -3,10 +3,14 @@ progress (never a fall, never a low place on the leaderboard), and the
 subject naming the very days the figures count."""
 
 import datetime
+import re
+from pathlib import Path
 
+import intranet_plugin
 from digest.send import preview
 from helpers import make_item, make_person, store_click
 from intranet_plugin import analytics
+from intranet_plugin.content.sharing import NETWORKS
 from intranet_plugin.models import TrackedLink
 
 DAY = datetime.timedelta(days=1)
@@ -127,3 +131,45 @@ def test_best_weeks_counts_as_everywhere_and_takes_the_earliest_of_equals(mail_a
     assert best[emma.id] == analytics.BestWeek(datetime.date(2026, 11, 16), 3)
     assert best[lisa.id] == analytics.BestWeek(datetime.date(2026, 1, 5), 1)
     assert nobody.id not in best
+
+
+def test_the_suggested_text_is_what_the_share_buttons_send(mail_app):
+    """The box shows each network's text (content.sharing.post_text): the
+    editor's variant for LinkedIn, the default text with its hashtags for
+    the others."""
+    emma = make_person("emma", networks=["linkedin", "x", "email"])
+    make_item("Windpark open", caption="Proud of our wind farm", hashtags="#wind",
+              captions={"linkedin": ["Our wind farm is live", "A milestone"]},
+              publish_at=MONDAY - DAY, created_at=MONDAY - DAY)
+
+    _subject, html, text, _digest = preview(mail_app, emma, now=MONDAY)
+
+    for part in (html, text):
+        assert "Suggested text for LinkedIn" in part and "Our wind farm is live #wind" in part
+        assert "Suggested text for X, E-mail" in part and "Proud of our wind farm #wind" in part
+    assert "A milestone" not in html
+
+
+def test_one_text_for_every_network_is_shown_once(mail_app):
+    emma = make_person("emma", networks=["linkedin", "x"])
+    make_item("Windpark open", caption="Proud of our wind farm", publish_at=MONDAY - DAY, created_at=MONDAY - DAY)
+
+    _subject, html, text, _digest = preview(mail_app, emma, now=MONDAY)
+
+    for part in (html, text):
+        assert part.count("Proud of our wind farm") == 1 and "Suggested text" in part
+        assert "Suggested text for" not in part
+
+
+def test_the_share_buttons_have_the_share_pages_colours(mail_app):
+    css = (Path(intranet_plugin.__file__).parent / "static" / "app.css").read_text()
+    emma = make_person("emma", networks=list(NETWORKS), mastodon_server="social.example.org")
+    make_item("Windpark open", publish_at=MONDAY - DAY, created_at=MONDAY - DAY)
+
+    _subject, html, _text, _digest = preview(mail_app, emma, now=MONDAY)
+
+    buttons = {network: colour for colour, network in
+               re.findall(r'bgcolor="(#[0-9a-f]+)"[^>]*><a href="[^"]+" data-share-network="(\w+)"', html)}
+    assert set(buttons) == set(NETWORKS)
+    for network, colour in buttons.items():
+        assert f".net-{network} {{ background: {colour}; }}" in css

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from helpers import BROWSER, login, make_item, make_person
+from helpers.pages import share_links
 from intranet_plugin.content.guidelines import TextRules, text_rules
 from intranet_plugin.content.sharing import NETWORKS, caption_length, post_texts, text_warnings
 from intranet_plugin.models import Setting, ShareEvent
@@ -60,18 +61,6 @@ def test_suggested_texts_carry_the_disclosure_before_the_hashtags_within_the_lim
         assert post_texts(item, "xing") == ["Already #WERKENBIJ here #wind #energy"]  # not added twice
         long = make_item("Long", caption="y" * 270)
         assert post_texts(long, "x") == ["y" * 270]  # no room: the text stays within the limit
-
-
-@pytest.fixture
-def emma(client):
-    person = make_person("emma")
-    login(client, "emma")
-    return person
-
-
-def share_links(html):
-    return {net: htmllib.unescape(href)
-            for net, href in re.findall(r'data-share-network="(\w+)"[^>]*href="([^"]+)"', html)}
 
 
 def test_a_shared_text_without_the_disclosure_is_warned_about_and_still_shared(client, emma):

@@ -8,56 +8,34 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from helpers import make_item, make_person
-from helpers.browser import DESKTOP_CHROME, ConsoleLog, OutsideWeb, launch, serve
+from helpers.browser import VIEWPORTS, share_page, site_with
 from intranet_plugin.models import Person, ShareEvent, TrackedLink
 
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 TITLE = "Windpark Noordzee-Oost delivers its first power"
 # The Web Share API as a phone has it: what it is handed is kept for the test.
 SHARE_SHEET = "navigator.share = (data) => { window.sharedWith = data; return Promise.resolve(); };"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    expect.set_options(timeout=10_000)
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def site(make_app):
-    with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base)) as (base, app):
-        with app.app_context():
-            make_person("emma", display_name="Emma de Vries", mastodon_server="social.example.org",
-                        networks=["linkedin", "bluesky", "threads", "mastodon", "telegram"])
-            item = make_item(TITLE, caption="Proud of our first offshore power", hashtags="#wind")
-        yield base, app, item.id
+    with site_with(make_app,
+                   lambda: make_person("emma", display_name="Emma de Vries", mastodon_server="social.example.org",
+                                       networks=["linkedin", "bluesky", "threads", "mastodon", "telegram"]),
+                   lambda: make_item(TITLE, caption="Proud of our first offshore power", hashtags="#wind")) as site:
+        yield site
 
 
 def signed_in(browser, base, share_sheet, viewport="desktop"):
-    context = browser.new_context(base_url=base, viewport=VIEWPORTS[viewport],
-                                  user_agent=DESKTOP_CHROME, locale="en-GB")
-    context.set_default_timeout(10_000)
-    if share_sheet:
-        context.add_init_script(SHARE_SHEET)
-    web = OutsideWeb(base).install(context)
-    console = ConsoleLog(context)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_role("button", name=re.compile("Emma de Vries")).click()
-    expect(page.get_by_role("heading", name="Share what we are proud of")).to_be_visible()
-    return context, web, console, page
+    return share_page(browser, base, "Emma de Vries", viewport, init_script=SHARE_SHEET if share_sheet else None)
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_one_share_through_each_new_network(browser, site, viewport):
+def test_one_share_through_each_new_network(chromium, site, viewport):
     base, app, item_id = site
-    context, web, console, page = signed_in(browser, base, share_sheet=False, viewport=viewport)
+    context, web, console, page = signed_in(chromium, base, share_sheet=False, viewport=viewport)
     card = page.locator(f"#item-{item_id}")
     text = card.locator("textarea").first.input_value()
     assert text == "Proud of our first offshore power #wind"
@@ -90,9 +68,9 @@ def test_one_share_through_each_new_network(browser, site, viewport):
     context.close()
 
 
-def test_the_phone_share_sheet_gets_the_text_and_its_own_link(browser, site):
+def test_the_phone_share_sheet_gets_the_text_and_its_own_link(chromium, site):
     base, app, item_id = site
-    context, web, console, page = signed_in(browser, base, share_sheet=True)
+    context, web, console, page = signed_in(chromium, base, share_sheet=True)
     card = page.locator(f"#item-{item_id}")
     card.locator("textarea").first.fill("Look at this!")
     button = card.get_by_role("link", name="Share…")
@@ -111,11 +89,11 @@ def test_the_phone_share_sheet_gets_the_text_and_its_own_link(browser, site):
     context.close()
 
 
-def test_the_mastodon_button_asks_for_a_server_first(browser, site):
+def test_the_mastodon_button_asks_for_a_server_first(chromium, site):
     base, app, item_id = site
     with app.app_context():
         Person.update(mastodon_server="").execute()
-    context, web, console, page = signed_in(browser, base, share_sheet=False)
+    context, web, console, page = signed_in(chromium, base, share_sheet=False)
     page.locator(f"#item-{item_id}").get_by_role("link", name="Mastodon: give your server").click()
     page.get_by_label("Your Mastodon server").fill("https://social.example.org")
     page.get_by_role("button", name="Save").click()

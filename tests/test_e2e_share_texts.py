@@ -11,55 +11,29 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from helpers import make_campaign, make_item, make_person
-from helpers.browser import DESKTOP_CHROME, ConsoleLog, OutsideWeb, launch, serve
+from helpers.browser import VIEWPORTS, ConsoleLog, share_page, site_with
 from intranet_plugin.content.sharing import share_token
 from intranet_plugin.models import Person, ShareEvent
 
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 TITLE = "Windpark Noordzee-Oost delivers its first power"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    expect.set_options(timeout=10_000)
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def site(make_app):
-    def build(base):
-        return make_app(PUBLIC_URL=base, BASE_URL=base, PAGE_SIZE=2)
-
-    with serve(build) as (base, app):
-        with app.app_context():
-            make_person("emma", display_name="Emma de Vries")
-            item = make_item(TITLE, caption="Proud of our first offshore power", hashtags="#wind energy",
-                             captions={"linkedin": ["Our wind farm is live", "A milestone for the North Sea"],
-                                       "x": ["First power from Noordzee-Oost"]})
-        yield base, app, item.id
+    with site_with(make_app, lambda: make_person("emma", display_name="Emma de Vries"),
+                   lambda: make_item(TITLE, caption="Proud of our first offshore power", hashtags="#wind energy",
+                                     captions={"linkedin": ["Our wind farm is live", "A milestone for the North Sea"],
+                                               "x": ["First power from Noordzee-Oost"]}),
+                   PAGE_SIZE=2) as site:
+        yield site
 
 
 def open_share_page(browser, base, viewport):
-    context = browser.new_context(base_url=base, viewport=VIEWPORTS[viewport], user_agent=DESKTOP_CHROME,
-                                  locale="en-GB")
-    context.set_default_timeout(10_000)
+    context, web, console, page = share_page(browser, base, "Emma de Vries", viewport)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    web = OutsideWeb(base).install(context)
-    console = ConsoleLog(context)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_role("button", name=re.compile("Emma de Vries")).click()
-    expect(page.get_by_role("heading", name="Share what we are proud of")).to_be_visible()
-    # htmx and the page's script are deferred: a live search typed before they
-    # ran would send nothing (a busy machine is slow to get there).
-    page.wait_for_load_state("load")
-    page.wait_for_function("window.htmx !== undefined")
     return context, web, console, page
 
 
@@ -79,9 +53,9 @@ def shared_text(context, web, card, network, host):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_every_network_receives_the_text_the_card_shows(browser, site, viewport):
+def test_every_network_receives_the_text_the_card_shows(chromium, site, viewport):
     base, app, item_id = site
-    context, web, console, page = open_share_page(browser, base, viewport)
+    context, web, console, page = open_share_page(chromium, base, viewport)
     card = page.locator(f"#item-{item_id}")
 
     def shown(network):
@@ -161,9 +135,9 @@ def test_every_network_receives_the_text_the_card_shows(browser, site, viewport)
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_the_digest_landing_page_gives_the_same_two_steps(browser, site, viewport):
+def test_the_digest_landing_page_gives_the_same_two_steps(chromium, site, viewport):
     base, app, item_id = site
-    context, web, console, page = open_share_page(browser, base, viewport)
+    context, web, console, page = open_share_page(chromium, base, viewport)
     with app.app_context():
         emma = Person.get(username="emma")
         token = share_token(emma.id, item_id, "facebook", source="digest")
@@ -180,13 +154,13 @@ def test_the_digest_landing_page_gives_the_same_two_steps(browser, site, viewpor
     context.close()
 
 
-def test_tabs_keep_the_search_and_show_more_moves_the_address_and_focus(browser, site):
+def test_tabs_keep_the_search_and_show_more_moves_the_address_and_focus(chromium, site):
     base, app, item_id = site
     with app.app_context():
         spring = make_campaign("spring", name="Spring")
         for n in range(3):
             make_item(f"Wind news {n}", campaign=spring)
-    context, web, console, page = open_share_page(browser, base, "desktop")
+    context, web, console, page = open_share_page(chromium, base, "desktop")
     page.get_by_label("Search", exact=True).fill("wind news")
     expect(page.locator("#results-status")).to_have_text("3 items found.")
     expect(page.locator("#results article.card")).to_have_count(2)

@@ -27,7 +27,7 @@ from intranet_plugin import forms as app_forms
 from intranet_plugin.analytics.goals import CALCULATOR_FIELDS
 from intranet_plugin.content.sharing import NETWORKS
 from intranet_plugin.content.urls import web_address
-from intranet_plugin.models import MODELS, ApiKey, Feed, JobLease, Suggestion, db, utcnow
+from intranet_plugin.models import MODELS, ApiKey, Feed, JobLease, MailLedger, Suggestion, db, utcnow
 from intranet_plugin.scheduler import LEADER
 from sso.models import LoginAttempt
 
@@ -92,8 +92,10 @@ def world(app):
     key = ApiKey.create(name="Careers", key_hash="0" * 64, created_by=admin)
     suggestion = Suggestion.create(person=colleague, url="https://example.com/suggested", title="Suggested",
                                    kind="news", caption="", note="")
+    doubt = MailLedger.create(kind="digest", period="2026-W05", person=colleague, status="sending",
+                              claimed_at=utcnow(), claimed_by="gone-host/1/abcd")
     return {"item_id": item.id, "slug": campaign.slug, "feed_id": feed.id, "key_id": key.id,
-            "suggestion_id": suggestion.id, "network": "x", "action": "pin", "token": "not-a-token",
+            "suggestion_id": suggestion.id, "row_id": doubt.id, "network": "x", "action": "pin", "token": "not-a-token",
             "name": "nothing.eml", "table": "top_items", "admin": admin, "person_id": colleague.id}
 
 

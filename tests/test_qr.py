@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from helpers import BROWSER, login, make_item, make_person
-from helpers.browser import launch, serve, signed_in_page
+from helpers.browser import serve, signed_in_page
 from intranet_plugin import analytics
 from intranet_plugin.labels import NETWORK_LABELS
 from intranet_plugin.models import Click, ShareEvent, TrackedLink
@@ -70,21 +70,12 @@ def test_qr_codes_are_for_members_and_shareable_items(client, who, path, status)
     assert TrackedLink.select().count() == 0
 
 
-@pytest.fixture(scope="module")
-def browser():
-    expect.set_options(timeout=10_000)
-    with sync_playwright() as p:
-        browser = launch(p)
-        yield browser
-        browser.close()
-
-
-def test_a_scan_of_the_printed_code_counts_as_a_qr_click(make_app, browser):
+def test_a_scan_of_the_printed_code_counts_as_a_qr_click(make_app, chromium):
     with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base)) as (base, app):
         with app.app_context():
             emma = make_person("emma", display_name="Emma de Vries")
             item = make_item(TITLE)
-        context, page, console = signed_in_page(browser, base, "Emma de Vries")
+        context, page, console = signed_in_page(chromium, base, "Emma de Vries")
         page.locator(f"#item-{item.id}").get_by_role("link", name="QR code").click()
         expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
         expect(page.get_by_role("button", name="Print")).to_be_visible()

@@ -11,13 +11,6 @@ from intranet_plugin.content.sharing import caption_length, share_token
 from intranet_plugin.models import Item, ShareEvent, TrackedLink, utcnow
 
 
-@pytest.fixture
-def emma(client):
-    person = make_person("emma")
-    login(client, "emma")
-    return person
-
-
 def titles(html):
     return re.findall(r'<h2><a [^>]*>([^<]+)</a></h2>', html)
 

@@ -10,20 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from helpers import BROWSER, login, make_campaign, make_item, make_person
+from helpers.pages import share_links
 from intranet_plugin.content.sharing import NETWORKS, post_text, post_texts
 from intranet_plugin.models import ShareEvent, utcnow
-
-
-@pytest.fixture
-def emma(client):
-    person = make_person("emma")
-    login(client, "emma")
-    return person
-
-
-def share_links(html):
-    return {net: htmllib.unescape(href)
-            for net, href in re.findall(r'data-share-network="(\w+)"[^>]*href="([^"]+)"', html)}
 
 
 def boxes(html):

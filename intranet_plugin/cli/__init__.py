@@ -4,6 +4,7 @@ module per command or group, registered on the app by ``register``."""
 import sys
 
 import click
+import peewee
 from flask.cli import FlaskGroup
 
 from intranet_plugin.config import ConfigError
@@ -34,7 +35,21 @@ def _create_app():
     return create_app()
 
 
-cli = FlaskGroup(name="ambassador", create_app=_create_app, add_default_commands=True,
+class AmbassadorGroup(FlaskGroup):
+    """The ``ambassador`` command: a database that cannot be reached (or
+    used) ends any command with one clear line and exit code 1, not a
+    traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except peewee.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.ClickException(f"The database cannot be used: {reason} "
+                                       "(check AMBASSADOR_DATABASE_URL and that the database server runs).") from exc
+
+
+cli = AmbassadorGroup(name="ambassador", create_app=_create_app, add_default_commands=True,
                  help="Ambassador: employee advocacy for the intranet.")
 
 

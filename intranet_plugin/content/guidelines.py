@@ -116,9 +116,12 @@ def guidelines_markdown(language=None, own=True):
 
 def guidelines_context():
     """The rendered guidelines and contact, for every page that shows them."""
-    contact = Setting.get_value(CONTACT_KEY)
-    return {"guidelines": render_markdown(guidelines_markdown()),
-            "contact": render_markdown(contact) if contact.strip() else None}
+    return {"guidelines": render_markdown(guidelines_markdown()), "contact": render_contact(contact_markdown())}
+
+
+def render_contact(markdown):
+    """The contact as HTML, None when none is written."""
+    return render_markdown(markdown) if markdown.strip() else None
 
 
 def contact_markdown():

@@ -137,8 +137,6 @@ class SuggestForm(Form):
             "The note is too long: at most %(num)d characters.", suggestions.MAX_NOTE))])
 
     def validate_url(self, field):
-        if field.errors:  # not an address (or control characters): nothing to look up
-            return
         duplicate = suggestions.duplicate_error(field.data)
         if duplicate:
             raise ValidationError(duplicate)
@@ -198,6 +196,14 @@ class DigestSendNowForm(Form):
 
     confirm = StringField(validators=[choice_of(("yes",), _l(
         "Confirm that this week's digest should be sent to everyone now."))])
+
+
+class MailDoubtForm(Form):
+    """An admin's verdict on a message in doubt: it went out ("sent"), or
+    the next run sends it ("resend")."""
+
+    verdict = StringField(validators=[choice_of(("sent", "resend"), _l(
+        "Say whether the mail server's log shows the message went out."))])
 
 
 class InvitationForm(Form):

@@ -40,7 +40,7 @@ from peewee import JOIN, SQL, Case, fn
 
 from intranet_plugin.db import is_postgres
 from intranet_plugin.mail.smtp import MailError, TemporaryFailure
-from intranet_plugin.models import LEDGER_KEYS, JobLease, MailLedger, Person, db, utcnow
+from intranet_plugin.models import LEDGER_KEYS, AuditLog, JobLease, MailLedger, Person, db, utcnow
 
 CLAIM_LEASE = datetime.timedelta(minutes=5)
 TEMPORARY = "temporary: "
@@ -301,3 +301,15 @@ def resolve(row, sent):
         return bool(MailLedger.update(status="sent", sent_at=row.claimed_at, error="marked sent by the operator")
                     .where(where).execute())
     return bool(MailLedger.delete().where(where).execute())
+
+
+def resolve_doubt(row_id, sent, actor):
+    """An admin's verdict (``resolve``) on the message in doubt whose row
+    is ``row_id``, written to the audit log. The row, or None when no
+    message in doubt has that id (settled meanwhile, or a live sender's)."""
+    row = next((r for r in doubts() if r.id == row_id), None)
+    if row is None or not resolve(row, sent):
+        return None
+    AuditLog.record(actor, "resolve-mail", row, summary=f"{row.kind} {round_name(row)} {recipient_name(row)}",
+                    verdict="sent" if sent else "resend", message_id=row.message_id or "")
+    return row

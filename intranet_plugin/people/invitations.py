@@ -17,6 +17,7 @@ The rules, in one place:
 """
 
 import datetime
+import functools
 import logging
 import re
 import uuid
@@ -28,12 +29,13 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import JOIN, fn
 
+from digest.delivery import deliver
 from digest.render import locale_of, templates
 from intranet_plugin.mail.ledger import Ledger
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.message import build_message, sender_domain
-from intranet_plugin.mail.smtp import Mailer, MailServerUnavailable, PermanentFailure, TemporaryFailure, send_email
-from intranet_plugin.models import AuditLog, Invitation, Person, db, utcnow
+from intranet_plugin.mail.smtp import Mailer, MailServerUnavailable, send_email
+from intranet_plugin.models import AuditLog, Invitation, Person, utcnow
 from intranet_plugin.people import membership
 
 log = logging.getLogger(__name__)
@@ -283,6 +285,10 @@ class Report:
     deferred: int = 0
     left_out: int = 0  # no longer to be invited when the round ran (joined, invited elsewhere ...)
     error: str = ""
+    notes: list = field(default_factory=list)  # (username, why it failed)
+
+    def note(self, username, text):
+        self.notes.append((username, text))
 
 
 def send(app, people, inviter, round_id, *, mailer=None, now=None):
@@ -317,43 +323,24 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                 if invitation is None:
                     invitation = Invitation(person=person, invited_by=inviter, round=round_id,
                                             created_at=now or utcnow())
+                # The person is claimed only as the message goes out (the
+                # ledger's rule: nobody is claimed ahead of their message),
+                # their Invitation saved with the claim.
                 try:
-                    subject, html, text = render(person, inviter, _link(invitation), app)
-                    message = build_message(config["MAIL_FROM"], (person.display_name, person.email), subject,
-                                            text, html, {"Auto-Submitted": "auto-generated"},
-                                            message_id(invitation, config), language=locale_of(person))
-                except Exception as exc:  # one broken message must not stop the others
-                    log.exception("invitation for %s could not be built", person.username)
-                    ledger.settle(person.id, f"could not be built: {exc}", retry=state == "retry")
-                    report.failed += 1
-                    continue
-                # The person is claimed only now, as the message goes out
-                # (the ledger's rule: nobody is claimed ahead of their message).
-                with db.atomic():
-                    if not ledger.hand_over(person.id, state == "retry", message_id=message_id(invitation, config)):
-                        report.busy += 1
-                        continue
-                    invitation.save()
-                try:
-                    tries = mailer.send(message)
+                    verdict = deliver(mailer, ledger, person.id, state == "retry",
+                                      functools.partial(_message, app, person, inviter, invitation),
+                                      message_id(invitation, config), report, name=person.username,
+                                      what="invitation", handed_over=invitation.save)
                 except MailServerUnavailable as exc:
-                    ledger.release([person.id])
-                    invitation.delete_instance()
+                    _forget(invitation)
                     report.error = str(exc)
                     break
-                except (TemporaryFailure, PermanentFailure) as exc:
+                if verdict == "sent":
+                    Invitation.update(sent_at=utcnow()).where(Invitation.id == invitation.id).execute()
+                elif verdict in ("failed", "deferred"):
                     # Not invited: the next round may invite them (and this
                     # round, sent again, retries a temporary failure).
-                    ledger.settle(person.id, exc)
-                    invitation.delete_instance()
-                    if isinstance(exc, TemporaryFailure):
-                        report.deferred += 1
-                    else:
-                        report.failed += 1
-                else:
-                    ledger.settle(person.id, tries)
-                    Invitation.update(sent_at=utcnow()).where(Invitation.id == invitation.id).execute()
-                    report.sent += 1
+                    _forget(invitation)
         finally:
             if own:
                 mailer.close()
@@ -361,3 +348,16 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
         AuditLog.record(inviter, "invite", inviter, summary=f"{report.sent} invitation(s)", round=round_id,
                         sent=report.sent)
     return report
+
+
+def _message(app, person, inviter, invitation):
+    subject, html, text = render(person, inviter, _link(invitation), app)
+    return build_message(app.config["MAIL_FROM"], (person.display_name, person.email), subject, text, html,
+                         {"Auto-Submitted": "auto-generated"}, message_id(invitation, app.config),
+                         language=locale_of(person))
+
+
+def _forget(invitation):
+    """An invitation whose message did not go out is not kept."""
+    if invitation.id is not None:
+        invitation.delete_instance()

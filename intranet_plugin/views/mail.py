@@ -9,8 +9,9 @@ from flask_login import current_user
 from digest import manual
 from digest.links import read_unsubscribe_token
 from digest.send import preview as build_preview
-from intranet_plugin.forms.programme import DigestPreviewForm, DigestSendNowForm, DigestTestForm
-from intranet_plugin.mail import outbox
+from intranet_plugin.forms.programme import DigestPreviewForm, DigestSendNowForm, DigestTestForm, MailDoubtForm
+from intranet_plugin.labels import MAIL_KIND_LABELS
+from intranet_plugin.mail import ledger, outbox
 from intranet_plugin.mail.smtp import MailError
 from intranet_plugin.models import Person
 from intranet_plugin.people import invitations, membership
@@ -184,6 +185,39 @@ def send_now():
     else:
         flash(_("This week's digest is being sent already; this page shows how far it got."), "error")
     return redirect(url_for(".preview"), 303)
+
+
+# -- messages in doubt (as ``ambassador mail doubts|resolve``) ----------------------
+
+def _doubts_page(status=200, error=None):
+    return render_template("mail/doubts.html", rows=ledger.doubts(), kinds=MAIL_KIND_LABELS,
+                           round_name=ledger.round_name, recipient_name=ledger.recipient_name, error=error), status
+
+
+@bp.get("/admin/mail/doubts")
+@role_required("admin")
+def doubts():
+    """Messages in doubt: their sender stopped while handing them to the
+    mail server, so whether they went out is unknown and no run sends them
+    again until an admin, after a look at the server's log, says."""
+    return _doubts_page()
+
+
+@bp.post("/admin/mail/doubts/<int:row_id>")
+@role_required("admin")
+def resolve_doubt(row_id):
+    """Settle one message in doubt: recorded as sent, or left to the next
+    run to send; written to the audit log."""
+    form = MailDoubtForm()
+    if not form.validate():
+        return _doubts_page(400, next(iter(form.messages.values())))
+    row = ledger.resolve_doubt(row_id, form.verdict.data == "sent", current_user._get_current_object())
+    if row is None:
+        return _doubts_page(409, _("That message is no longer in doubt: nothing changed."))
+    name = ledger.recipient_name(row)
+    flash(_("The message to %(name)s is recorded as sent.", name=name) if form.verdict.data == "sent"
+          else _("The message to %(name)s will be sent by the next run.", name=name))
+    return redirect(url_for(".doubts"), 303)
 
 
 # -- demo outbox ------------------------------------------------------------------

@@ -11,7 +11,14 @@ from jinja2_fragments.flask import render_block
 
 from intranet_plugin.content import guidelines as programme_guidelines
 from intranet_plugin.content import suggestions
-from intranet_plugin.content.guidelines import MAX_CONTACT, MAX_GUIDELINES, builtin_guidelines, render_markdown
+from intranet_plugin.content.guidelines import (
+    MAX_CONTACT,
+    MAX_GUIDELINES,
+    builtin_guidelines,
+    guidelines_context,
+    render_contact,
+    render_markdown,
+)
 from intranet_plugin.content.sharing import MAX_CAPTION, NETWORKS
 from intranet_plugin.forms.programme import (
     DigestTestForm,
@@ -33,13 +40,6 @@ from sso.directory import DirectoryUnavailable, IncompleteRead
 from sso.sync import group_usernames
 
 bp = Blueprint("programme", __name__)
-
-
-def guidelines_context():
-    """The rendered guidelines and contact, for every page that shows them."""
-    contact = programme_guidelines.contact_markdown()
-    return {"guidelines": render_markdown(programme_guidelines.guidelines_markdown()),
-            "contact": render_markdown(contact) if contact.strip() else None}
 
 
 def _me():
@@ -91,7 +91,7 @@ def preview_guidelines():
     language = form.language.data if form.language.data in LANGUAGES else get_locale().language
     return render_block("programme/edit_guidelines.html", "preview", language=language,
                         preview=render_markdown(text or builtin_guidelines(language)),
-                        preview_contact=render_markdown(contact) if contact.strip() else None)
+                        preview_contact=render_contact(contact))
 
 
 def _guidelines_form(language, text, contact, errors=None, status=200, disclosure="", avoid=""):
@@ -100,7 +100,7 @@ def _guidelines_form(language, text, contact, errors=None, status=200, disclosur
                            text=text, contact=contact, disclosure=disclosure, avoid=avoid,
                            errors=errors or {},
                            preview=render_markdown(text or builtin_guidelines(language)),
-                           preview_contact=render_markdown(contact) if contact.strip() else None), status
+                           preview_contact=render_contact(contact)), status
 
 
 # -- joining, preferences, leaving -------------------------------------------

@@ -24,6 +24,8 @@ DESKTOP_CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, li
                   "Chrome/130.0.0.0 Safari/537.36")
 VISITOR_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
+
 SHARE_DIALOG_HOSTS = ("www.linkedin.com", "x.com", "www.facebook.com", "www.xing.com", "wa.me", "bsky.app",
                       "www.threads.com", "t.me", "social.example.org")
 
@@ -141,14 +143,41 @@ class ConsoleLog:
         return page.evaluate("window.__cspViolations || []")
 
 
-def signed_in_page(browser, base, display_name):
+def signed_in_page(browser, base, display_name, *, init_script=None, **options):
     """A new context of ``browser`` on the app at ``base``, signed in as
-    ``display_name`` through the demo login: (context, page, console)."""
-    context = browser.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB")
+    ``display_name`` through the demo login: (context, page, console).
+    ``init_script`` runs in every document; ``options`` go to the context."""
+    context = browser.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB", **options)
     context.set_default_timeout(10_000)
+    if init_script:
+        context.add_init_script(init_script)
     console = ConsoleLog(context)
     page = context.new_page()
     page.goto("/login")
     page.get_by_role("button", name=re.compile(re.escape(display_name))).click()
     page.wait_for_url(re.compile(r"/$"))
     return context, page, console
+
+
+@contextmanager
+def site_with(make_app, person, item, **config):
+    """The app served on a loopback port (its own tracked links and e-mail
+    links), holding one person and one item, made by ``person()`` and
+    ``item()`` in its context: yields ``(base, app, item_id)``."""
+    with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, **config)) as (base, app):
+        with app.app_context():
+            person()
+            item_id = item().id
+        yield base, app, item_id
+
+
+def share_page(browser, base, display_name, viewport="desktop", **options):
+    """``signed_in_page`` at one of VIEWPORTS, the outside web stubbed
+    (``OutsideWeb``), once the share page's scripts run (htmx is deferred:
+    a live search typed before would send nothing): (context, web,
+    console, page)."""
+    context, page, console = signed_in_page(browser, base, display_name, viewport=VIEWPORTS[viewport], **options)
+    web = OutsideWeb(base).install(context)
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.htmx !== undefined")
+    return context, web, console, page

@@ -1,6 +1,8 @@
 """Reading a page as a person reads it: headings, tables and figures;
 and the figures (shares, clicks, unique visitors, points) as numbers."""
 
+import html as htmllib
+import re
 from html.parser import HTMLParser
 
 # Column headings of the pages and the JSON/CSV keys they stand for.
@@ -74,3 +76,9 @@ def numbers(labelled):
     """{figure: int} of the columns or terms that name a figure."""
     return {COLUMNS.get(label, label): int(value.replace(",", ""))
             for label, value in labelled.items() if label in COLUMNS or label in COLUMNS.values()}
+
+
+def share_links(html):
+    """{network: address} of a page's share buttons."""
+    return {net: htmllib.unescape(href)
+            for net, href in re.findall(r'data-share-network="(\w+)"[^>]*href="([^"]+)"', html)}
