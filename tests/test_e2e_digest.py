@@ -22,7 +22,7 @@ def site(make_app, smtp):
     with serve(build) as (base, app):
         with app.app_context():
             make_person("anouk", display_name="Anouk Jansen", role="admin")
-            make_person("emma", display_name="Emma de Vries")
+            make_person("emma", display_name="Emma de Vries", mastodon_server="mastodon.social")
             make_person("daan", display_name="Daan Smit")
             make_item("Windpark Noordzee-Oost delivers its first power")
         yield base, app
