@@ -32,6 +32,7 @@ from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS
 from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
+ITEM_SECTIONS = 2000  # items' sections kept by a run (Week.item_html), some 5 kB each
 BAR_HEIGHT = 60  # pixels of the tallest bar
 NETWORK_COLOURS = {"linkedin": "#0a66c2", "x": "#14171a", "facebook": "#1466d6", "xing": "#026466",
                    "whatsapp": "#0f7a41", "email": "#5b6478",
@@ -257,6 +258,8 @@ class Week:
         key = (item.id, locale, tuple(labels.networks))
         parts = self._items.get(key)
         if parts is None:
+            if len(self._items) >= ITEM_SECTIONS:  # people's own sets of networks are many at most
+                self._items.clear()
             shared = item_context(item, _NOBODY, _Placeholders, labels)
             parts = self._items[key] = _MARKED.split(compiled.weekly_item_html.render(item=shared))
         hrefs = {b.network: str(escape(b.href)) for b in entry.buttons}

@@ -308,6 +308,40 @@ def test_the_digest_of_a_batch_costs_the_same_queries_for_5_or_40_people(mail_ap
     assert queries(5) == queries(40)
 
 
+def test_a_sent_digest_costs_its_ledger_writes_and_nothing_else_per_person(mail_app, smtp):
+    """Sending for real: the same statements for 5 or 40 people (one batch)
+    but for the two ledger writes per message (its row at the hand-over and
+    its "sent"), and milestones marked announced with that "sent": no query
+    per person."""
+    item = make_item("Windpark open")
+    people = [make_person(f"p{n}") for n in range(40)]
+    for n, person in enumerate(people):
+        add_click(person, item, NETWORKS[n % 6], visitor=f"v{n}")
+
+    def statements(count):
+        MailLedger.delete().execute()
+        Person.update(digest="off").execute()
+        Person.update(digest="weekly").where(Person.id.in_([p.id for p in people[:count]])).execute()
+        seen = []
+        handler = logging.Handler()
+        handler.emit = lambda record: seen.append(record.msg[0] if isinstance(record.msg, tuple) else record.msg)
+        logger = logging.getLogger("peewee")
+        logger.addHandler(handler)
+        old = logger.level
+        logger.setLevel(logging.DEBUG)
+        try:
+            report = run(mail_app)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old)
+        assert report.sent == count
+        writes = [sql for sql in seen if re.match(r'(INSERT (OR IGNORE )?INTO|UPDATE) "mail_ledger"', sql)]
+        assert len(writes) == 2 * count
+        return len(seen) - len(writes) - sum(sql.startswith('UPDATE "milestone"') for sql in seen)
+
+    assert statements(5) == statements(40)
+
+
 def test_dutch_person_gets_dutch_dates(mail_app, smtp):
     now = datetime.datetime(2026, 3, 2, 7, 0)
     make_person("sanne", locale="nl")
