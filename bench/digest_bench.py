@@ -1,22 +1,24 @@
 """Benchmark: a full weekly digest run against sending pre-rendered messages.
 
-For each size (1,000 and 10,000 ambassadors by default) a fresh database is
-filled with realistic history (items over ten weeks, shares, human and
-crawler clicks, last week's digests) in one subprocess; a second subprocess
-then
-1. sends half of N pre-rendered digests through one reused smtplib
-   connection (the baseline),
+For each size (1,000 and 10,000 ambassadors by default; ``--people
+1000,10000,100000`` for the 100,000 of issue 17) a fresh database is filled
+with realistic history (items over ten weeks, shares, human and crawler
+clicks, last week's digests) with bulk inserts in one subprocess; a second
+subprocess then
+1. sends half of min(N, 10,000) pre-rendered digests through one reused
+   smtplib connection (the baseline),
 2. runs ``send_weekly`` for all N ambassadors (claims, aggregate queries,
-   MJML-compiled templates, signed links, SMTP) and reads its peak memory,
+   MJML-compiled templates, signed links, SMTP) and reads its peak memory
+   (``ru_maxrss`` of that subprocess, one per size),
 3. sends the other half of the baseline,
 all to the same local SMTP sink (aiosmtpd in its own process, discarding
 messages), so that a change in the machine's load hits both alike.
 
-Bars: digest messages per second >= 0.5 x the baseline's, and peak memory at
-the largest size <= 1.5 x that at the smallest (digests are streamed, never
-held). Exit status 1 when a bar is missed.
+Bars: digest messages per second >= 0.9 x the baseline's at every size, and
+peak memory at the largest size <= 1.1 x that at 10,000 (when a larger size
+runs too; else at the smallest): digests are streamed, never held. Exit status 1 when a bar is missed.
 
-    .venv/bin/python bench/digest_bench.py [--sizes 1000,10000] [--database sqlite|postgresql]
+    .venv/bin/python bench/digest_bench.py [--people 1000,10000] [--database sqlite|postgresql]
 """
 
 import argparse
@@ -42,6 +44,7 @@ sys.path.insert(0, ROOT)
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 RATIO_BAR = 0.9
 MEMORY_BAR = 1.1
+MEMORY_BASE = 10_000  # the size memory is compared with when a larger one runs too (see main)
 BASELINE = 10_000  # pre-rendered messages sent at most, half before and half after the digest run
 SIZES = "1000,10000"
 PEOPLE_CHUNK = 5_000  # people whose history is generated and inserted at a time
@@ -335,9 +338,13 @@ def main():
         ok &= r["ratio"] >= RATIO_BAR and r["received"] == r["sent"]
         print(f"{r['size']:>11,} {r['sent']:>6,} {r['digest_rate']:>13.0f} {r['baseline_rate']:>15.0f} "
               f"{r['ratio']:>6.2f} {r['peak_mb']:>12.1f} {r['message_kb']:>7.1f}")
-    memory = rows[-1]["peak_mb"] / rows[0]["peak_mb"]
+    # Below some 10,000 people SQLite's page cache (16 MB, intranet_plugin.db)
+    # is not yet full, and fills with the database rather than with the
+    # digest: with a larger size in the run, 10,000 (or more) is the base.
+    base = next((r for r in rows[:-1] if r["size"] >= MEMORY_BASE), rows[0])
+    memory = rows[-1]["peak_mb"] / base["peak_mb"]
     ok &= memory <= MEMORY_BAR
-    print(f"peak memory {sizes[-1]:,} / {sizes[0]:,}: {memory:.2f} (bar <= {MEMORY_BAR}); "
+    print(f"peak memory {rows[-1]['size']:,} / {base['size']:,}: {memory:.2f} (bar <= {MEMORY_BAR}); "
           f"ratio bar >= {RATIO_BAR}")
     print("PASS" if ok else "FAIL")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
