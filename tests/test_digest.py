@@ -236,6 +236,27 @@ def test_only_the_networks_a_person_chose(mail_app, smtp):
     assert set(share_links(smtp.messages[0])) == {"linkedin", "xing"}
 
 
+def test_people_sharing_an_item_section_each_get_their_own_buttons(mail_app, smtp):
+    """An item's section is rendered once per language and set of networks
+    in a run; the share links in it are still each person's own."""
+    from intranet_plugin.content.sharing import read_share_token
+
+    people = [make_person("emma", networks=["linkedin", "xing"]), make_person("jan", networks=["linkedin", "xing"]),
+              make_person("sara", networks=["x"]), make_person("piet", networks=["linkedin", "xing"], locale="nl")]
+    item = make_item("Windpark <open> & more")
+    run(mail_app)
+    by_address = {m["To"].addresses[0].addr_spec: m for m in smtp.messages}
+    for person in people:
+        message = by_address[person.email]
+        links = share_links(message)
+        assert set(links) == set(person.networks)
+        for network, url in links.items():
+            with mail_app.app_context():
+                token = read_share_token(urlsplit(url).path.rsplit("/", 1)[-1])
+            assert (token.person_id, token.item_id, token.network) == (person.id, item.id, network)
+        assert "Windpark &lt;open&gt; &amp; more" in message.get_body(("html",)).get_content()
+
+
 def test_impact_this_week_all_time_value_best_item_and_rank(make_app, smtp):
     # "This week" is the seven whole days before today, as the analytics
     # count them; unique visitors are distinct per link and day.
