@@ -193,7 +193,7 @@ class Mailer:
         the last message's data (its reply is read afterwards), so a caller
         that builds messages in a generator builds them in time the sender
         would otherwise spend waiting: a digest run is twice as fast so (see
-        bench/digest_bench.py). Only the build is ahead: ``hand_over(key)``
+        bench/digest_bench.py). Only the build and flattening are ahead: ``hand_over(key)``
         is called once per message, right before it first goes to the
         server, just after the previous message's verdict was yielded; when
         it returns False the message is not sent and its outcome is
@@ -203,10 +203,16 @@ class Mailer:
         in_flight = None
         for key, message in jobs:
             # Flattened too while the server takes the last message: only
-            # the hand-over and the SMTP commands wait for its verdict.
-            envelope = self._envelope(message)
+            # the hand-over and the SMTP commands wait for its verdict
+            # (which is read first, should flattening fail).
+            try:
+                envelope = self._envelope(message)
+            except Exception as exc:  # noqa: BLE001 - raised below, as before
+                envelope = exc
             if in_flight is not None:
                 yield in_flight[0], self._outcome(*in_flight[1:])
+            if isinstance(envelope, Exception):
+                raise envelope
             once = _Once(hand_over, key)
             in_flight = (key, envelope, self._begin(envelope, once), once)
         if in_flight is not None:
