@@ -26,7 +26,9 @@ $(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
 	touch $@
 
 # The demo is a pilot: only the demo's pilot group may join (intranet_plugin/demo.py).
+# Its company writes in Dutch and English: both on everyone's share page.
 run: export AMBASSADOR_LDAP_MEMBER_GROUP ?= cn=ambassador-pilot,ou=groups,dc=noordwind,dc=example
+run: export AMBASSADOR_CONTENT_LANGUAGES ?= nl en
 run: $(VENV)/.installed
 	$(BIN)/ambassador db upgrade
 	$(BIN)/ambassador demo
@@ -85,7 +87,7 @@ bench: $(VENV)/.installed
 	@failed=0; for b in $(BENCHES); do $(BIN)/python $$b || failed=1; done; exit $$failed
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o intranet_plugin/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _n:1,2 -o intranet_plugin/translations/messages.pot .
 	$(BIN)/pybabel update -i intranet_plugin/translations/messages.pot -d intranet_plugin/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d intranet_plugin/translations
 

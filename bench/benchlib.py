@@ -4,8 +4,10 @@ throw-away databases."""
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -42,6 +44,41 @@ def counting():
         logger.removeHandler(handler)
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+@contextlib.contextmanager
+def timing_statements(database):
+    """Times every statement ``database`` (peewee's, bound) runs, until the
+    next one starts or the block ends: its execution, the fetching of its
+    rows and the Python work on them. Yields a list of [seconds, sql]."""
+    timed, clock = [], time.perf_counter
+    execute = database.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        now = clock()
+        if timed:
+            timed[-1][0] = now - timed[-1][0]
+        timed.append([now, sql])
+        return execute(sql, params, *args, **kwargs)
+
+    database.execute_sql = execute_sql
+    try:
+        yield timed
+    finally:
+        del database.execute_sql
+        if timed:
+            timed[-1][0] = clock() - timed[-1][0]
+
+
+def slowest(timed, width=160):
+    """"12.3 ms (40 %): SELECT ..." of the slowest of ``timing_statements``."""
+    if not timed:
+        return "no statement"
+    seconds, sql = max(timed, key=lambda t: t[0])
+    share = seconds / (sum(t[0] for t in timed) or 1)
+    sql = " ".join(sql.split())
+    tables = ", ".join(sorted(set(re.findall(r'(?:FROM|JOIN) "(\w+)"', sql))))
+    return f"{seconds * 1000:.1f} ms ({share:.0%} of the statements' time), reads {tables}: {sql[:width]}"
 
 
 @contextlib.contextmanager

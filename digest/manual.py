@@ -21,9 +21,11 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from digest.send import preview, recipients, send_weekly, week_of
+from intranet_plugin.i18n import locale_of
 from intranet_plugin.mail.ledger import Ledger, round_counts
 from intranet_plugin.mail.smtp import send_email
 from intranet_plugin.models import JobLease, MailLedger, db, utcnow
@@ -46,11 +48,14 @@ def send_test(app, person, admin):
     if not admin.email:
         raise NoAddress(_("You have no e-mail address in the directory, so a test cannot reach you."))
     subject, html, text, _digest = preview(app, person)
-    subject = _("[TEST] %(subject)s", subject=subject)
-    note = _("This is a test: the digest of %(name)s as it would be sent now. Its share buttons record "
-             "nothing.", name=person.display_name)
+    # The note in the admin's own language; the digest in the person's, as
+    # they would get it (and so its Content-Language).
+    with force_locale(locale_of(admin)):
+        subject = _("[TEST] %(subject)s", subject=subject)
+        note = _("This is a test: the digest of %(name)s as it would be sent now. Its share buttons record "
+                 "nothing.", name=person.display_name)
     send_email((admin.display_name, admin.email), subject, f"{note}\n\n{text}", html,
-               headers={"Auto-Submitted": "auto-generated"}, config=app.config)
+               headers={"Auto-Submitted": "auto-generated"}, config=app.config, language=locale_of(person))
     return subject
 
 

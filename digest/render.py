@@ -18,16 +18,15 @@ from types import SimpleNamespace as Namespace
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import current_app
 from flask_babel import force_locale, format_date, get_translations, ngettext
 from flask_babel import gettext as _
 from jinja2 import Environment
 from markupsafe import Markup, escape
 from mjml import mjml2html
 
-from intranet_plugin.content.sharing import networks_of
+from intranet_plugin.content.sharing import mail_networks_of
 from intranet_plugin.content.urls import is_http_url
-from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.i18n import LANGUAGES, locale_of
 from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS, translated
 from intranet_plugin.mail.message import build_message, sender_domain
 
@@ -57,7 +56,7 @@ def _environment(env, translations):
 
 
 _ITEMS = "{% for item in items %}"
-_ITEM_SETUP = '{% set pinned, suggested = _("Pinned"), _("Suggested text") %}'
+_SETUP_BEFORE = re.compile(r"{%-?\s*set\b[^%]*%}$")  # the words set up right before the loop
 _LOOP_TAG = re.compile(r"{%-?\s*(for|endfor)\b")
 
 
@@ -73,10 +72,9 @@ def _split_items(html):
             break
     else:
         raise ValueError("the weekly template's loop over items has no end")
-    setup = html.rfind(_ITEM_SETUP, 0, start)
-    setup = _ITEM_SETUP if setup != -1 and setup + len(_ITEM_SETUP) + len(_ITEMS) == start else ""
+    setup = _SETUP_BEFORE.search(html, 0, start - len(_ITEMS))
     body = html[start:tag.start()]
-    return html[:start] + "{{ item.html }}" + html[tag.start():], setup + body
+    return html[:start] + "{{ item.html }}" + html[tag.start():], (setup.group() if setup else "") + body
 
 
 class Templates:
@@ -116,10 +114,6 @@ def templates(app):
     if compiled is None:
         compiled = app.extensions["digest.templates"] = Templates(app)
     return compiled
-
-
-def locale_of(person):
-    return person.locale if person.locale in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
 
 
 def _shorten(text, limit):
@@ -329,7 +323,7 @@ def render_digest(digest, week, links, compiled):
         preheader = (ngettext("%(num)d new item to share, and what your shares brought in.",
                               "%(num)d new items to share, and what your shares brought in.", count)
                      if count else _("What your shares brought in this week."))
-        labels = week.labels(locale, networks_of(person))
+        labels = week.labels(locale, mail_networks_of(person))
         compiled = compiled[locale]
         items = [item_context(item, person, links, labels) for item in digest.items]
         for item, entry in zip(digest.items, items, strict=True):
@@ -355,7 +349,8 @@ def digest_message(digest, iso_week, week, links, compiled, config):
     subject, html, text = render_digest(digest, week, links, compiled)
     message_id = digest_message_id(digest.person.id, iso_week, config)
     return build_message(config["MAIL_FROM"], (digest.person.display_name, digest.person.email), subject,
-                         text, html, digest_headers(digest.person, links, message_id), message_id)
+                         text, html, digest_headers(digest.person, links, message_id), message_id,
+                         language=locale_of(digest.person))
 
 
 def render_alert(item, person, links, compiled):
@@ -363,7 +358,7 @@ def render_alert(item, person, links, compiled):
     locale = locale_of(person)
     with force_locale(locale):
         subject = _("Share now: %(title)s", title=" ".join(item.title.split()))
-        entry = item_context(item, person, links, Labels(networks_of(person)))
+        entry = item_context(item, person, links, Labels(mail_networks_of(person)))
         context = {
             "lang": locale,
             "subject": subject,
@@ -387,7 +382,7 @@ def render_reminder(items, person, links, compiled):
     locale = locale_of(person)
     with force_locale(locale):
         subject = _("Something to share this month?")
-        labels = Labels(networks_of(person))
+        labels = Labels(mail_networks_of(person))
         context = {
             "lang": locale,
             "subject": subject,
@@ -408,11 +403,13 @@ def reminder_message(items, person, month, links, compiled, config):
     subject, html, text = render_reminder(items, person, links, compiled)
     message_id = reminder_message_id(person.id, month, config)
     return build_message(config["MAIL_FROM"], (person.display_name, person.email), subject, text, html,
-                         digest_headers(person, links, message_id, "reminders"), message_id)
+                         digest_headers(person, links, message_id, "reminders"), message_id,
+                         language=locale_of(person))
 
 
 def alert_message(item, person, links, compiled, config):
     subject, html, text = render_alert(item, person, links, compiled)
     message_id = alert_message_id(person.id, item.id, config)
     return build_message(config["MAIL_FROM"], (person.display_name, person.email), subject, text, html,
-                         digest_headers(person, links, message_id, "alerts"), message_id)
+                         digest_headers(person, links, message_id, "alerts"), message_id,
+                         language=locale_of(person))

@@ -14,6 +14,9 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intranet_plugin.i18n import LANGUAGES
+from intranet_plugin.models import CONTENT_LANGUAGES
+
 PREFIX = "AMBASSADOR_"
 
 # The well-known development secret: accepted in development, refused in
@@ -69,6 +72,15 @@ def _networks(name, value):
         return [ipaddress.ip_network(w, strict=False) for w in _words(value)]
     except ValueError as exc:
         raise ConfigError(f"{PREFIX}{name}: {exc}") from None
+
+
+def _content_languages(value):
+    codes = _words(value)
+    wrong = [code for code in codes if code not in CONTENT_LANGUAGES]
+    if wrong:
+        raise ConfigError(f"{PREFIX}CONTENT_LANGUAGES must name content languages out of "
+                          f"{', '.join(CONTENT_LANGUAGES)}, got {', '.join(wrong)}")
+    return [code for code in CONTENT_LANGUAGES if code in codes]
 
 
 def _database_url(value, instance_path):
@@ -153,7 +165,11 @@ def _settings(instance_path):
         # "off", or every how many milliseconds the journal is fsynced: the
         # most clicks a power loss can cost (tracking.clicks).
         "CLICK_JOURNAL_FSYNC": ("off", _fsync_ms),
-        "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, ("en", "nl", "de", "sl"))),
+        "DEFAULT_LANGUAGE": ("en", lambda v: _choice("DEFAULT_LANGUAGE", v, tuple(LANGUAGES))),
+        # The languages the company's own content is in: preselected on
+        # everyone's share page besides their own language, until they
+        # choose (content.audiences); "" = the DEFAULT_LANGUAGE.
+        "CONTENT_LANGUAGES": ("", _content_languages),
         # Fetching feeds and pages from outside (intranet_plugin.fetch).
         # Private and loopback addresses are refused unless allowed, so no
         # URL an editor or a feed supplies can reach the internal network.

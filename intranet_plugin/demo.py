@@ -28,6 +28,7 @@ from intranet_plugin.models import (
     DayTotal,
     Invitation,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     Milestone,
@@ -168,8 +169,8 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (Milestone, DayTotal, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent, TrackedLink,
-                          Item, Campaign, Invitation, Person):
+            for model in (Milestone, DayTotal, LinkDay, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent,
+                          TrackedLink, Item, Campaign, Invitation, Person):
                 model.delete().execute()
         people = []
         for username, name, dept, role, locale, board in PEOPLE:
@@ -268,6 +269,26 @@ def _engineering_only(now):
                            hashtags="#SafetyFirst", publish_at=published, created_at=published,
                            updated_at=published)
         set_audience(item, Audience(departments=("Engineering",)))
+        _team_shares(item, now)
+
+
+def _team_shares(item, now):
+    """Emma and Daan share the item meant for their team, within this month
+    whatever the day (on the 1st just after midnight too): the team lead's
+    page and the funnel's share rate show this month's figures."""
+    when = max(now - datetime.timedelta(hours=2), datetime.datetime.combine(now.date().replace(day=1), datetime.time()))
+    rows = []
+    for username, visitors in (("emma", 5), ("daan", 3)):
+        person = Person.get(username=username)
+        link = TrackedLink.create(code=new_code(), person=person, item=item, network="linkedin", created_at=when)
+        ShareEvent.create(person=person, item=item, link=link, network="linkedin", source="web",
+                          day=when.date(), created_at=when)
+        for n in range(visitors):
+            at = when + (now - when) * (n + 1) / (visitors + 1)
+            rows.append({"event_id": new_code(12), "link": link.id, "at": at, "day": at.date(), "kind": "human",
+                         "visitor": f"demo-team-visitor-{username}-{n}", "referrer_host": "www.linkedin.com",
+                         "is_self": False})
+    store(rows)
 
 
 def _image_url(name):

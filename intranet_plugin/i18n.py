@@ -3,11 +3,13 @@ browser's preference."""
 
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 from intranet_plugin import labels
+from intranet_plugin.models import CONTENT_LANGUAGES
 
 LANGUAGES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "sl": "Slovenščina"}
 
@@ -23,6 +25,12 @@ def select_locale():
     return request.accept_languages.best_match(LANGUAGES) or current_app.config["DEFAULT_LANGUAGE"]
 
 
+def locale_of(person):
+    """The language of what Ambassador sends ``person`` (e-mails): their
+    setting, else the installation's default (never the sender's)."""
+    return person.locale if person.locale in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+
+
 def select_timezone():
     return current_app.config["TIMEZONE"]
 
@@ -30,6 +38,23 @@ def select_timezone():
 def zone():
     """The configured time zone, in which people type dates and times."""
     return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def language_names(current=None):
+    """Content languages by their names in the reader's language; an item's
+    own language stays choosable even when it is not one of ours (feeds)."""
+    codes = list(CONTENT_LANGUAGES)
+    if current and current not in codes:
+        codes.append(current)
+    return {code: language_name(code) for code in codes}
+
+
+def language_name(code):
+    """One content language's name in the reader's language."""
+    try:
+        return Locale.parse(code).get_display_name(get_locale() or Locale("en")).capitalize()
+    except (ValueError, LookupError):
+        return code
 
 
 def content_language(response):
@@ -44,5 +69,6 @@ def content_language(response):
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.after_request(content_language)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale, language_names=language_names)
+    app.jinja_env.filters["language_name"] = language_name
     labels.init_app(app)

@@ -86,6 +86,31 @@ def test_recovery_leaves_a_live_workers_journal_alone(journal_app):
     assert wait_for(lambda: Click.select().count() == 1)
 
 
+def test_a_referrer_json_must_escape_survives_the_journal(journal_app):
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    journal = journal_app.extensions["ambassador.journal"]
+    journal.append(link.id, "human", "v", 'odd"host\\ü', False, clicks.utcnow(), "n")
+    assert wait_for(lambda: Click.select().count() == 1)
+    assert Click.get().referrer_host == 'odd"host\\ü'
+
+
+def test_a_forked_worker_writes_a_journal_of_its_own(journal_app):
+    link = TrackedLink.for_share(make_person(), make_item(), "x")
+    journal = journal_app.extensions["ambassador.journal"]
+    journal.append(link.id, "human", "parent", "", False, clicks.utcnow())
+    pid = os.fork()
+    if pid == 0:  # a gunicorn worker, forked after the app was made
+        try:
+            journal.append(link.id, "human", "child", "", False, clicks.utcnow())
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    with open(journal._path) as fh:
+        assert '"child"' not in fh.read()
+    clicks.recover(journal.directory, skip=journal._path)
+    assert wait_for(lambda: sorted(c.visitor for c in Click.select()) == ["child", "parent"])
+
+
 def test_the_recover_command(journal_app, tmp_path):
     link = TrackedLink.for_share(make_person(), make_item(), "x")
     journal_dir = journal_app.config["CLICK_JOURNAL_DIR"]

@@ -15,7 +15,8 @@ from helpers.pages import Page
 from intranet_plugin import analytics
 from intranet_plugin.analytics.dashboard import TABLES
 from intranet_plugin.analytics.goals import earned_media_value, goal_target, measured_inputs
-from intranet_plugin.models import Conversion, ShareEvent, TrackedLink, utcnow
+from intranet_plugin.content.audiences import set_audience
+from intranet_plugin.models import Audience, Conversion, ShareEvent, TrackedLink, utcnow
 
 _events = itertools.count()
 
@@ -93,7 +94,8 @@ def test_admins_see_everything_with_the_analytics_figures(app, client, programme
 def test_editors_see_content_figures_only(client, programme):
     login(client, "edith")
     text = client.get("/admin/dashboard").text
-    text = text[text.index('id="figures"'):]
+    # The figures, after the filters (whose audience list names departments).
+    text = text[text.index('id="dash-audience-hint"'):]
     for heading in ("Top items", "By network", "By kind of content", "Clicks per week", "Campaigns"):
         assert heading in text, heading
     for admin_only in ("Participation", "Top sharers", "Teams", "Earned media value calculator",
@@ -243,17 +245,93 @@ def count_statements(client, path):
 
 def test_the_number_of_queries_does_not_grow_with_the_data(client, programme):
     login(client, "anouk")
-    before = {path: count_statements(client, path) for path in ("/admin/dashboard", "/admin/dashboard?period=all",
-                                                                "/admin/dashboard/sharers.csv")}
+    set_audience(programme["job"], Audience(departments=("Sales",)))
+    today = analytics.today_utc()
+    part = f"from={today - datetime.timedelta(days=40)}&to={today - datetime.timedelta(days=1)}"
+    before = {path: count_statements(client, path) for path in (
+        "/admin/dashboard", "/admin/dashboard?period=all", "/admin/dashboard/sharers.csv",
+        f"/admin/dashboard?period=custom&{part}", "/admin/dashboard?period=30d&audience=department:Sales",
+        "/admin/dashboard?period=all&audience=department:Sales&everyone=1",
+        f"/admin/dashboard/items.csv?period=custom&{part}&audience=department:Sales", "/me", "/leaderboard",
+        "/api/v1/stats?audience=department:Sales")}
     # More people, items, clicks, and campaigns running (each with its own period).
     campaigns = [programme["campaign"], *(make_campaign(f"extra-{n}", starts_at=utcnow() - datetime.timedelta(days=n))
                                           for n in (3, 40))]
     for n in range(12):
         person = make_person(f"extra{n}", department=f"Team {n % 4}", show_on_leaderboard=n % 2 == 0)
         item = make_item(f"Extra item {n}", kind=("news", "vacancy", "blog")[n % 3], campaign=campaigns[n % 3])
-        share(person, item, ("linkedin", "x", "email")[n % 3], clicks=[f"v{n}", f"w{n}"], bots=n % 2)
+        share(person, item, ("linkedin", "x", "email")[n % 3], clicks=[f"v{n}", f"w{n}"], bots=n % 2,
+              at=utcnow() - datetime.timedelta(days=n * 3))
+        set_audience(item, Audience(departments=(f"Team {n % 4}", "Sales"), languages=("nl",)))
     after = {path: count_statements(client, path) for path in before}
     assert after == before
+
+
+# -- the audience filter ------------------------------------------------------------------
+
+@pytest.fixture
+def audiences(programme):
+    """The vacancy is meant for Engineering, a third item for Dutch
+    readers (clicked by Victor), the news for everyone."""
+    set_audience(programme["job"], Audience(departments=("Engineering",)))
+    dutch = make_item("Nieuws", kind="blog")
+    set_audience(dutch, Audience(languages=("nl",)))
+    share(programme["victor"], dutch, "x", clicks=["n1", "n2"])
+    return {**programme, "dutch": dutch}
+
+
+def test_the_audience_filter_counts_the_items_meant_for_it(client, audiences):
+    login(client, "anouk")
+    engineering = {"audience": "department:Engineering"}
+    items = csv_table(client.get("/admin/dashboard/items.csv", query_string=engineering))
+    assert [row[1] for row in items[1:]] == ["Engineer wanted"]  # the vacancy only: news is for everyone
+    with_everyone = csv_table(client.get("/admin/dashboard/items.csv", query_string={**engineering, "everyone": "1"}))
+    assert sorted(row[1] for row in with_everyone[1:]) == ["'=HYPERLINK(evil) windpark", "Engineer wanted"]
+    participation = dict(csv_table(client.get("/admin/dashboard/participation.csv", query_string=engineering))[1:])
+    assert (participation["clicks"], participation["shares"], participation["items"]) == ("4", "1", "1")
+    conversions = dict(csv_table(client.get("/admin/dashboard/conversions.csv", query_string=engineering))[1:])
+    assert (conversions["applications"], conversions["leads"]) == ("1", "1")
+    dutch = dict(csv_table(client.get("/admin/dashboard/participation.csv",
+                                      query_string={"audience": "language:nl"}))[1:])
+    assert (dutch["clicks"], dutch["shares"], dutch["employees"]) == ("2", "1", "6")
+    everything = dict(csv_table(client.get("/admin/dashboard/participation.csv"))[1:])
+    assert everything["clicks"] == "10"
+
+    page = client.get("/admin/dashboard", query_string={"period": "all", **engineering})
+    assert page.status_code == 200
+    assert '<option value="department:Engineering" selected>' in page.text
+    assert "including items for everyone" in page.text
+    # The period tabs and the CSV links keep the audience.
+    assert 'href="/admin/dashboard/items.csv?period=all&amp;audience=department:Engineering"' in page.text
+    assert 'href="/admin/dashboard?period=month&amp;audience=department:Engineering"' in page.text
+    sharers = page.text[page.text.index('id="dash-sharers"'):page.text.index('id="dash-networks"')]
+    assert "Hidden colleague" in sharers and "Visible Victor" not in sharers  # only Hanna shared the vacancy
+
+    stats = client.get("/api/v1/stats", query_string={"period": "all", **engineering}).get_json()
+    assert stats["audience"] == {"dimension": "department", "value": "Engineering", "everyone": False}
+    assert (stats["programme"]["clicks"], stats["programme"]["conversions"]) == (4, 2)
+    assert [row["title"] for row in stats["top_items"]] == ["Engineer wanted"]
+    assert client.get("/api/v1/stats").get_json()["audience"] is None
+
+
+@pytest.mark.parametrize("args", [
+    {"audience": "department:Nowhere"},
+    {"audience": "Engineering"},
+    {"audience": "planet:Mars"},
+    {"audience": "language:xx"},
+    {"audience": "department:Engineering", "everyone": "yes"},
+    {"audience": "department:Engi\x00neering"},
+])
+def test_an_audience_that_cannot_be_read_is_refused_with_its_message(client, audiences, args):
+    login(client, "anouk")
+    page = client.get("/admin/dashboard", query_string=args)
+    assert page.status_code == 400
+    assert re.search(r'class="form-error" role="alert">[^<]*(audience|everyone|control characters)', page.text)
+    assert "Top items" not in page.text  # no figures of another audience
+    export = client.get("/admin/dashboard/items.csv", query_string=args)
+    assert export.status_code == 400 and export.mimetype == "text/plain"
+    api = client.get("/api/v1/stats", query_string=args)
+    assert api.status_code == 400 and api.get_json()["error"]
 
 
 # -- in a real browser ---------------------------------------------------------------------
@@ -270,7 +348,9 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
     with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, WTF_CSRF_ENABLED=True)) as (base, app):
         anouk = make_person("anouk", display_name="Admin Anouk", role="admin")
         old = utcnow() - datetime.timedelta(days=120)
-        share(anouk, make_item("Old news"), "xing", clicks=["a"], at=old)
+        dutch = make_item("Old news")
+        set_audience(dutch, Audience(languages=("nl",)))
+        share(anouk, dutch, "xing", clicks=["a"], at=old)
         share(anouk, make_item("New news"), "linkedin", clicks=["b", "c"])
         context = chromium.new_context(base_url=base, user_agent=DESKTOP_CHROME, locale="en-GB",
                                        viewport={"width": 1400, "height": 1000})
@@ -305,6 +385,17 @@ def test_the_dashboard_in_a_browser(make_app, chromium, tmp_path):
         expect(result).to_have_text("Cost per click (EUR): Enter a number of 0 or more.")
         page.get_by_label("Cost per click (EUR)").fill("3")
         expect(page.locator("[data-emv]")).to_have_attribute("data-emv", "900.00")
+        assert page.evaluate("window.__notReloaded") is True
+        # An audience: only the item for Dutch readers, the period kept.
+        page.get_by_label("Audience").select_option("language:nl")
+        page.locator("form.dash-audience").get_by_role("button", name="Show").click()
+        items = page.locator("#dash-items + .table-scroll")
+        expect(items).to_contain_text("Old news")
+        expect(items).not_to_contain_text("New news")
+        assert page.url.endswith("/admin/dashboard?period=all&audience=language%3Anl")
+        page.get_by_label("including items for everyone").check()
+        page.locator("form.dash-audience").get_by_role("button", name="Show").click()
+        expect(items).to_contain_text("New news")
         assert page.evaluate("window.__notReloaded") is True
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         assert console.messages == [] and ConsoleLog.csp_violations(page) == []

@@ -111,8 +111,9 @@ def test_migrations_build_exactly_the_models_schema(app):
 
 
 def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory):
-    """0008 computes the running totals of an install that has clicks."""
-    from intranet_plugin.models import DayTotal, LinkMonth, LinkTotal
+    """0008 (and 0023, per link and day) compute the running totals of an
+    install that has clicks."""
+    from intranet_plugin.models import DayTotal, LinkDay, LinkMonth, LinkTotal
     from intranet_plugin.tracking import totals
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
@@ -138,9 +139,11 @@ def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory)
         assert months == {"2025-01-01": (4, 3), "2026-10-01": (3, 2), "2026-11-01": (1, 1)}
         days = {str(d.day): (d.clicks, d.visitors, d.crawler_hits) for d in DayTotal.select()}
         assert days == {"2025-01-05": (4, 3, 0), "2026-10-30": (3, 2, 1), "2026-11-02": (1, 1, 0)}
-        kept = [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)]
+        link_days = {str(d.day): (d.clicks, d.visitors, d.self_clicks, d.crawler_hits) for d in LinkDay.select()}
+        assert link_days == {"2025-01-05": (4, 3, 0, 0), "2026-10-30": (3, 2, 0, 1), "2026-11-02": (1, 1, 1, 0)}
+        kept = [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, LinkDay, DayTotal)]
         totals.rebuild()
-        assert [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, DayTotal)] == kept
+        assert [sorted(model.select().tuples()) for model in (LinkTotal, LinkMonth, LinkDay, DayTotal)] == kept
         db.close()
 
 
@@ -167,6 +170,33 @@ def test_clicks_stored_before_networks_keep_their_visitors(database_url_factory)
         rollup.roll_up(0, today=datetime.date(2026, 11, 29))
         totals.rebuild()
         assert (LinkTotal.get(link=link).visitors, LinkTotal.get(link=link).repeated_visitors) == (5, 0)
+        db.close()
+
+
+def test_upgrade_fills_the_daily_totals_per_link_with_visitors_capped_per_network(database_url_factory):
+    """0023: one network's visitors beyond the cap are "repeated", in the
+    daily totals as in a rebuild; rolled-up days are in them too."""
+    from intranet_plugin.models import LinkDay
+    from intranet_plugin.tracking import totals
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0022_milestones")
+        link = TrackedLink.for_share(person_of_an_older_schema(), make_item("Wind"), "linkedin")
+        at = datetime.datetime(2026, 10, 30, 9)
+        table = Table("click").bind(db)
+        for n in range(7):  # seven visitors from one network, two from another
+            table.insert(event_id=f"e{n}", link_id=link.id, at=at, day=at.date(), kind="human", visitor=f"v{n}",
+                         referrer_host="", is_self=False, net="office" if n < 5 else "home").execute()
+        Table("click_daily").bind(db).insert(link_id=link.id, day=datetime.date(2025, 1, 5), kind="human",
+                                             is_self=False, clicks=4, visitors=3, repeated=1).execute()
+        database.upgrade()
+        days = {str(d.day): (d.clicks, d.visitors, d.repeated_visitors) for d in LinkDay.select()}
+        assert days == {"2025-01-05": (4, 3, 1), "2026-10-30": (7, 5, 2)}
+        kept = sorted(LinkDay.select().tuples())
+        totals.rebuild()
+        assert sorted(LinkDay.select().tuples()) == kept
         db.close()
 
 

@@ -4,7 +4,7 @@ lead, never an error; members who leave the group keep their history but
 can no longer share; without the variable everyone may join."""
 
 from helpers import make_item
-from helpers.slapd import PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
+from helpers.slapd import NESTED_PILOT_GROUP, PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
 from intranet_plugin.content.sharing import share_token
 from intranet_plugin.models import Person, ShareEvent
 from intranet_plugin.people import membership
@@ -83,16 +83,34 @@ def test_without_the_variable_everyone_may_join(make_app, ldap_server):
     assert Person.select().where(Person.eligible == False).count() == 0  # noqa: E712
 
 
+def share_once(app, client, username):
+    """The member shares an item; returns the share link's token."""
+    item = make_item()
+    with app.test_request_context():
+        token = share_token(Person.get(username=username).id, item.id, "linkedin")
+    assert client.get(f"/share/{token}").status_code == 303
+    assert ShareEvent.select().count() == 1
+    return token
+
+
+def left_the_pilot(result, client, username, token):
+    """After a sync that found the member out of the group: still a member,
+    the earlier share kept, and sharing again refused. Returns the person."""
+    assert result.exit_code == 0, result.output
+    assert "Updated: " in result.output and username in result.output
+    person = Person.get(username=username)
+    assert not person.eligible and person.has_joined and person.is_active
+    response = client.get(f"/share/{token}")
+    assert response.status_code == 200 and "no longer in it" in response.get_data(as_text=True)
+    assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
+    return person
+
+
 def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make_app, ldap_server):
     app = pilot_app(make_app, ldap_server)
     emma = signed_in(app, "emma")
     assert emma.post("/join", data=JOIN).status_code == 302
-    item = make_item()
-    person = Person.get(username="emma")
-    with app.test_request_context():
-        token = share_token(person.id, item.id, "linkedin")
-    assert emma.get(f"/share/{token}").status_code == 303
-    assert ShareEvent.select().count() == 1
+    token = share_once(app, emma, "emma")
     assert emma.get("/api/v1/me/stats").get_json()["may_share"] is True
 
     members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
@@ -101,15 +119,7 @@ def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make
         result = app.test_cli_runner().invoke(args=["sync-users"])
     finally:
         ldap_server.set_members(PILOT_GROUP, members)
-    assert result.exit_code == 0, result.output
-    assert "Updated: " in result.output and "emma" in result.output
-    person = Person.get(username="emma")
-    assert not person.eligible and person.has_joined and person.is_active
-
-    response = emma.get(f"/share/{token}")
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "no longer in it" in page
-    assert ShareEvent.select().count() == 1  # nothing recorded; the earlier share stays
+    person = left_the_pilot(result, emma, "emma", token)
     assert "Ambassador is in its pilot phase" in emma.get("/").get_data(as_text=True)
     assert emma.get("/me").status_code == 200
     stats = emma.get("/api/v1/me/stats").get_json()
@@ -155,6 +165,8 @@ def test_the_demo_is_a_pilot_with_an_invitation_in_the_outbox_and_a_funnel(make_
 
         total = adoption.funnel(analytics.today_utc().replace(day=1)).total
     assert (total.eligible, total.invited, total.joined) == (12, 1, 10) and total.shared >= 1 and total.clicked >= 1
+    # shares this month whatever the day: a share rate to steer on
+    assert total.sharers >= 2 and total.share_rate > 0
     assert "Engineering" in page and "doel 90%" in page and "doel 60%" in page
     # running the demo again invites nobody twice
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
@@ -179,3 +191,69 @@ def test_with_the_proxy_header_the_group_is_checked_at_sign_in(make_app, ldap_se
     response = get("/join", "emma")
     assert response.status_code == 200 and 'name="agree"' in response.get_data(as_text=True)
     assert Person.get(username="emma").eligible
+
+
+# -- nested groups: a member only through a group inside the pilot group ---------
+
+def pilot_members_without_nested_group(server):
+    """Take the group inside the pilot group out of it (Joris leaves the
+    pilot); returns the members to put back."""
+    members = server.members(PILOT_GROUP)
+    assert PEOPLE_ENTRIES["joris"][0] not in members and NESTED_PILOT_GROUP in members
+    server.set_members(PILOT_GROUP, [m for m in members if m != NESTED_PILOT_GROUP])
+    return members
+
+
+def test_a_member_through_a_nested_group_signs_in_joins_and_after_leaving_keeps_history(
+        make_app, nested_ldap_server):
+    """AUTH=ldap and the nightly sync, with Joris in the pilot group only
+    through the group inside it."""
+    app = make_app(**ldap_settings(nested_ldap_server, LDAP_MEMBER_GROUP=PILOT_GROUP))
+    joris = signed_in(app, "joris")  # before any sync: the sign-in asks the directory
+    assert Person.get(username="joris").eligible
+    assert 'name="agree"' in joris.get("/join").get_data(as_text=True)
+    assert joris.post("/join", data=JOIN).status_code == 302
+    result = app.test_cli_runner().invoke(args=["sync-users"])
+    assert result.exit_code == 0, result.output
+    assert Person.get(username="joris").eligible
+    token = share_once(app, joris, "joris")
+
+    members = pilot_members_without_nested_group(nested_ldap_server)
+    try:
+        result = app.test_cli_runner().invoke(args=["sync-users"])
+        again = signed_in(app, "joris")
+    finally:
+        nested_ldap_server.set_members(PILOT_GROUP, members)
+    person = left_the_pilot(result, joris, "joris", token)
+    assert "Ambassador is in its pilot phase" in again.get("/").get_data(as_text=True)
+    stats = again.get("/api/v1/me/stats").get_json()
+    assert stats["may_share"] is False and stats["totals"]["shares"] == 1
+    with app.app_context():
+        assert not membership.may_share(person)
+
+
+def test_with_the_proxy_header_a_member_through_a_nested_group_may_join(make_app, nested_ldap_server):
+    """AUTH=header: the group, nested, is asked as the person arrives; once
+    out of it, the next arrival finds the pilot page, the membership kept."""
+    app = make_app(**ldap_settings(nested_ldap_server, AUTH="header", TRUSTED_PROXIES="192.0.2.10",
+                                   LDAP_MEMBER_GROUP=PILOT_GROUP))
+
+    def request(method, path, **kwargs):
+        client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = BROWSER
+        return client.open(path, method=method, headers={"X-Remote-User": "joris"},
+                           environ_base={"REMOTE_ADDR": "192.0.2.10"}, **kwargs)
+
+    response = request("GET", "/join")
+    assert response.status_code == 200 and 'name="agree"' in response.get_data(as_text=True)
+    assert request("POST", "/join", data=JOIN).status_code == 302
+    assert Person.get(username="joris").eligible and Person.get(username="joris").has_joined
+
+    members = pilot_members_without_nested_group(nested_ldap_server)
+    try:
+        response = request("GET", "/")
+    finally:
+        nested_ldap_server.set_members(PILOT_GROUP, members)
+    assert "Ambassador is in its pilot phase" in response.get_data(as_text=True)
+    person = Person.get(username="joris")
+    assert not person.eligible and person.has_joined

@@ -5,7 +5,7 @@ chose to appear on the leaderboard; nobody else sees a team's page."""
 
 from helpers import login, make_item, make_person, store_click
 from helpers.slapd import LEAD_GROUP, PEOPLE_ENTRIES, ldap_login, ldap_settings
-from intranet_plugin.analytics import this_month, today_utc
+from intranet_plugin.analytics import adoption, this_month, today_utc
 from intranet_plugin.analytics.teams import team_figures
 from intranet_plugin.models import Person, ShareEvent, TrackedLink, utcnow
 
@@ -106,10 +106,11 @@ def test_a_team_too_small_shows_no_sharing_figures(client):
     login(client, "lead")
     status, html = page(client)
     assert status == 200 and "Team Tiny" in html
-    assert "Lonely post" not in html and "share rate" not in html
+    assert "Lonely post" not in html and "Share rate" not in html and "Shared this month" not in html
     assert "with fewer, they would be one person" in html
-    figures = team_figures("Tiny", this_month(today_utc()))
-    assert figures["members"] == 2 and "totals" not in figures
+    with client.application.app_context():
+        figures = team_figures("Tiny", today_utc())
+    assert figures["funnel"].joined == 2 and "totals" not in figures
 
 
 def test_team_totals_are_the_team_leaderboards(app):
@@ -118,13 +119,45 @@ def test_team_totals_are_the_team_leaderboards(app):
 
     engineering_team()
     period = this_month(today_utc())
-    figures = team_figures("Engineering", period)
-    [row] = [r for r in team_totals(period) if r.department == "Engineering"]
+    with app.app_context():
+        figures = team_figures("Engineering", today_utc())
+        [row] = [r for r in team_totals(period) if r.department == "Engineering"]
     assert figures["totals"] == row.totals
     assert (figures["totals"].shares, figures["totals"].clicks) == (2, 5)
-    assert figures["sharers"] == 2 and round(figures["share_rate"], 2) == 0.67
+    assert figures["funnel"].sharers == 2 and round(figures["funnel"].share_rate, 2) == 0.67
     assert [i["title"] for i in figures["top_items"]] == ["Wind farm opens"]
     assert [p["name"] for p in figures["people"]] == ["Visible Vera"]
+
+
+def test_the_team_page_shows_the_adoption_funnels_figures_of_its_department(app, client):
+    """One rule for adoption (joined ÷ may take part) and share rate
+    (members who shared this month ÷ members): the team page shows the
+    dashboard funnel's row of its department. In a pilot, a member who left
+    the group counts in neither, on either page."""
+    make_person("anouk", role="admin", department="Communications")
+    engineering_team()
+    make_person("also-quiet", display_name="Also Quiet", department="Engineering")
+    # Hidden Henk left the pilot group: he keeps his share, but no longer
+    # takes part (without the pilot rule: 4 of 5 joined, 2 of those 4 shared).
+    Person.update(eligible=False).where(Person.username == "hidden").execute()
+    app.config["LDAP_MEMBER_GROUP"] = "cn=pilot,ou=groups,dc=example,dc=org"
+    login(client, "anouk")
+    html = client.get("/admin/dashboard/adoption").get_data(as_text=True)
+    row = html.split("<th scope=\"row\">Engineering</th>")[1].split("</tr>")[0]
+    with app.app_context():
+        funnel_row = next(r for r in adoption.funnel(today_utc().replace(day=1)).rows if r.department == "Engineering")
+        figures = team_figures("Engineering", today_utc())
+    assert figures["funnel"] == funnel_row
+    # 3 of the 4 who may take part joined; 1 of those 3 shared this month
+    assert (funnel_row.eligible, funnel_row.joined, funnel_row.sharers) == (4, 3, 1)
+    assert "<td>75%</td><td>33%</td>" in row
+    status, team = page(client, "/team/?department=Engineering")
+    assert status == 200
+    adoption_section = team.split('id="team-adoption"')[1].split("</section>")[0]
+    assert "<strong>75%</strong>" in adoption_section and "<strong>33%</strong>" in adoption_section
+    assert "80%" not in adoption_section and "50%" not in adoption_section
+    # the team's totals still count everything its people shared
+    assert figures["totals"].shares == 2
 
 
 def test_the_demo_has_a_team_lead_with_a_team_view(app, client):
@@ -135,3 +168,15 @@ def test_the_demo_has_a_team_lead_with_a_team_view(app, client):
     login(client, demo.TEAM_LEAD)
     status, html = page(client)
     assert status == 200 and "Team Engineering" in html
+    # with figures this month, whatever the day: the team shared the item
+    # meant for it, and Emma (who chose to appear) is on the leaderboard
+    with app.app_context():
+        figures = team_figures("Engineering", today_utc())
+    row = figures["funnel"]
+    assert figures["shown"] and row.joined >= 3 and row.adoption_rate > 0
+    assert row.sharers >= 2 and row.share_rate > 0
+    assert figures["totals"].shares >= 2 and figures["totals"].clicks > 0
+    assert demo.ENGINEERING_ONLY[0] in [i["title"] for i in figures["top_items"]]
+    assert "Emma de Vries" in [p["name"] for p in figures["people"]]
+    assert demo.ENGINEERING_ONLY[0] in html and "Emma de Vries" in html
+    assert "Nothing shared in the team this month yet." not in html

@@ -39,28 +39,36 @@ Sources and periods
 
 Raw ``Click`` rows and rolled-up ``ClickDaily`` rows are also kept as
 running totals (``totals``): per link for all time (``LinkTotal``), per
-link and calendar month (``LinkMonth``), and per day and network for the
-whole programme (``DayTotal``). A ``Period`` is a range of whole UTC days,
-both ends inclusive, either end open (``None``); ``plan`` decides how it is
-read:
+link and calendar month (``LinkMonth``), per link and day (``LinkDay``),
+and per day and network for the whole programme (``DayTotal``). A
+``Period`` is a range of whole UTC days, both ends inclusive, either end
+open (``None``); ``plan`` decides how it is read:
 
 * the programme's figures, per network, per kind and per week: the day
   totals, a handful of rows per day, for any period;
 * figures per person, team, item or campaign: the all-time totals, or the
-  monthly totals of the months the period covers entirely plus raw and
-  rolled-up clicks (``click_source``) for the days of a month it covers in
-  part. "This month" and "all time" read totals only, as does a period
-  that ends today (no click is dated later).
+  monthly totals of the months the period covers entirely plus the daily
+  totals of the days of a month it covers in part. Every period reads
+  totals only (clicks stored today are in them at once); raw clicks are
+  read only for the digest's weeks and a person's own data export.
 
 Shares are selected by when they were made, conversions by when they
 happened.
 
+Audiences
+---------
+
+The programme's figures can be narrowed to the items meant for one
+audience (``audience_items``, the rule is ``Item.for_audience``): every
+function that takes ``items`` (a subquery of item ids) then counts only the
+shares, clicks and conversions of those items, from the per-link totals
+instead of the programme's day totals.
+
 Every function runs a constant number of aggregate queries, whatever the
 number of people, items or clicks; Python only loops over already
 aggregated rows (one per person, week, network...). Their cost grows with
-the number of links (at most one total per link and month), not with the
-clicks, except at the partial-month edges of a period and on a person's
-weekly chart, which read that person's clicks of those weeks. Everything
+the number of links and days with clicks (at most one total per link and
+month, and per link and day), not with the clicks. Everything
 returned is plain data (dicts, lists, numbers, ISO date strings), ready for
 JSON; ``Totals`` has ``as_dict()``.
 
@@ -95,6 +103,7 @@ from intranet_plugin.models import (
     Conversion,
     DayTotal,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     Person,
@@ -102,7 +111,8 @@ from intranet_plugin.models import (
     ShareEvent,
     TrackedLink,
 )
-from intranet_plugin.tracking.totals import click_source, measure_columns, month_of
+from intranet_plugin.tracking.totals import click_source as click_source  # the raw recount, for others
+from intranet_plugin.tracking.totals import month_of
 from intranet_plugin.tracking.totals import where_all as _where
 
 DEFAULT_COST_PER_CLICK = {"linkedin": 3.0}
@@ -223,10 +233,18 @@ def _cost_of(network_column):
                 Value(0.0, converter=False))
 
 
-def _links(person_id=None, campaign_id=None, item_id=None, among=None):
+def audience_items(dimension, value, everyone=False):
+    """The ids of the items meant for an audience (``Item.for_audience``),
+    as a subquery for the ``items`` of the figures."""
+    return Item.select(Item.id).where(Item.for_audience(dimension, value, everyone))
+
+
+def _links(person_id=None, campaign_id=None, item_id=None, among=None, items=None):
     """Ids of the tracked links in question, as a subquery; None for all.
-    ``among``: a subquery of person ids."""
+    ``among``: a subquery of person ids; ``items``: of item ids."""
     conditions = []
+    if items is not None:
+        conditions.append(TrackedLink.item.in_(items))
     if person_id is not None:
         conditions.append(TrackedLink.person == person_id)
     if among is not None:
@@ -246,7 +264,7 @@ def _links(person_id=None, campaign_id=None, item_id=None, among=None):
 class Plan:
     """How a period is read: all-time totals, or whole months of the monthly
     totals (``months``: first month and the month after the last, either
-    open) plus raw clicks for the days at either end (``edges``)."""
+    open) plus the daily totals of the days at either end (``edges``)."""
 
     all_time: bool = False
     months: tuple | None = None
@@ -310,21 +328,10 @@ def _link_columns(model):
     return [model.link.alias("link_id"), model.person_id, model.item_id, model.network, *_columns(model)]
 
 
-def _raw_link_rows(period, links, *extra):
-    """``link_totals``' columns from raw and rolled-up clicks (``extra``
-    first), the link's person, item and network joined in; returns the
-    query and its ``click_source``, for conditions on its days."""
-    src = click_source(period, links)
-    query = (Select([src], [*extra, src.c.link_id, TrackedLink.person.alias("person_id"),
-                            TrackedLink.item.alias("item_id"), TrackedLink.network, *measure_columns(src)])
-             .join(TrackedLink, on=(TrackedLink.id == src.c.link_id)).bind(Click._meta.database))
-    return query, src
-
-
 def link_totals(period, links=None, today=None):
     """Every click measure per link for the period, as a subquery ``t`` of
     (link_id, person_id, item_id, network, clicks, visitors, self_clicks,
-    crawler_hits, ...): all-time or monthly totals, and raw clicks only for
+    crawler_hits, ...): all-time or monthly totals, and daily totals for
     the days of a month the period covers in part. A link may have several
     rows: sum them."""
     p = plan(period, today)
@@ -338,7 +345,8 @@ def link_totals(period, links=None, today=None):
     if p.months is not None:
         months = LinkMonth.select(*_link_columns(LinkMonth))
         parts.append(of(months.where(_covered(p, today)), LinkMonth.link))
-    parts.extend(_raw_link_rows(edge, links)[0] for edge in p.edges)
+    days = LinkDay.select(*_link_columns(LinkDay))
+    parts.extend(of(days.where(edge.days(LinkDay.day)), LinkDay.link) for edge in p.edges)
     return functools.reduce(operator.add, parts).alias("t")
 
 
@@ -392,10 +400,11 @@ def _click_figures(row):
             "emv": _money(row.get("emv"))}
 
 
-def _share_query(period, person_id=None, campaign_id=None):
+def _share_query(period, person_id=None, campaign_id=None, items=None):
     """The counted shares in question (every share figure starts here)."""
     query = ShareEvent.counted()
     return _where(query, period.moments(ShareEvent.created_at),
+                  ShareEvent.item.in_(items) if items is not None else None,
                   (ShareEvent.person == person_id) if person_id is not None else None,
                   ShareEvent.item.in_(Item.select(Item.id).where(Item.campaign == campaign_id))
                   if campaign_id is not None else None)
@@ -440,24 +449,25 @@ def person_totals(person_ids, period):
     return result
 
 
-def team_totals(period, min_members=TEAM_MIN_MEMBERS):
+def team_totals(period, min_members=TEAM_MIN_MEMBERS, items=None):
     """[TeamRow(department, Totals, members)] best first (points, clicks,
     name). ``members``: active people of that department who joined. Teams
     with fewer than ``min_members`` members are folded into one row with
     department None, placed last. Four queries."""
     teams = {}
+    links = _links(items=items)
 
     def team(dept):
         return teams.setdefault(dept, Totals())
 
-    shares = (_share_query(period).select(Person.department, fn.COUNT(ShareEvent.id).alias("n"))
+    shares = (_share_query(period, items=items).select(Person.department, fn.COUNT(ShareEvent.id).alias("n"))
               .join(Person).group_by(Person.department))
     for row in shares.dicts():
         team(row["department"]).shares = int(row["n"])
-    for row in _click_query(period, None, "department").dicts():
+    for row in _click_query(period, links, "department").dicts():
         t = team(row["g0"])
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
-    conversions = (_conversion_query(period).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
+    conversions = (_conversion_query(period, links).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
                    .join(TrackedLink).join(Person).group_by(Person.department))
     for row in conversions.dicts():
         team(row["department"]).conversions = int(row["n"])
@@ -483,7 +493,7 @@ def leaderboard_people_enabled():
     return Setting.get_value(LEADERBOARD_SETTING, "1") != "0"
 
 
-def leaderboard(period, limit=None, include_hidden=False, campaign_id=None):
+def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, items=None):
     """People ranked by points, then clicks, then name: a list of dicts
     (rank, person_id, name, department, visible, points, clicks, visitors,
     shares, emv, conversions).
@@ -501,8 +511,8 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None):
     visible = (Person.show_on_leaderboard == True) & (Person.is_active == True)  # noqa: E712
     # Without the hidden people, only the visible people's links are summed.
     among = None if include_hidden else Person.select(Person.id).where(visible)
-    links = _links(campaign_id=campaign_id, among=among)
-    shares = _where(_share_query(period, campaign_id=campaign_id)
+    links = _links(campaign_id=campaign_id, among=among, items=items)
+    shares = _where(_share_query(period, campaign_id=campaign_id, items=items)
                     .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
                     .group_by(ShareEvent.person),
                     ShareEvent.person.in_(among) if among is not None else None).alias("s")
@@ -555,7 +565,7 @@ def streak(person_id, today):
     """Consecutive ISO weeks in which the person's links brought at least
     one counted click, ending this week (or last week, when none came yet
     this week): a streak of real visits, not of button presses. One query."""
-    weeks = {_monday(_date(row["day"])) for row in _days_with_clicks(None, person_id).dicts()}
+    weeks = {_monday(_date(row["day"])) for row in _days_with_clicks(None, _links(person_id=person_id)).dicts()}
     week = _monday(today)
     if week not in weeks:
         week -= datetime.timedelta(weeks=1)
@@ -566,14 +576,13 @@ def streak(person_id, today):
     return count
 
 
-def _days_with_clicks(period, person_id):
-    """One person's counted clicks and visitors per day (days with any),
-    from raw and rolled-up clicks: (day, clicks, visitors)."""
-    src = click_source(period, _links(person_id=person_id))
-    c = src.c
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    return (Select([src], [c.day, fn.SUM(c.clicks).alias("clicks"), fn.SUM(c.visitors).alias("visitors")])
-            .where(counted).group_by(c.day).bind(Click._meta.database))
+def _days_with_clicks(period, links):
+    """The counted clicks and visitors of some links per day (days with
+    any), from the daily totals: (day, clicks, visitors)."""
+    query = LinkDay.select(LinkDay.day.alias("day"), fn.SUM(LinkDay.clicks).alias("clicks"),
+                           fn.SUM(LinkDay.visitors).alias("visitors"))
+    return _where(query, LinkDay.link.in_(links), LinkDay.clicks > 0,
+                  period.days(LinkDay.day) if period is not None else None).group_by(LinkDay.day)
 
 
 def _date(day):
@@ -586,11 +595,11 @@ def _monday(day):
 
 # -- breakdowns ----------------------------------------------------------------------
 
-def by_network(period, person_id=None):
+def by_network(period, person_id=None, items=None):
     """Per network with any share or click: shares, clicks, visitors,
     bot hits, self clicks, EMV and the cost per click used; most clicks
     first. Two queries."""
-    links = _links(person_id=person_id)
+    links = _links(person_id=person_id, items=items)
     costs = cost_per_click()
     rows = {}
 
@@ -599,11 +608,11 @@ def by_network(period, person_id=None):
                                          "self_clicks": 0, "bot_hits": 0, "emv": 0.0,
                                          "cost_per_click": float(costs.get(network, 0))})
 
-    shares = (_share_query(period, person_id).select(ShareEvent.network, fn.COUNT(ShareEvent.id).alias("n"))
-              .group_by(ShareEvent.network))
+    shares = (_share_query(period, person_id, items=items)
+              .select(ShareEvent.network, fn.COUNT(ShareEvent.id).alias("n")).group_by(ShareEvent.network))
     for row in shares.dicts():
         row_for(row["network"])["shares"] = int(row["n"])
-    clicks = (_programme_query(period, DayTotal.network) if person_id is None
+    clicks = (_programme_query(period, DayTotal.network) if links is None
               else _click_query(period, links, "network"))
     for row in clicks.dicts():
         row_for(row["g0"]).update(_click_figures(row))
@@ -612,7 +621,7 @@ def by_network(period, person_id=None):
                                                  r["network"]))
 
 
-def by_kind(period, person_id=None):
+def by_kind(period, person_id=None, items=None):
     """Every request on tracked links by kind of visitor. One query.
 
     ``kinds`` maps each kind (human, crawler, head, empty) to its hits and
@@ -621,7 +630,8 @@ def by_kind(period, person_id=None):
     ``repeated_visitors``: visitors beyond the cap of their network, counted
     nowhere else.
     """
-    query = _programme_query(period) if person_id is None else _click_query(period, _links(person_id=person_id))
+    links = _links(person_id=person_id, items=items)
+    query = _programme_query(period) if links is None else _click_query(period, links)
     row = query.dicts().get() or {}
     kinds = {"human": {"hits": _num(row, "clicks"), "visitors": _num(row, "visitors")}}
     for kind in CLICK_KINDS[1:]:
@@ -631,14 +641,14 @@ def by_kind(period, person_id=None):
             "repeated_visitors": _num(row, "repeated_visitors"), "kinds": kinds}
 
 
-def by_item(period, person_id=None, limit=None, campaign_id=None, department=None):
+def by_item(period, person_id=None, limit=None, campaign_id=None, department=None, items=None):
     """Items with any share or click in the period, best first (points,
     clicks, shares): item_id, title, slug, kind, shares, clicks, visitors,
     points, bot_hits, emv. ``department``: only the shares and clicks of
     that department's people. One query."""
     among = Person.select(Person.id).where(Person.department == department) if department is not None else None
-    links = _links(person_id=person_id, campaign_id=campaign_id, among=among)
-    shares = (_where(_share_query(period, person_id, campaign_id),
+    links = _links(person_id=person_id, campaign_id=campaign_id, among=among, items=items)
+    shares = (_where(_share_query(period, person_id, campaign_id, items),
                      ShareEvent.person.in_(among) if among is not None else None)
               .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
               .group_by(ShareEvent.item).alias("s"))
@@ -662,19 +672,19 @@ def by_item(period, person_id=None, limit=None, campaign_id=None, department=Non
             for r in query.dicts()]
 
 
-def weekly_series(weeks, person_id=None, today=None):
+def weekly_series(weeks, person_id=None, today=None, items=None):
     """Counted clicks and visitors per ISO week for the last ``weeks`` weeks
     (oldest first, weeks without clicks included): week ("2026-W07"),
     start (its Monday), clicks, visitors. One query, grouped by day."""
     today = today or today_utc()
     period = last_weeks(weeks, today)
-    if person_id is None:
+    links = _links(person_id=person_id, items=items)
+    if links is None:
         query = _where(DayTotal.select(DayTotal.day.alias("day"), fn.SUM(DayTotal.clicks).alias("clicks"),
                                        fn.SUM(DayTotal.visitors).alias("visitors")),
                        period.days(DayTotal.day)).group_by(DayTotal.day)
     else:
-        # One person's clicks of these weeks, from raw and rolled-up rows.
-        query = _days_with_clicks(period, person_id)
+        query = _days_with_clicks(period, links)
     series = []
     for i in range(weeks):
         start = period.start + datetime.timedelta(weeks=i)
@@ -705,17 +715,14 @@ def best_weeks(person_ids, last_day):
     ids = list(person_ids)
     if not ids:
         return {}
-    src = click_source(Period(None, last_day), _links(among=ids))
-    c = src.c
     if is_postgres():
-        days_back = Value(last_day).cast("date") - c.day  # date - date: whole days
+        days_back = Value(last_day).cast("date") - LinkDay.day  # date - date: whole days
     else:
-        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(c.day)).cast("INTEGER")
+        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(LinkDay.day)).cast("INTEGER")
     week = (days_back / 7).alias("week")
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    rows = (Select([src], [TrackedLink.person, week, fn.SUM(c.clicks).alias("clicks")])
-            .join(TrackedLink, on=(TrackedLink.id == c.link_id))
-            .where(counted).group_by(TrackedLink.person, SQL("2")).bind(Click._meta.database))
+    rows = (LinkDay.select(LinkDay.person_id, week, fn.SUM(LinkDay.clicks).alias("clicks"))
+            .where(LinkDay.link.in_(_links(among=ids)), LinkDay.day <= last_day, LinkDay.clicks > 0)
+            .group_by(LinkDay.person_id, SQL("2")))
     best = {}
     for pid, weeks_back, clicks in rows.tuples():
         clicks, weeks_back = int(clicks or 0), int(weeks_back)
@@ -747,19 +754,22 @@ def _figures(shares, clicks, conversions):
             "leads": _num(conversions, "all") - applications}
 
 
-def _programme_figures(period):
-    """The whole programme's ``_figures``: three queries."""
-    return _figures(_share_query(period).select(*_share_counts()).dicts().get(),
-                    _programme_query(period).dicts().get(),
-                    _conversion_query(period).select(*_conversion_counts()).dicts().get())
+def _programme_figures(period, items=None):
+    """The whole programme's ``_figures`` (of some items): three queries."""
+    links = _links(items=items)
+    clicks = _programme_query(period) if links is None else _click_query(period, links)
+    return _figures(_share_query(period, items=items).select(*_share_counts()).dicts().get(),
+                    clicks.dicts().get(),
+                    _conversion_query(period, links).select(*_conversion_counts()).dicts().get())
 
 
 def _ratio(a, b, digits=2):
     return round(a / b, digits) if b else 0.0
 
 
-def programme_totals(period):
-    """The programme at a glance. Five queries.
+def programme_totals(period, items=None):
+    """The programme at a glance (with ``items``: of those items). Five
+    queries.
 
     employees (active people), joined (active people who joined),
     join_rate (joined / employees), active_sharers (people who shared at
@@ -780,16 +790,16 @@ def programme_totals(period):
     if period.start:
         offered = offered.where(Item.expires_at.is_null()
                                 | (Item.expires_at >= datetime.datetime.combine(period.start, datetime.time())))
-    items = offered.scalar() or 0
-    figures = _programme_figures(period)
+    on_offer = _where(offered, Item.id.in_(items) if items is not None else None).scalar() or 0
+    figures = _programme_figures(period, items)
     employees, joined = int(people["employees"] or 0), int(people["joined"] or 0)
     sharers = figures.pop("sharers")
     figures.pop("items_shared")
     return {"period": period.as_dict(), "employees": employees, "joined": joined,
             "join_rate": _ratio(joined, employees, 4), "active_sharers": sharers,
-            "participation_rate": _ratio(sharers, joined, 4), "items": int(items),
+            "participation_rate": _ratio(sharers, joined, 4), "items": int(on_offer),
             "shares_per_ambassador": _ratio(figures["shares"], sharers),
-            "shares_per_item": _ratio(figures["shares"], items),
+            "shares_per_item": _ratio(figures["shares"], on_offer),
             "points": figures["visitors"], **figures}
 
 
@@ -838,18 +848,19 @@ def _either(conditions):
     return _either(conditions[:half]) | _either(conditions[half:])
 
 
-def _campaign_clicks(periods, today=None):
+def _campaign_clicks(periods, today=None, items=None):
     """Click measures per campaign, each over its own period: one query,
     whatever the number of campaigns. Per plan kind one part: all-time
-    totals, whole months, and the edge days from raw and rolled-up clicks,
-    each part selecting every campaign's rows by condition."""
+    totals, whole months, and the edge days from the daily totals, each
+    part selecting every campaign's rows by condition."""
     plans = {cid: plan(period, today) for cid, period in periods.items()}
     tag = Item.campaign.alias("campaign_id")
+    meant = Item.id.in_(items) if items is not None else None
     parts = []
     ever = [cid for cid, p in plans.items() if p.all_time]
     if ever:
-        parts.append(LinkTotal.select(tag, *_link_columns(LinkTotal))
-                     .join(Item, on=(Item.id == LinkTotal.item_id)).where(Item.campaign.in_(ever)))
+        parts.append(_where(LinkTotal.select(tag, *_link_columns(LinkTotal))
+                            .join(Item, on=(Item.id == LinkTotal.item_id)), Item.campaign.in_(ever), meant))
     months = {cid: p for cid, p in plans.items() if p.months}
     if months:
         # The campaigns and their months listed besides the condition per
@@ -859,17 +870,15 @@ def _campaign_clicks(periods, today=None):
         every = None if None in named else sorted(set().union(*named))
         parts.append(_where(LinkMonth.select(tag, *_link_columns(LinkMonth))
                             .join(Item, on=(Item.id == LinkMonth.item_id)),
-                            Item.campaign.in_(list(months)),
+                            Item.campaign.in_(list(months)), meant,
                             LinkMonth.month.in_(every) if every is not None else None,
                             _either([(Item.campaign == cid) & _covered(p, today) for cid, p in months.items()])))
     edges = [(cid, edge) for cid, p in plans.items() for edge in p.edges]
     if edges:
         span = Period(min(e.start for _, e in edges), max(e.end for _, e in edges))
-        links = (TrackedLink.select(TrackedLink.id).join(Item)
-                 .where(Item.campaign.in_({cid for cid, _ in edges})))
-        rows, src = _raw_link_rows(span, links, tag)
-        parts.append(rows.join(Item, on=(Item.id == TrackedLink.item))
-                     .where(_either([(Item.campaign == cid) & e.days(src.c.day) for cid, e in edges])))
+        parts.append(_where(LinkDay.select(tag, *_link_columns(LinkDay)).join(Item, on=(Item.id == LinkDay.item_id)),
+                            span.days(LinkDay.day), Item.campaign.in_({cid for cid, _ in edges}), meant,
+                            _either([(Item.campaign == cid) & e.days(LinkDay.day) for cid, e in edges])))
     if not parts:
         return {}
     t = functools.reduce(operator.add, parts).alias("t")
@@ -878,11 +887,11 @@ def _campaign_clicks(periods, today=None):
     return {row["g0"]: row for row in query.dicts()}
 
 
-def campaigns_totals(campaigns, periods=None, today=None):
+def campaigns_totals(campaigns, periods=None, today=None, items=None):
     """``campaign_totals`` of several campaigns at once, each over its own
     period (``periods``: {campaign id: Period}, default the campaigns'
-    own): {campaign id: figures}. Four queries, whatever the number of
-    campaigns."""
+    own): {campaign id: figures}; with ``items``, of those items only. Four
+    queries, whatever the number of campaigns."""
     if not campaigns:
         return {}
     periods = {c.id: (periods or {}).get(c.id) or campaign_period(c) for c in campaigns}
@@ -891,23 +900,24 @@ def campaigns_totals(campaigns, periods=None, today=None):
         condition = periods[cid].moments(moment)
         return (Item.campaign == cid) & condition if condition is not None else Item.campaign == cid
 
-    items = dict(Item.select(Item.campaign, fn.COUNT(Item.id)).where(Item.campaign.in_(list(periods)))
-                 .group_by(Item.campaign).tuples())
+    meant = Item.id.in_(items) if items is not None else None
+    counts = dict(_where(Item.select(Item.campaign, fn.COUNT(Item.id)), Item.campaign.in_(list(periods)), meant)
+                  .group_by(Item.campaign).tuples())
     shares = {row["campaign"]: row for row in
-              ShareEvent.counted().select(Item.campaign, *_share_counts())
-              .join(Item).where(_either([within(ShareEvent.created_at, cid) for cid in periods]))
+              _where(ShareEvent.counted().select(Item.campaign, *_share_counts()).join(Item),
+                     _either([within(ShareEvent.created_at, cid) for cid in periods]), meant)
               .group_by(Item.campaign).dicts()}
     conversions = {row["campaign"]: row for row in
-                   Conversion.select(Item.campaign, *_conversion_counts())
-                   .join(TrackedLink).join(Item).where(_either([within(Conversion.at, cid) for cid in periods]))
+                   _where(Conversion.select(Item.campaign, *_conversion_counts()).join(TrackedLink).join(Item),
+                          _either([within(Conversion.at, cid) for cid in periods]), meant)
                    .group_by(Item.campaign).dicts()}
-    clicks = _campaign_clicks(periods, today)
+    clicks = _campaign_clicks(periods, today, items)
     result = {}
     for campaign in campaigns:
         cid = campaign.id
         figures = _figures(shares.get(cid, {}), clicks.get(cid, {}), conversions.get(cid, {}))
         result[cid] = {"campaign_id": cid, "slug": campaign.slug, "name": campaign.name, "goal": campaign.goal,
-                       "period": periods[cid].as_dict(), "items": int(items.get(cid, 0)),
+                       "period": periods[cid].as_dict(), "items": int(counts.get(cid, 0)),
                        "points": figures["visitors"], **figures}
     return result
 

@@ -12,7 +12,9 @@ counted human clicks of the running monthly totals (``LinkMonth``): a
 figure here means what it means on every other page.
 
 One query per month, grouped by department: the cost does not grow with
-the number of people, shares or clicks.
+the number of people, shares or clicks. The team page
+(``analytics.teams``) asks for its department's row: one rule, the same
+figures.
 """
 
 import datetime
@@ -72,9 +74,9 @@ def _count(condition):
     return fn.COALESCE(fn.SUM(Case(None, [(condition, 1)], 0)), 0)
 
 
-def funnel(month, goals=None):
+def funnel(month, goals=None, department=None):
     """The funnel of the month starting on ``month`` (a date, the 1st),
-    per department and in all."""
+    per department and in all; with ``department``, of that one only."""
     period = month_period(month)
     end = datetime.datetime.combine(period.end + datetime.timedelta(days=1), datetime.time())
     joined = Person.joined_at.is_null(False) & (Person.joined_at < end)
@@ -85,7 +87,10 @@ def funnel(month, goals=None):
                             .where((LinkMonth.month <= month) & (LinkMonth.clicks > 0)))
     invited = Person.id.in_(Invitation.select(Invitation.person)
                             .where(Invitation.sent_at.is_null(False) & (Invitation.sent_at < end)))
-    query = (membership.eligible_people()
+    people = membership.eligible_people()
+    if department is not None:
+        people = people.where(Person.department == department)
+    query = (people
              .select(Person.department, fn.COUNT(Person.id).alias("eligible"), _count(invited).alias("invited"),
                      _count(joined).alias("joined"), _count(joined & shared).alias("shared"),
                      _count(joined & clicked).alias("clicked"), _count(joined & shared_now).alias("sharers"))

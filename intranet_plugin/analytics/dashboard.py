@@ -76,10 +76,11 @@ def content_by_kind(items):
     return list(kinds.values())
 
 
-def figures(period, full, today=None, tables=None):
+def figures(period, full, today=None, tables=None, items=None):
     """The dashboard's figures for a period; ``full`` adds the per-person,
     per-team and participation figures (admins). ``tables`` limits the work
-    to the tables named (for a CSV)."""
+    to the tables named (for a CSV); ``items`` (``analytics.audience_items``)
+    to the shares, clicks and conversions of those items."""
     today = today or analytics.today_utc()
 
     def wanted(*names):
@@ -87,28 +88,28 @@ def figures(period, full, today=None, tables=None):
 
     result = {}
     if full and wanted("participation", "conversions", "calculator"):
-        result["programme"] = analytics.programme_totals(period)
+        result["programme"] = analytics.programme_totals(period, items)
     if wanted("items", "content"):
-        items = analytics.by_item(period)
-        result["items"] = items
-        result["top_items"] = items[:TOP]
-        result["content"] = content_by_kind(items)
+        rows = analytics.by_item(period, items=items)
+        result["items"] = rows
+        result["top_items"] = rows[:TOP]
+        result["content"] = content_by_kind(rows)
     if wanted("networks"):
-        result["networks"] = analytics.by_network(period)
+        result["networks"] = analytics.by_network(period, items=items)
     if wanted("visitors"):
-        result["visitors"] = analytics.by_kind(period)
+        result["visitors"] = analytics.by_kind(period, items=items)
     if wanted("trend"):
         weeks, end = trend_weeks(period, today)
-        result["trend"] = analytics.weekly_series(weeks, today=end)
+        result["trend"] = analytics.weekly_series(weeks, today=end, items=items)
     if wanted("campaigns"):
         running = list(_campaigns_in(period))
-        totals = analytics.campaigns_totals(running)
+        totals = analytics.campaigns_totals(running, items=items)
         result["campaigns"] = [{**totals[c.id], "progress": goal_progress(totals[c.id])} for c in running]
     if full and wanted("sharers"):
         limit = CSV_SHARERS if tables else TOP
-        result["sharers"] = analytics.leaderboard(period, limit=limit, include_hidden=True)
+        result["sharers"] = analytics.leaderboard(period, limit=limit, include_hidden=True, items=items)
     if full and wanted("teams"):
-        result["teams"] = analytics.team_totals(period)
+        result["teams"] = analytics.team_totals(period, items=items)
     return result
 
 

@@ -20,6 +20,7 @@ import secrets
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from intranet_plugin import analytics
 from intranet_plugin.models import AuditLog, Person, PrizeDraw, db, utcnow
@@ -72,7 +73,8 @@ def draw(campaign, n, by):
         raise DrawRefused(_("Nobody's links to this campaign's items have brought a visitor yet: "
                             "there is nobody to draw."))
     if not 1 <= n <= min(len(entrants), MAX_WINNERS):
-        raise DrawRefused(_("Choose between 1 and %(max)d winners.", max=min(len(entrants), MAX_WINNERS)))
+        most = min(len(entrants), MAX_WINNERS)
+        raise DrawRefused(ngettext("Choose 1 winner.", "Choose between 1 and %(num)d winners.", most))
     seed = secrets.token_hex(16)
     # In the order of their pseudonyms, which tells nothing about the ids.
     names = {pid: pseudonym(seed, pid) for pid in entrants}

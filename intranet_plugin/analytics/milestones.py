@@ -23,8 +23,7 @@ import datetime
 
 from peewee import fn
 
-from intranet_plugin.models import Click, Conversion, Milestone, ShareEvent, TrackedLink, utcnow
-from intranet_plugin.tracking.totals import click_source
+from intranet_plugin.models import Conversion, LinkDay, Milestone, ShareEvent, TrackedLink, utcnow
 
 POINTS = (10, 100, 1000)
 STREAKS = (4, 12)
@@ -72,14 +71,12 @@ def compute(person_ids):
     for pid, first in (ShareEvent.counted().select(ShareEvent.person, fn.MIN(ShareEvent.day))
                        .where(ShareEvent.person.in_(ids)).group_by(ShareEvent.person).tuples()):
         result[pid]["first_share"] = _date(first)
+    # Counted clicks and visitors per person and day, from the daily totals
+    # of their links (no raw click is read).
     links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids))
-    src = click_source(None, links)
-    c = src.c
-    counted = (c.kind == "human") & (c.is_self == False)  # noqa: E712
-    rows = (TrackedLink.select(TrackedLink.person, c.day, fn.SUM(c.clicks), fn.SUM(c.visitors))
-            .join(src, on=(c.link_id == TrackedLink.id)).where(counted)
-            .group_by(TrackedLink.person, c.day).order_by(TrackedLink.person, c.day)
-            .bind(Click._meta.database).tuples())
+    rows = (LinkDay.select(LinkDay.person_id, LinkDay.day, fn.SUM(LinkDay.clicks), fn.SUM(LinkDay.visitors))
+            .where(LinkDay.link.in_(links), LinkDay.clicks > 0)
+            .group_by(LinkDay.person_id, LinkDay.day).order_by(LinkDay.person_id, LinkDay.day).tuples())
     days = {}
     for pid, day, clicks, visitors in rows:
         days.setdefault(pid, []).append((_date(day), int(clicks or 0), int(visitors or 0)))

@@ -1,6 +1,7 @@
 """The monthly management report: last month's shares, website visitors and
 applicants via colleagues, top items and the top sharers who chose to
-appear, e-mailed (HTML and text) to ``AMBASSADOR_REPORT_RECIPIENTS``.
+appear, e-mailed (HTML and text) to ``AMBASSADOR_REPORT_RECIPIENTS``, each
+in the language of the person with that address (else the default one).
 
 Each recipient gets a month's report once, through the mail ledger (see
 intranet_plugin.mail.ledger): one sender at a time holds the report's send
@@ -22,8 +23,10 @@ from dataclasses import dataclass, field
 from flask import render_template, url_for
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
+from peewee import fn
 
 from intranet_plugin import analytics
+from intranet_plugin.i18n import locale_of
 from intranet_plugin.mail.ledger import Ledger, SendLease
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.message import build_message
@@ -35,7 +38,7 @@ from intranet_plugin.mail.smtp import (
     Taken,
     TemporaryFailure,
 )
-from intranet_plugin.models import AuditLog, utcnow
+from intranet_plugin.models import AuditLog, Person, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +99,20 @@ def figures(first):
     }
 
 
-def render(data, config):
-    """(subject, text, html) in the installation's language."""
-    with force_locale(config["DEFAULT_LANGUAGE"]):
+def recipient_locales(addresses):
+    """{address: the language of its report}: that of the active person with
+    the address, else the installation's default (one query)."""
+    lowered = {address.lower() for address in addresses}
+    people = {person.email.lower(): person
+              for person in Person.active().where(fn.LOWER(Person.email).in_(list(lowered)))} if lowered else {}
+    return {address: locale_of(people[address.lower()]) if address.lower() in people else None
+            for address in addresses}
+
+
+def render(data, config, locale=None):
+    """(subject, text, html) in ``locale`` (default: the installation's
+    language)."""
+    with force_locale(locale or config["DEFAULT_LANGUAGE"]):
         month_name = format_date(data["period"].start, "MMMM y")
         subject = _("Ambassador: the programme in %(month)s", month=month_name)
         dashboard = url_for("dashboard.index", period="custom", **{"from": data["period"].start.isoformat(),
@@ -182,8 +196,11 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
     if not waiting:
         return result
     with mail_context(app):
-        subject, text, html = render(figures(first), config)
-        result.subject, result.text = subject, text
+        data = figures(first)
+        locales = recipient_locales(waiting)
+        # One rendering per language the recipients read.
+        rendered = {locale: render(data, config, locale) for locale in {None, *locales.values()}}
+        result.subject, result.text = rendered[None][:2]
         if dry_run:
             result.sent = waiting
             return result
@@ -196,7 +213,10 @@ def send_monthly(app, month=None, dry_run=False, *, now=None, mailer=None):
         try:
             mailer = mailer or Mailer.from_config(config)
             for address in waiting:
-                message = build_message(config["MAIL_FROM"], address, subject, text, html)
+                locale = locales[address]
+                subject, text, html = rendered[locale]
+                message = build_message(config["MAIL_FROM"], address, subject, text, html,
+                                        language=locale or config["DEFAULT_LANGUAGE"])
 
                 def hand_over(address=address, message_id=message["Message-ID"]):
                     send_lease.keep()

@@ -12,13 +12,36 @@ list items through ``Item.shareable(now, viewer)`` with the person's
 from flask import current_app
 from ldap3.utils.dn import parse_dn
 
-from intranet_plugin.models import Audience, Item, ItemAudience, Person, db
+from intranet_plugin.models import CONTENT_LANGUAGES, Audience, Item, ItemAudience, Person, db
 
 
 def viewer(person):
     """The person as an audience sees them (their department, remembered
     directory groups and language)."""
     return person.viewer(current_app.config["DEFAULT_LANGUAGE"])
+
+
+def company_languages():
+    """The languages the company's own content is in
+    (``AMBASSADOR_CONTENT_LANGUAGES``, else the default language)."""
+    config = current_app.config
+    return config["CONTENT_LANGUAGES"] or [config["DEFAULT_LANGUAGE"]]
+
+
+def default_content_languages(language):
+    """The content languages preselected for a person whose language is
+    ``language``: theirs and the company's, so that nobody starts with a
+    share page that hides the company's own content."""
+    wanted = {language, *company_languages()}
+    return [code for code in CONTENT_LANGUAGES if code in wanted]
+
+
+def content_languages(person, language=None):
+    """The content languages ``person`` shares in: their choice, else the
+    default for their language (``language``, or theirs as an audience
+    sees it). The share page's filter starts from these."""
+    chosen = [code for code in CONTENT_LANGUAGES if code in (person.content_languages or ())]
+    return chosen or default_content_languages(language or viewer(person).language)
 
 
 def shareable_for(person, now=None):
@@ -69,3 +92,8 @@ def known_departments():
     """Departments of the active people, sorted."""
     return [d for (d,) in Person.active().select(Person.department).distinct()
             .where(Person.department != "").order_by(Person.department).tuples()]
+
+
+def named_audiences():
+    """Every (dimension, value) some item is meant for, in one query."""
+    return set(ItemAudience.select(ItemAudience.dimension, ItemAudience.value).distinct().tuples())

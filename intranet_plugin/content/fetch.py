@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.datastructures import Headers
 
 MAX_REDIRECTS = 5
@@ -148,6 +149,15 @@ def _check_url(url, allowed_hosts):
     return scheme, host, port or (443 if scheme == "https" else 80), target
 
 
+def _waited(host, timeout):
+    """What a fetch that took longer than ``timeout`` seconds says."""
+    # A fraction of a second takes the plural form of "other" in every
+    # language (CLDR), as 5 does.
+    count = int(timeout) if float(timeout).is_integer() else 5
+    return ngettext("%(host)s did not answer within %(seconds)s second.",
+                    "%(host)s did not answer within %(seconds)s seconds.", count, host=host, seconds=timeout)
+
+
 def _resolve(host, port, deadline, timeout):
     """The host's addresses, looked up within the deadline."""
     try:
@@ -168,7 +178,7 @@ def _resolve(host, port, deadline, timeout):
     worker.start()
     worker.join(max(0.0, deadline - time.monotonic()))
     if worker.is_alive():
-        raise FetchError(_("%(host)s did not answer within %(seconds)s seconds.", host=host, seconds=timeout))
+        raise FetchError(_waited(host, timeout))
     if "error" in answer:
         raise FetchError(_("The name %(host)s could not be found (DNS).", host=host))
     addresses = []
@@ -211,7 +221,7 @@ def _connect(host, port, addresses, deadline, timeout):
     if error is not None:
         raise FetchError(_("Could not connect to %(host)s: %(reason)s", host=host,
                            reason=error.strerror or error))
-    raise FetchError(_("%(host)s did not answer within %(seconds)s seconds.", host=host, seconds=timeout))
+    raise FetchError(_waited(host, timeout))
 
 
 class _Answer:
@@ -254,8 +264,7 @@ def _exchange(scheme, host, port, target, addresses, extra, deadline, timeout, m
                            host=host, reason=exc.verify_message or exc.reason)) from None
     except (TimeoutError, ssl.SSLError, http.client.HTTPException, OSError, ValueError) as exc:
         if time.monotonic() >= deadline or isinstance(exc, TimeoutError):
-            raise FetchError(_("%(host)s did not answer within %(seconds)s seconds.",
-                               host=host, seconds=timeout)) from None
+            raise FetchError(_waited(host, timeout)) from None
         if isinstance(exc, ssl.SSLError):
             raise FetchError(_("The secure connection to %(host)s failed: %(reason)s",
                                host=host, reason=exc.reason or exc)) from None

@@ -87,6 +87,13 @@ def networks_of(person):
     return chosen or list(NETWORKS)
 
 
+def mail_networks_of(person):
+    """The networks whose buttons an e-mail to the person carries: their
+    networks, but one that needs the person's server (Mastodon) only once
+    they have given it: an e-mail cannot ask for it."""
+    return [n for n in networks_of(person) if not NETWORKS[n].get("server") or person.mastodon_server]
+
+
 # -- how long a post is ----------------------------------------------------------
 #
 # Characters are Unicode code points of the text in NFC, after surrounding

@@ -1,19 +1,22 @@
-"""Forms of the figures pages: the dashboard's period and its
+"""Forms of the figures pages: the dashboard's period, its audience and its
 earned-media-value calculator, the period tabs of the impact pages, the
 prize draw of a campaign; and the JSON API's period and conversion
 reports."""
 
 import datetime
+import functools
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
 from werkzeug.datastructures import MultiDict
 from wtforms import StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.analytics.goals import CALCULATOR_FIELDS, CALCULATOR_LIMITS
+from intranet_plugin.content import audiences
 from intranet_plugin.forms.base import (
     CONTROL,
     DayField,
@@ -24,6 +27,7 @@ from intranet_plugin.forms.base import (
     choice_of,
     present,
 )
+from intranet_plugin.forms.content import CONTENT_LANGUAGES
 
 DASHBOARD_PERIODS = ("month", "30d", "all", "custom")
 IMPACT_PERIODS = ("month", "all")
@@ -69,6 +73,60 @@ class DashboardPeriodForm(FilterForm):
         return name, analytics.Period(self.start.data, self.end.data), start_text, end_text
 
 
+AUDIENCE_PARAMETERS = ("audience", "everyone")
+
+
+class AudienceFilterForm(FilterForm):
+    """``?audience=department:Engineering`` (or ``group:<DN>``,
+    ``language:nl``), with ``everyone=1``: the dashboard's (and the API's)
+    figures of the items meant for that audience only (the rule:
+    ``Item.for_audience``). No audience: every item. As with the period, an
+    audience that cannot be read is refused with its message, never
+    answered with other figures."""
+
+    audience = StringField(default="", filters=[lambda v: (v or "").strip()])
+    everyone = StringField(default="", validators=[Optional(), choice_of(
+        ("0", "1"), _l("“everyone” must be 1 (include the items meant for everyone) or 0."))])
+
+    @functools.cached_property
+    def offered(self):
+        """{dimension: [(value, label)]}: the departments of active people
+        and those items are meant for, the configured groups and those
+        named, the content languages. Two queries."""
+        named = audiences.named_audiences()
+        departments = sorted(set(audiences.known_departments()) | {v for d, v in named if d == "department"})
+        groups = dict(audiences.known_groups())
+        groups.update({v: audiences.group_name(v) for d, v in named if d == "group" and v not in groups})
+        languages = list(CONTENT_LANGUAGES) + sorted({v for d, v in named if d == "language"} - set(CONTENT_LANGUAGES))
+        return {"department": [(d, d) for d in departments], "group": sorted(groups.items(), key=lambda g: g[1]),
+                "language": [(code, code) for code in languages]}
+
+    def validate_audience(self, field):
+        if not field.data:
+            return
+        dimension, _colon, value = field.data.partition(":")
+        if value not in {v for v, _label in self.offered.get(dimension, ())}:
+            raise ValidationError(_l("Choose an audience from the list: a department, group or content language "
+                                     "(like department:Sales or language:nl)."))
+
+    def requested(self):
+        """(dimension, value, everyone), or None for every item; raises
+        BadPeriod with the message to show."""
+        for field in (self.audience, self.everyone):
+            if field.errors:
+                raise BadPeriod(field.errors[0])
+        if not self.audience.data:
+            return None
+        dimension, _colon, value = self.audience.data.partition(":")
+        return dimension, value, self.everyone.data == "1"
+
+    def query(self):
+        """The parameters that ask for this audience again (for links)."""
+        if not self.audience.data or self.audience.errors:
+            return {}
+        return {"audience": self.audience.data, **({"everyone": "1"} if self.everyone.data == "1" else {})}
+
+
 API_PERIODS = ("month", "all", "week")
 API_PARAMETERS = ("period", "from", "to")
 
@@ -89,10 +147,11 @@ class ApiPeriodForm(FilterForm):
     start = _api_day("from")
     end = _api_day("to")
 
-    def requested(self, args, today=None):
-        """(name, Period); raises BadPeriod with the message to send."""
+    def requested(self, args, today=None, also=()):
+        """(name, Period); raises BadPeriod with the message to send.
+        ``also``: the names of other parameters the route reads."""
         today = today or analytics.today_utc()
-        unknown = sorted(set(args) - set(API_PARAMETERS))
+        unknown = sorted(set(args) - set(API_PARAMETERS) - set(also))
         if unknown:
             raise BadPeriod(_l("Unknown parameter: %(names)s.", names=", ".join(unknown)))
         for field in (self.start, self.end):
@@ -172,8 +231,9 @@ class JsonTextField(StringField):
         if value is None or value == "":
             return
         if not isinstance(value, str) or len(value) > API_TEXT_MAX or not value.strip():
-            raise ValueError(_l("“%(field)s” must be a text of at most %(max)d characters.",
-                                field=self.name, max=API_TEXT_MAX))
+            raise ValueError(_n("“%(field)s” must be a text of at most %(num)d character.",
+                                "“%(field)s” must be a text of at most %(num)d characters.", API_TEXT_MAX,
+                                field=self.name))
         if CONTROL.search(value):
             raise ValueError(_l("“%(field)s” must not hold control characters (such as NUL).", field=self.name))
         self.data = value.strip()

@@ -7,6 +7,8 @@ import re
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
+from flask_babel import ngettext
 from wtforms import Field, SelectMultipleField, StringField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -27,11 +29,10 @@ from intranet_plugin.forms.base import (
 )
 from intranet_plugin.i18n import zone
 from intranet_plugin.labels import NETWORK_LABELS
-from intranet_plugin.models import ITEM_STATES, KINDS, STATUSES, Audience, Campaign
+from intranet_plugin.models import CONTENT_LANGUAGES, ITEM_STATES, KINDS, STATUSES, Audience, Campaign
 
 # Statuses an editor picks in the form; archiving is its own action.
 FORM_STATUSES = tuple(s for s in STATUSES if s != "archived")
-CONTENT_LANGUAGES = ("nl", "en", "de", "sl", "fr", "es", "it", "pl")
 TITLE_MAX = 255
 SUMMARY_MAX = 2000
 URL_MAX = 2000
@@ -54,8 +55,8 @@ def check_hashtags(field):
                               % {"tags": ", ".join(refused)})
     field.data = " ".join(tags)
     if len(field.data) > HASHTAGS_MAX:
-        raise ValidationError(_l("Too many hashtags: at most %(max)d characters in all.")
-                              % {"max": HASHTAGS_MAX})
+        raise ValidationError(_n("Too many hashtags: at most %(num)d character in all.",
+                                 "Too many hashtags: at most %(num)d characters in all.", HASHTAGS_MAX))
 
 
 def clean_hashtags(text):
@@ -216,14 +217,20 @@ class ItemForm(AudienceFields, Form):
     kind = StringField(default="news", validators=[choice_of(KINDS, _l("Choose what kind of content this is."))])
     title = StringField(filters=[one_line], validators=[
         DataRequired(_l("Enter a title.")),
-        Length(max=TITLE_MAX, message=_l("The title is too long: at most %(max)d characters."))])
+        Length(max=TITLE_MAX, message=_n(
+            "The title is too long: at most %(num)d character.",
+            "The title is too long: at most %(num)d characters.", TITLE_MAX))])
     url = StringField(filters=[stripped], validators=[WebAddress(PAGE_ADDRESS, URL_MAX)])
     summary = StringField(filters=[text_block], validators=[
-        Length(max=SUMMARY_MAX, message=_l("The summary is too long: at most %(max)d characters."))])
+        Length(max=SUMMARY_MAX, message=_n(
+            "The summary is too long: at most %(num)d character.",
+            "The summary is too long: at most %(num)d characters.", SUMMARY_MAX))])
     image_url = StringField(filters=[stripped], validators=[
         Optional(), WebAddress(_l("The image address must start with https:// or http://."), URL_MAX)])
     caption = StringField(filters=[text_block], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(max)d characters."))])
+        Length(max=MAX_CAPTION, message=_n(
+            "The text is too long: at most %(num)d character.",
+            "The text is too long: at most %(num)d characters.", MAX_CAPTION))])
     captions = NetworkTextsField()
     hashtags = StringField()
     language = StringField(default=_default_language)
@@ -295,10 +302,12 @@ class ItemForm(AudienceFields, Form):
         for net, spec in NETWORKS.items():
             used = caption_length(net, field.data)
             if net not in variants and used > spec["limit"]:
-                raise ValidationError(_l(
-                    "On %(network)s this text counts %(used)d characters, more than the %(limit)d "
-                    "allowed. Shorten it, or write a shorter text for %(network)s.")
-                    % {"network": NETWORK_LABELS[net], "used": used, "limit": spec["limit"]})
+                raise ValidationError(ngettext(
+                    "On %(network)s this text counts %(num)d character, more than the %(limit)d "
+                    "allowed. Shorten it, or write a shorter text for %(network)s.",
+                    "On %(network)s this text counts %(num)d characters, more than the %(limit)d "
+                    "allowed. Shorten it, or write a shorter text for %(network)s.",
+                    used, network=NETWORK_LABELS[net], limit=spec["limit"]))
 
     def check(self, now):
         """Every field and the rules across them; fills ``cleaned``."""
@@ -308,9 +317,10 @@ class ItemForm(AudienceFields, Form):
             for n, text in enumerate(texts, 1):
                 used = caption_length(net, text)
                 if used > spec["limit"] or len(text) > MAX_CAPTION:
-                    self.refuse(f"captions-{net}", _l(
-                        "%(network)s, variant %(n)d counts %(used)d characters, more than the %(limit)d "
-                        "allowed.") % {"network": NETWORK_LABELS[net], "n": n, "used": used, "limit": spec["limit"]})
+                    self.refuse(f"captions-{net}", ngettext(
+                        "%(network)s, variant %(n)d counts %(num)d character, more than the %(limit)d allowed.",
+                        "%(network)s, variant %(n)d counts %(num)d characters, more than the %(limit)d allowed.",
+                        used, network=NETWORK_LABELS[net], n=n, limit=spec["limit"]))
                     break
         publish_at = self.publish_at.data or now
         if self.expires_at.data and not self.publish_at.errors and not self.expires_at.errors \
@@ -349,15 +359,21 @@ class CampaignForm(Form):
 
     name = StringField(filters=[one_line], validators=[
         DataRequired(_l("Enter a name.")),
-        Length(max=NAME_MAX, message=_l("The name is too long: at most %(max)d characters."))])
+        Length(max=NAME_MAX, message=_n(
+            "The name is too long: at most %(num)d character.",
+            "The name is too long: at most %(num)d characters.", NAME_MAX))])
     slug = StringField(filters=[lambda v: v.strip().lower() if isinstance(v, str) else v])
     hashtag = StringField()
     starts_on = DayField()
     ends_on = DayField()
     description = StringField(filters=[text_block], validators=[
-        Length(max=DESCRIPTION_MAX, message=_l("The description is too long: at most %(max)d characters."))])
+        Length(max=DESCRIPTION_MAX, message=_n(
+            "The description is too long: at most %(num)d character.",
+            "The description is too long: at most %(num)d characters.", DESCRIPTION_MAX))])
     goal = StringField(filters=[one_line], validators=[
-        Length(max=GOAL_MAX, message=_l("The goal is too long: at most %(max)d characters."))])
+        Length(max=GOAL_MAX, message=_n(
+            "The goal is too long: at most %(num)d character.",
+            "The goal is too long: at most %(num)d characters.", GOAL_MAX))])
 
     def __init__(self, *args, campaign=None, **kwargs):
         self.campaign = campaign
@@ -369,8 +385,10 @@ class CampaignForm(Form):
         if not slug:
             return
         if not SLUG.fullmatch(slug) or len(slug) > SLUG_MAX:
-            raise ValidationError(_l("The short name may hold only lower-case letters, digits and single "
-                                     "hyphens, at most %(max)d characters.") % {"max": SLUG_MAX})
+            raise ValidationError(_n("The short name may hold only lower-case letters, digits and single "
+                                     "hyphens, at most %(num)d character.",
+                                     "The short name may hold only lower-case letters, digits and single "
+                                     "hyphens, at most %(num)d characters.", SLUG_MAX))
         if slug in RESERVED_SLUGS:
             raise ValidationError(_l("“%(slug)s” is reserved: choose another short name.") % {"slug": slug})
         own_id = self.campaign.id if self.campaign else 0
@@ -380,8 +398,10 @@ class CampaignForm(Form):
     def validate_hashtag(self, field):
         tags, refused = clean_hashtags(field.data)
         if refused or len(tags) > 1 or (tags and len(tags[0]) > HASHTAG_MAX):
-            raise ValidationError(_l("Enter one hashtag of letters, digits and _ (at most %(max)d characters), "
-                                     "like #WerkenBij.") % {"max": HASHTAG_MAX})
+            raise ValidationError(_n("Enter one hashtag of letters, digits and _ (at most %(num)d character), "
+                                     "like #WerkenBij.",
+                                     "Enter one hashtag of letters, digits and _ (at most %(num)d characters), "
+                                     "like #WerkenBij.", HASHTAG_MAX))
         field.data = tags[0] if tags else ""
 
     def validate_ends_on(self, field):
@@ -413,18 +433,23 @@ class ReviewForm(Form):
     (``suggestions.duplicate_of_item``)."""
 
     title = StringField(filters=[one_line], validators=[
-        Length(max=suggestion_rules.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
-                                                         n=suggestion_rules.MAX_TITLE))])
+        Length(max=suggestion_rules.MAX_TITLE, message=_n(
+            "The title is too long: at most %(num)d character.",
+            "The title is too long: at most %(num)d characters.", suggestion_rules.MAX_TITLE))])
     summary = StringField(filters=[text_block], validators=[
-        Length(max=suggestion_rules.MAX_SUMMARY, message=_l("The summary is too long: at most %(n)d characters.",
-                                                           n=suggestion_rules.MAX_SUMMARY))])
+        Length(max=suggestion_rules.MAX_SUMMARY, message=_n(
+            "The summary is too long: at most %(num)d character.",
+            "The summary is too long: at most %(num)d characters.", suggestion_rules.MAX_SUMMARY))])
     caption = StringField(filters=[text_block], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
+        Length(max=MAX_CAPTION, message=_n(
+            "The text is too long: at most %(num)d character.",
+            "The text is too long: at most %(num)d characters.", MAX_CAPTION))])
     kind = StringField(filters=[stripped])
     hashtags = StringField(filters=[stripped])
     review_note = StringField(filters=[text_block], validators=[
-        Length(max=suggestion_rules.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
-                                                        n=suggestion_rules.MAX_NOTE))])
+        Length(max=suggestion_rules.MAX_NOTE, message=_n(
+            "The note is too long: at most %(num)d character.",
+            "The note is too long: at most %(num)d characters.", suggestion_rules.MAX_NOTE))])
     decision = StringField(validators=[choice_of(("approve", "reject"), _l("Choose to approve or to reject."))])
 
     def __init__(self, suggester="", **kwargs):
@@ -495,8 +520,45 @@ class AuditFilterForm(LibraryFilterForm):
     action = StringField(default="", validators=[Length(max=SEARCH_MAX)])
 
 
-class SharePageFilterForm(LibraryFilterForm):
-    """The share page's tabs, live search, campaign and page."""
+ALL_LANGUAGES = "all"
+
+
+class ContentLanguagesField(Field):
+    """``?lang=``: the content languages to list, repeated or separated by
+    commas (``lang=de&lang=en``, ``lang=de,en``), ``all``, or nothing: the
+    person's own (``content.audiences.content_languages``). ``data`` is a
+    list of codes (in CONTENT_LANGUAGES order), ALL_LANGUAGES, or None; any
+    other value is an error (the views answer 400)."""
+
+    def process_formdata(self, valuelist):
+        codes = [code.strip() for value in valuelist for code in value.split(",") if code.strip()]
+        self.data = None
+        if codes == [ALL_LANGUAGES]:
+            self.data = ALL_LANGUAGES
+        elif any(code not in CONTENT_LANGUAGES for code in codes):
+            raise ValueError(_l("“lang” must be “all” or content languages out of: %(codes)s.",
+                                codes=", ".join(CONTENT_LANGUAGES)))
+        elif codes:
+            self.data = [code for code in CONTENT_LANGUAGES if code in codes]
+
+    def _value(self):
+        return ",".join(self.data) if isinstance(self.data, list) else (self.data or "")
+
+
+class LanguageFilterForm(FilterForm):
+    """The content-language filter alone (the widget, the API)."""
+
+    lang = ContentLanguagesField()
+
+    def languages(self, person):
+        """The languages to list for ``person`` (None: all)."""
+        if self.lang.data == ALL_LANGUAGES:
+            return None
+        return self.lang.data or audiences.content_languages(person)
+
+
+class SharePageFilterForm(LanguageFilterForm, LibraryFilterForm):
+    """The share page's tabs, live search, campaign, content languages and page."""
 
     state = None
     campaign = StringField(default="", filters=[lambda v: v.strip()[:SEARCH_MAX] if isinstance(v, str) else v])

@@ -4,6 +4,7 @@ one's data; and the admins' switches (leaderboards, API keys)."""
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _n
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -21,7 +22,7 @@ from intranet_plugin.forms.base import (
     text_block,
 )
 from intranet_plugin.i18n import LANGUAGES
-from intranet_plugin.models import DIGEST_CHOICES, KINDS
+from intranet_plugin.models import CONTENT_LANGUAGES, DIGEST_CHOICES, KINDS
 
 API_KEY_NAME_MAX = 100
 
@@ -30,20 +31,25 @@ class GuidelinesForm(Form):
     """The guidelines and the contact, in Markdown."""
 
     guidelines = StringField(filters=[text_block], validators=[
-        Length(max=MAX_GUIDELINES, message=_l("The guidelines are too long: at most %(n)d characters.",
-                                              n=MAX_GUIDELINES))])
+        Length(max=MAX_GUIDELINES, message=_n(
+            "The guidelines are too long: at most %(num)d character.",
+            "The guidelines are too long: at most %(num)d characters.", MAX_GUIDELINES))])
     contact = StringField(filters=[stripped], validators=[
-        Length(max=MAX_CONTACT, message=_l("The contact is too long: at most %(n)d characters.", n=MAX_CONTACT))])
+        Length(max=MAX_CONTACT, message=_n(
+            "The contact is too long: at most %(num)d character.",
+            "The contact is too long: at most %(num)d characters.", MAX_CONTACT))])
     # The guidelines' language; none (a form from before there was one per
     # language): the default language's.
     language = StringField(validators=[Optional(), choice_of(LANGUAGES, _l("Choose a language."))])
 
     disclosure = StringField(filters=[one_line], validators=[
-        Length(max=MAX_DISCLOSURE, message=_l("The disclosure is too long: at most %(n)d characters.",
-                                              n=MAX_DISCLOSURE))])
+        Length(max=MAX_DISCLOSURE, message=_n(
+            "The disclosure is too long: at most %(num)d character.",
+            "The disclosure is too long: at most %(num)d characters.", MAX_DISCLOSURE))])
     avoid = StringField(filters=[text_block], validators=[
-        Length(max=MAX_AVOID, message=_l("The words to avoid are too long: at most %(n)d characters.",
-                                         n=MAX_AVOID))])
+        Length(max=MAX_AVOID, message=_n(
+            "The words to avoid are too long: at most %(num)d character.",
+            "The words to avoid are too long: at most %(num)d characters.", MAX_AVOID))])
 
 
 class GuidelinesLanguageForm(FilterForm):
@@ -65,6 +71,12 @@ class PreferencesForm(Form):
     language = StringField(validators=[choice_of(LANGUAGES, _l("Choose a language."))])
     show_on_leaderboard = StringField()
     mastodon_server = StringField(filters=[stripped])
+    content_languages = TextsField()
+
+    def validate_content_languages(self, field):
+        # None chosen: the default (people.membership.stored_fields).
+        if any(code not in CONTENT_LANGUAGES for code in field.data or ()):
+            raise ValidationError(_l("Choose languages from the list."))
 
     def validate_networks(self, field):
         if not [n for n in NETWORKS if n in (field.data or ())]:
@@ -91,6 +103,7 @@ class PreferencesForm(Form):
             "show_on_leaderboard": bool(self.show_on_leaderboard.raw_data),
             # As typed when refused, so it can be corrected (never stored so).
             "mastodon_server": mastodon_host(self.mastodon_server.data) or self.mastodon_server.data or "",
+            "content_languages": [code for code in CONTENT_LANGUAGES if code in (self.content_languages.data or ())],
         }
 
 
@@ -109,15 +122,19 @@ class SuggestForm(Form):
         WebAddress(_l("Enter a web address that starts with http:// or https://."), suggestions.MAX_URL)])
     title = StringField(filters=[stripped], validators=[
         DataRequired(_l("Give the link a title.")),
-        Length(max=suggestions.MAX_TITLE, message=_l("The title is too long: at most %(n)d characters.",
-                                                     n=suggestions.MAX_TITLE))])
+        Length(max=suggestions.MAX_TITLE, message=_n(
+            "The title is too long: at most %(num)d character.",
+            "The title is too long: at most %(num)d characters.", suggestions.MAX_TITLE))])
     kind = StringField(default="news", filters=[stripped],
                        validators=[choice_of(KINDS, _l("Choose the kind of content."))])
     caption = StringField(filters=[stripped], validators=[
-        Length(max=MAX_CAPTION, message=_l("The text is too long: at most %(n)d characters.", n=MAX_CAPTION))])
+        Length(max=MAX_CAPTION, message=_n(
+            "The text is too long: at most %(num)d character.",
+            "The text is too long: at most %(num)d characters.", MAX_CAPTION))])
     note = StringField(filters=[stripped], validators=[
-        Length(max=suggestions.MAX_NOTE, message=_l("The note is too long: at most %(n)d characters.",
-                                                    n=suggestions.MAX_NOTE))])
+        Length(max=suggestions.MAX_NOTE, message=_n(
+            "The note is too long: at most %(num)d character.",
+            "The note is too long: at most %(num)d characters.", suggestions.MAX_NOTE))])
 
     def validate_url(self, field):
         if field.errors:  # not an address (or control characters): nothing to look up
@@ -153,9 +170,13 @@ class ApiKeyForm(Form):
     """The name of a new API key."""
 
     name = StringField(filters=[one_line], validators=[
-        DataRequired(_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX)),
+        DataRequired(_n(
+            "Enter a name of at most %(num)d character, e.g. “Careers site”.",
+            "Enter a name of at most %(num)d characters, e.g. “Careers site”.", API_KEY_NAME_MAX)),
         Length(max=API_KEY_NAME_MAX,
-               message=_l("Enter a name of at most %(max)d characters, e.g. “Careers site”.", max=API_KEY_NAME_MAX))])
+               message=_n(
+                   "Enter a name of at most %(num)d character, e.g. “Careers site”.",
+                   "Enter a name of at most %(num)d characters, e.g. “Careers site”.", API_KEY_NAME_MAX))])
 
 
 class DigestPreviewForm(FilterForm):
@@ -184,10 +205,12 @@ class InvitationForm(Form):
     and/or a pasted list of user names; the round id the preview made."""
 
     department = StringField(default="", filters=[stripped], validators=[Length(max=255)])
-    group = StringField(default="", filters=[stripped], validators=[Length(max=500, message=_l(
-        "The group's name is too long: at most %(n)d characters.", n=500))])
-    usernames = StringField(default="", filters=[text_block], validators=[Length(max=50000, message=_l(
-        "The list of user names is too long: at most %(n)d characters.", n=50000))])
+    group = StringField(default="", filters=[stripped], validators=[Length(max=500, message=_n(
+        "The group's name is too long: at most %(num)d character.",
+        "The group's name is too long: at most %(num)d characters.", 500))])
+    usernames = StringField(default="", filters=[text_block], validators=[Length(max=50000, message=_n(
+        "The list of user names is too long: at most %(num)d character.",
+        "The list of user names is too long: at most %(num)d characters.", 50000))])
     asked = StringField()
     round = StringField(default="", filters=[stripped])
 

@@ -83,13 +83,14 @@ def _address(value):
     return Address(" ".join(str(name).split()), addr_spec=address)
 
 
-def build_message(sender, to, subject, text, html=None, headers=None, message_id=None):
+def build_message(sender, to, subject, text, html=None, headers=None, message_id=None, language=None):
     """A text e-mail, with an HTML alternative when ``html`` is given.
 
     ``sender`` and ``to`` are ``"Name <address>"`` or ``(name, address)``;
     ``headers`` adds headers (List-Unsubscribe, Reply-To, ...). A header
     value with a line break is refused (ValueError), so none can be
-    injected.
+    injected. ``language``: the language it is written in (the recipient's),
+    as ``Content-Language`` (RFC 3282).
     """
     message = EmailMessage(policy=POLICY)
     sender = _address(sender)
@@ -98,6 +99,8 @@ def build_message(sender, to, subject, text, html=None, headers=None, message_id
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id or make_msgid(domain=sender_domain(sender.addr_spec))
+    if language:
+        message["Content-Language"] = language.replace("_", "-")
     for name, value in (headers or {}).items():
         message[name] = value
     request_id = current_request_id()

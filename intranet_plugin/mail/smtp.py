@@ -387,11 +387,12 @@ def _close(conn):
             pass
 
 
-def send_email(to, subject, text, html=None, headers=None, config=None):
+def send_email(to, subject, text, html=None, headers=None, config=None, language=None):
     """Send one e-mail now (retrying temporary failures); returns its
-    Message-ID. ``config`` defaults to the current app's."""
+    Message-ID. ``config`` defaults to the current app's; ``language``: see
+    ``build_message``."""
     config = config or current_app.config
-    message = build_message(config["MAIL_FROM"], to, subject, text, html, headers)
+    message = build_message(config["MAIL_FROM"], to, subject, text, html, headers, language=language)
     with Mailer.from_config(config) as mailer:
         mailer.send(message)
     return message["Message-ID"]

@@ -15,6 +15,7 @@ from intranet_plugin.models import (
     ClickDaily,
     Conversion,
     Item,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     MailLedger,
@@ -31,7 +32,8 @@ from intranet_plugin.tracking import totals
 
 PROFILE_FIELDS = ("username", "display_name", "email", "department", "role", "locale", "is_active",
                   "joined_at", "left_at", "show_on_leaderboard", "networks", "kinds", "digest",
-                  "instant_alerts", "reminders", "groups", "lead_of", "ref", "created_at")
+                  "instant_alerts", "reminders", "groups", "lead_of", "ref", "created_at",
+                  "content_languages")
 
 
 def _plain(value):
@@ -132,7 +134,7 @@ def _erase(person):
     links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person == person)
     totals.lock_for_store()  # no click of theirs is being stored meanwhile
     totals.forget_links(links)
-    for model in (Click, ClickDaily, Conversion, LinkMonth, LinkTotal):
+    for model in (Click, ClickDaily, Conversion, LinkDay, LinkMonth, LinkTotal):
         model.delete().where(model.link.in_(links)).execute()
     TrackedLink.delete().where(TrackedLink.person == person).execute()
     Item.update(suggested_by=None).where(Item.suggested_by == person).execute()
@@ -144,6 +146,6 @@ def _erase(person):
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",
                   department="", role="employee", locale=None, is_active=False, joined_at=None,
                   left_at=utcnow(), show_on_leaderboard=False, networks=[], kinds=[], digest="off",
-                  instant_alerts=False, ref=new_code(6)).where(Person.id == person.id).execute()
+                  instant_alerts=False, content_languages=[], ref=new_code(6)).where(Person.id == person.id).execute()
     AuditLog.record(person.id, "erase", person, summary="", **counts)
     return counts

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from flask import current_app, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import JOIN, fn
@@ -50,7 +50,8 @@ def reason_labels():
     """Why someone picked is not invited, in words (the preview)."""
     return {
         "member": _("a member already"),
-        "invited": _("invited in the last %(days)d days", days=INVITE_AGAIN_AFTER.days),
+        "invited": ngettext("invited in the last %(num)d day", "invited in the last %(num)d days",
+                            INVITE_AGAIN_AFTER.days),
         "left": _("left the programme (invited again only if they ask)"),
         "not_eligible": _("not in the pilot group"),
         "no_email": _("no e-mail address in the directory"),
@@ -262,10 +263,12 @@ def send_test(app, inviter):
     if not inviter.email:
         raise NoAddress(_("You have no e-mail address in the directory, so a test cannot reach you."))
     subject, html, text = preview(app, inviter, inviter)
-    subject = _("[TEST] %(subject)s", subject=subject)
-    note = _("This is a test: the invitation as it will be sent. Its join link opens nothing.")
+    locale = locale_of(inviter)  # the lead's own language, not the browser's
+    with force_locale(locale):
+        subject = _("[TEST] %(subject)s", subject=subject)
+        note = _("This is a test: the invitation as it will be sent. Its join link opens nothing.")
     send_email((inviter.display_name, inviter.email), subject, f"{note}\n\n{text}", html,
-               headers={"Auto-Submitted": "auto-generated"}, config=app.config)
+               headers={"Auto-Submitted": "auto-generated"}, config=app.config, language=locale)
     return subject
 
 
@@ -318,7 +321,7 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                     subject, html, text = render(person, inviter, _link(invitation), app)
                     message = build_message(config["MAIL_FROM"], (person.display_name, person.email), subject,
                                             text, html, {"Auto-Submitted": "auto-generated"},
-                                            message_id(invitation, config))
+                                            message_id(invitation, config), language=locale_of(person))
                 except Exception as exc:  # one broken message must not stop the others
                     log.exception("invitation for %s could not be built", person.username)
                     ledger.settle(person.id, f"could not be built: {exc}", retry=state == "retry")

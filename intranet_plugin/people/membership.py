@@ -8,6 +8,7 @@ here.
 
 from flask import current_app
 
+from intranet_plugin.content.audiences import content_languages, default_content_languages
 from intranet_plugin.content.sharing import NETWORKS
 from intranet_plugin.i18n import LANGUAGES
 from intranet_plugin.models import DIGEST_CHOICES, KINDS, AuditLog, Person, db, utcnow
@@ -55,21 +56,26 @@ def programme_leads():
 
 def preferences_of(person, default_locale):
     """A person's choices as the forms show them (an empty list means all)."""
+    locale = person.locale if person.locale in LANGUAGES else default_locale
     return {
         "networks": list(person.networks or NETWORKS),
         "kinds": list(person.kinds or KINDS),
         "digest": person.digest if person.digest in DIGEST_CHOICES else "weekly",
         "instant_alerts": person.instant_alerts,
         "reminders": person.reminders,
-        "locale": person.locale if person.locale in LANGUAGES else default_locale,
+        "locale": locale,
         "show_on_leaderboard": person.show_on_leaderboard,
         "mastodon_server": person.mastodon_server or "",
+        "content_languages": content_languages(person, locale),
     }
 
 
 def stored_fields(prefs):
     """Person fields for these choices. Everything chosen is stored as an
-    empty list (all), so a network or kind added later is included too."""
+    empty list (all), so a network or kind added later is included too;
+    content languages that are the default for the person's language (or
+    none), as an empty list too: the default, which follows their language."""
+    languages = list(prefs.get("content_languages") or ())
     return {
         "networks": [] if len(prefs["networks"]) == len(NETWORKS) else list(prefs["networks"]),
         "kinds": [] if len(prefs["kinds"]) == len(KINDS) else list(prefs["kinds"]),
@@ -79,6 +85,7 @@ def stored_fields(prefs):
         "locale": prefs["locale"],
         "show_on_leaderboard": prefs["show_on_leaderboard"],
         "mastodon_server": prefs.get("mastodon_server", ""),
+        "content_languages": [] if languages in ([], default_content_languages(prefs["locale"])) else languages,
     }
 
 

@@ -4,7 +4,7 @@ per-process cache that keeps the redirect off the database."""
 
 import threading
 import time
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
@@ -57,23 +57,23 @@ class TargetCache:
 
     def __init__(self, size=20_000, ttl=60.0):
         self.size, self.ttl = size, ttl
-        self._data = OrderedDict()
+        self._data = {}  # code -> (expiry, Target), oldest load first
         self._lock = threading.Lock()
 
     def get(self, code, load):
-        now = time.monotonic()
-        with self._lock:
-            hit = self._data.get(code)
-            if hit and hit[0] > now:
-                self._data.move_to_end(code)
-                return hit[1]
+        # A hit takes no lock: a dict lookup is atomic, and entries are
+        # replaced whole. When full, the entry loaded longest ago goes.
+        hit = self._data.get(code)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         value = load(code)
         if value is None:
             return None  # unknown codes are not cached: they cannot crowd out real ones
         with self._lock:
-            self._data[code] = (now + self.ttl, value)
+            self._data.pop(code, None)
+            self._data[code] = (time.monotonic() + self.ttl, value)
             if len(self._data) > self.size:
-                self._data.popitem(last=False)
+                del self._data[next(iter(self._data))]
         return value
 
     def clear(self):

@@ -1,9 +1,10 @@
-"""Running click totals: per link (all time), per link and month, and per
-day and network for the whole programme.
+"""Running click totals: per link (all time), per link and month, per link
+and day, and per day and network for the whole programme.
 
 Raw clicks grow without bound; these tables do not (a row per link, per
-link and month, per day and network), so the analytics read them instead
-of counting clicks (see ``analytics``). They are kept exact:
+link and month, per link and day with clicks, per day and network), so the
+analytics read them instead of counting clicks (see ``analytics``). They
+are kept exact:
 
 * Visitors are distinct visitor hashes per link, day, kind and self-flag,
   but one network (the /24 or /48 the visitor hash is made of) adds at most
@@ -20,7 +21,8 @@ of counting clicks (see ``analytics``). They are kept exact:
 * The retention roll-up moves raw rows into ``ClickDaily`` and changes no
   total.
 * ``forget_links`` takes a person's links out of the programme's day totals
-  before the links are deleted (their own totals are deleted with them).
+  before the links are deleted (their own totals, ``LinkTotal``,
+  ``LinkMonth`` and ``LinkDay``, are deleted with them).
 * ``rebuild`` computes every total afresh from raw and rolled-up clicks:
   the upgrade to these tables does the same in SQL, and ``ambassador db
   rebuild-totals`` uses it after rows were written around ``clicks.store``
@@ -38,6 +40,7 @@ from intranet_plugin.models import (
     Click,
     ClickDaily,
     DayTotal,
+    LinkDay,
     LinkMonth,
     LinkTotal,
     TrackedLink,
@@ -156,11 +159,12 @@ def _upsert_sql(model, keys, conflict, values):
 
 
 def _add(model, keys, rows, conflict=None):
-    """Add ``rows`` ({tuple of ``keys``: Counter of measures}) to
-    ``model``'s totals; ``conflict``: the unique keys (default all)."""
+    """Add ``rows`` ({tuple of ``keys``: the measures in ``MEASURES``
+    order}) to ``model``'s totals; ``conflict``: the unique keys (default
+    all)."""
     if not rows:
         return
-    values = [(*key, *(counter[m] for m in MEASURES)) for key, counter in rows.items()]
+    values = [(*key, *measures) for key, measures in rows.items()]
     cursor = db.cursor()
     if is_postgres():
         # One statement for the lot (each key once: no row is hit twice).
@@ -173,21 +177,34 @@ def _add(model, keys, rows, conflict=None):
 LINK = ["person_id", "item_id", "network"]
 
 
+_POSITION = {m: i for i, m in enumerate(MEASURES)}
+
+
 def _apply(groups):
     """Add (link_id, person_id, item_id, network, day, kind, is_self, hits,
-    visitors, repeated) groups to all three tables."""
-    per_link = collections.defaultdict(collections.Counter)
-    per_month = collections.defaultdict(collections.Counter)
-    per_day = collections.defaultdict(collections.Counter)
+    visitors, repeated) groups to all four tables.
+
+    Runs for every batch of clicks, with about a group per click: the sums
+    are plain lists in ``MEASURES`` order (Counters cost more here than the
+    upserts themselves, measured)."""
+    per_link, per_month, per_link_day, per_day = {}, {}, {}, {}
+    width = len(MEASURES)
     for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors, repeated in groups:
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
-        values = measures_of(kind, bool(is_self), int(hits), int(visitors or 0), int(repeated or 0))
+        values = [(_POSITION[m], v) for m, v in measures_of(kind, bool(is_self), int(hits), int(visitors or 0),
+                                                             int(repeated or 0)).items() if v]
         link = (link_id, person_id, item_id, network)
-        for counter in (per_link[link], per_month[(month_of(day), *link)], per_day[(day, network)]):
-            counter.update(values)
+        for table, key in ((per_link, link), (per_month, (month_of(day), *link)),
+                           (per_link_day, (day, *link)), (per_day, (day, network))):
+            row = table.get(key)
+            if row is None:
+                row = table[key] = [0] * width
+            for i, v in values:
+                row[i] += v
     _add(LinkTotal, ["link", *LINK], per_link, ["link"])
     _add(LinkMonth, ["month", "link", *LINK], per_month, ["month", "link"])
+    _add(LinkDay, ["day", "link", *LINK], per_link_day, ["day", "link"])
     _add(DayTotal, ["day", "network"], per_day)
 
 
@@ -232,7 +249,7 @@ def _sql_of(expression):
 def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
-    read under it. One query, plus one upsert per table."""
+    read under it. One query, plus one upsert per table (four)."""
     sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("g.after"))),
                              capped_before=_sql_of(capped(SQL("g.before"))))
     _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
@@ -274,10 +291,11 @@ def rebuild():
         return [getattr(model, k) for k in keys] + [getattr(model, m) for m in MEASURES]
 
     with db.atomic():
-        for model in (LinkTotal, LinkMonth, DayTotal):
+        for model in (LinkTotal, LinkMonth, LinkDay, DayTotal):
             model.delete().execute()
         LinkTotal.insert_from(per(rows.c.link_id, *link), into(LinkTotal, "link", *LINK)).execute()
         LinkMonth.insert_from(per(rows.c.link_id, month, *link), into(LinkMonth, "link", "month", *LINK)).execute()
+        LinkDay.insert_from(per(rows.c.link_id, rows.c.day, *link), into(LinkDay, "link", "day", *LINK)).execute()
         DayTotal.insert_from(per(rows.c.day, TrackedLink.network), into(DayTotal, "day", "network")).execute()
         return LinkTotal.select().count()
 
@@ -293,4 +311,4 @@ def forget_links(links):
         per_day[(day, network)].update(measures_of(kind, bool(is_self), int(hits), int(visitors or 0),
                                                    int(repeated or 0)))
     _add(DayTotal, ["day", "network"],
-         {key: collections.Counter({m: -counter[m] for m in MEASURES}) for key, counter in per_day.items()})
+         {key: [-counter[m] for m in MEASURES] for key, counter in per_day.items()})

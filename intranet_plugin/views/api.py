@@ -34,8 +34,17 @@ from flask_login import current_user
 from intranet_plugin import analytics
 from intranet_plugin.analytics import conversions
 from intranet_plugin.content.audiences import viewer
-from intranet_plugin.forms.analytics import API_PERIODS, API_TEXT_MAX, ApiPeriodForm, BadPeriod, ConversionForm
-from intranet_plugin.models import SHARE_NETWORKS, Item, utcnow
+from intranet_plugin.forms.analytics import (
+    API_PERIODS,
+    API_TEXT_MAX,
+    AUDIENCE_PARAMETERS,
+    ApiPeriodForm,
+    AudienceFilterForm,
+    BadPeriod,
+    ConversionForm,
+)
+from intranet_plugin.forms.content import LanguageFilterForm
+from intranet_plugin.models import CONTENT_LANGUAGES, SHARE_NETWORKS, Item, utcnow
 from intranet_plugin.people import membership
 from intranet_plugin.security import csrf
 
@@ -62,13 +71,28 @@ def bad_request(exc):
     return _error(400, str(exc))
 
 
-def requested_period(today=None):
-    """The period asked for (see ``ApiPeriodForm``); a 400 with the reason
-    when it cannot be read."""
+def requested_period(today=None, also=()):
+    """The period asked for (see ``ApiPeriodForm``; ``also``: the other
+    parameters the route reads); a 400 with the reason when it cannot be
+    read."""
     try:
-        return ApiPeriodForm(request.args).requested(request.args, today)
+        return ApiPeriodForm(request.args).requested(request.args, today, also)
     except BadPeriod as exc:
         raise BadRequest(str(exc)) from None
+
+
+def requested_audience():
+    """(the audience as asked for, or None; the ids of its items as a
+    subquery, or None) (see ``AudienceFilterForm``); a 400 with the reason
+    when it cannot be read."""
+    try:
+        audience = AudienceFilterForm(request.args).requested()
+    except BadPeriod as exc:
+        raise BadRequest(str(exc)) from None
+    if audience is None:
+        return None, None
+    dimension, value, everyone = audience
+    return {"dimension": dimension, "value": value, "everyone": everyone}, analytics.audience_items(*audience)
 
 
 @bp.route("/me/stats")
@@ -101,10 +125,15 @@ ITEMS_LIMIT = 10
 @bp.route("/me/items")
 def me_items():
     """The newest shareable items meant for the signed-in person (pinned
-    first, as on the share page), for an intranet widget."""
+    first, as on the share page), for an intranet widget; in the content
+    languages of ``?lang=`` as on the share page (default: the person's)."""
     if not current_user.is_authenticated:
         return _error(401, _("Sign in first."))
-    items = Item.for_share_page(viewer=viewer(current_user)).limit(ITEMS_LIMIT)
+    form = LanguageFilterForm(request.args)
+    if form.lang.errors:
+        raise BadRequest(str(form.lang.errors[0]))
+    items = Item.for_share_page(viewer=viewer(current_user),
+                                languages=form.languages(current_user)).limit(ITEMS_LIMIT)
     return jsonify({"items": [{
         "id": item.id, "kind": item.kind, "title": item.title, "summary": item.summary, "url": item.url,
         "image_url": item.image_url or None, "language": item.language, "pinned": item.pinned,
@@ -116,20 +145,23 @@ def me_items():
 def stats():
     """Programme figures for admins: participation, shares, clicks,
     visitors, bot hits, conversions, earned media value, by network, by
-    kind, top items and teams."""
+    kind, top items and teams; with ``audience`` (and ``everyone``), of
+    the items meant for that audience only."""
     if not current_user.is_authenticated:
         return _error(401, _("Sign in first."))
     if not current_user.is_admin:
         return _error(403, _("Only admins can see the programme's figures."))
-    name, period = requested_period()
+    name, period = requested_period(also=AUDIENCE_PARAMETERS)
+    audience, items = requested_audience()
     return jsonify({
         "period": {"name": name, **period.as_dict()},
-        "programme": analytics.programme_totals(period),
-        "by_network": analytics.by_network(period),
-        "by_kind": analytics.by_kind(period),
-        "top_items": analytics.by_item(period, limit=5),
+        "audience": audience,
+        "programme": analytics.programme_totals(period, items),
+        "by_network": analytics.by_network(period, items=items),
+        "by_kind": analytics.by_kind(period, items=items),
+        "top_items": analytics.by_item(period, limit=5, items=items),
         "teams": [{"team": row.department, "members": row.members, **row.totals.as_dict()}
-                  for row in analytics.team_totals(period)],
+                  for row in analytics.team_totals(period, items=items)],
     })
 
 
@@ -205,6 +237,16 @@ PERIOD_PARAMETERS = [
     {"name": "to", "in": "query", "required": False,
      "description": "Last day, inclusive (UTC), YYYY-MM-DD.", "schema": {"type": "string", "format": "date"}},
 ]
+AUDIENCE_API_PARAMETERS = [
+    {"name": "audience", "in": "query", "required": False,
+     "description": "Only the shares, clicks and conversions of the items whose audience names this "
+                    "department, directory group or content language: department:NAME, group:DN or "
+                    "language:CODE. An item meant for everyone is not counted unless everyone=1.",
+     "schema": {"type": "string", "examples": ["department:Engineering", "language:nl"]}},
+    {"name": "everyone", "in": "query", "required": False,
+     "description": "1: with audience, also count the items meant for everyone.",
+     "schema": {"type": "string", "enum": ["0", "1"], "default": "0"}},
+]
 
 
 def openapi_document(base_path="/", cookie="ambassador_session"):
@@ -253,6 +295,9 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
         "applications": _integer(), "leads": _integer(), "emv": {"type": "number"}}}
     stats = {"type": "object", "properties": {
         "period": _ref("Period"), "programme": programme,
+        "audience": {"type": ["object", "null"], "description": "The audience asked for; null: every item.",
+                     "properties": {"dimension": {"type": "string", "enum": ["department", "group", "language"]},
+                                    "value": {"type": "string"}, "everyone": {"type": "boolean"}}},
         "by_network": {"type": "array", "items": _ref("NetworkFigures")},
         "by_kind": {"type": "object", "additionalProperties": True},
         "top_items": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
@@ -308,14 +353,20 @@ def openapi_document(base_path="/", cookie="ambassador_session"):
                 "summary": "The newest items the signed-in person may share: only those meant for them "
                            "(their department, directory groups and language)",
                 "operationId": "getMyItems", "security": session,
+                "parameters": [{"name": "lang", "in": "query", "required": False,
+                                "description": "Content languages (" + ", ".join(CONTENT_LANGUAGES) + "), "
+                                               "separated by commas or the parameter repeated, or all. "
+                                               "Default: the person's own, as on the share page.",
+                                "schema": {"type": "string", "examples": ["de,en", "all"]}}],
                 "responses": {"200": {"description": "Up to 10 items, pinned and newest first",
                                       "content": {"application/json": {"schema": {
                                           "type": "object", "properties": {
                                               "items": {"type": "array", "items": _ref("Item")}}}}}},
+                              "400": _error_response("A language that is not a content language"),
                               "401": _error_response("Not signed in")}}},
             "/api/v1/stats": {"get": {
                 "summary": "Programme figures (admins)", "operationId": "getProgrammeStats",
-                "security": session, "parameters": PERIOD_PARAMETERS,
+                "security": session, "parameters": PERIOD_PARAMETERS + AUDIENCE_API_PARAMETERS,
                 "responses": {"200": {"description": "Figures",
                                       "content": {"application/json": {"schema": _ref("ProgrammeStats")}}},
                               "400": _error_response("A bad parameter"),

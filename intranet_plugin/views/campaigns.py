@@ -4,6 +4,7 @@ open to editors and admins."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from intranet_plugin import analytics, models
@@ -149,7 +150,7 @@ def draw(slug):
     except prize_draws.DrawRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("campaigns.board", slug=slug)), 303
-    flash(_("%(n)d winners drawn.", n=n))
+    flash(ngettext("%(num)d winner drawn.", "%(num)d winners drawn.", n))
     return redirect(url_for("campaigns.draws", slug=slug), 303)
 
 

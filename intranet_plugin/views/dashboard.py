@@ -24,6 +24,7 @@ from intranet_plugin.analytics.dashboard import TABLES, csv_rows, figures
 from intranet_plugin.analytics.spreadsheet import csv_text
 from intranet_plugin.forms.analytics import (
     AdoptionMonthForm,
+    AudienceFilterForm,
     BadPeriod,
     CalculatorForm,
     DashboardPeriodForm,
@@ -41,6 +42,13 @@ def requested_period(args, today=None):
     with ``from`` and ``to`` (inclusive UTC days) for custom; raises
     BadPeriod with the message to show."""
     return DashboardPeriodForm(args).requested(today)
+
+
+def requested_items(form):
+    """The ids of the items the audience filter keeps (a subquery), or
+    None for every item; raises BadPeriod with the message to show."""
+    audience = form.requested()
+    return analytics.audience_items(*audience) if audience else None
 
 
 # -- the page -----------------------------------------------------------------------------
@@ -95,18 +103,23 @@ def index():
         context = calculator({})
         return _fragment("calculator_result", labels=labels, **context)
     today = analytics.today_utc()
+    audience = AudienceFilterForm(request.args)
     context = {"full": full, "labels": labels, "error": None, "tables": TABLES,
-               "visitor_cap": totals.visitor_cap()}
+               "visitor_cap": totals.visitor_cap(), "audiences": audience.offered,
+               "audience": audience.audience.data, "everyone": audience.everyone.data == "1",
+               "audience_query": audience.query()}
     try:
         name, period, start_text, end_text = requested_period(request.args, today)
+        items = requested_items(audience)
     except BadPeriod as exc:
         form = DashboardPeriodForm(request.args)
         context.update(period_name=form.period.data, period=None, error=str(exc),
                        start_text=form.start._value(), end_text=form.end._value())
         # htmx swaps only 2xx answers: the error must reach the page.
         return _page(200 if request.htmx else 400, **context)
-    data = figures(period, full, today)
-    query = {"period": name, **({"from": start_text, "to": end_text} if name == "custom" else {})}
+    data = figures(period, full, today, items=items)
+    query = {"period": name, **({"from": start_text, "to": end_text} if name == "custom" else {}),
+             **audience.query()}
     context.update(period_name=name, period=period, start_text=start_text, end_text=end_text, query=query,
                    chart=chart(data["trend"]), day_start=analytics.utc_day_start(period.end or today),
                    timezone=current_app.config["TIMEZONE"], **data)
@@ -128,16 +141,18 @@ def _fragment(block, status=200, **context):
 @bp.route("/<table>.csv")
 @role_required("editor")
 def export(table):
-    """One table of the dashboard as CSV, for the period asked for."""
+    """One table of the dashboard as CSV, for the period (and audience)
+    asked for."""
     if table not in TABLES:
         abort(404)
     if TABLES[table] == "admin" and not current_user.is_admin:
         abort(403)
     try:
         name, period, _start, _end = requested_period(request.args)
+        items = requested_items(AudienceFilterForm(request.args))
     except BadPeriod as exc:
         return Response(str(exc) + "\n", status=400, mimetype="text/plain")
-    data = figures(period, current_user.is_admin, tables={table})
+    data = figures(period, current_user.is_admin, tables={table}, items=items)
     span = "-".join(filter(None, [period.start and period.start.isoformat(),
                                   period.end and period.end.isoformat()])) or "all-time"
     response = Response(csv_text(csv_rows(table, data, _labels())), mimetype="text/csv; charset=utf-8")

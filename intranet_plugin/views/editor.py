@@ -7,9 +7,7 @@ Open to editors and admins only (``role_required("editor")`` on every view).
 import secrets
 from urllib.parse import parse_qsl, urlsplit
 
-from babel import Locale
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import JOIN
@@ -42,6 +40,7 @@ from intranet_plugin.forms.content import (
     ReviewForm,
     clean_hashtags,
 )
+from intranet_plugin.i18n import language_names
 from intranet_plugin.labels import ACTION_LABELS, AUDIT_LABELS, KIND_LABELS, STATE_LABELS
 from intranet_plugin.models import (
     ITEM_STATES,
@@ -81,23 +80,6 @@ def audience_text(audience):
     parts = [*audience.departments, *(group_name(g) for g in audience.groups),
              *(names.get(code, code) for code in audience.languages)]
     return ", ".join(parts)
-
-
-@bp.app_template_global()
-def language_names(current=None):
-    """Content languages by their names in the reader's language; an item's
-    own language stays choosable even when it is not one of ours (feeds)."""
-    locale = get_locale() or Locale("en")
-    codes = list(CONTENT_LANGUAGES)
-    if current and current not in codes:
-        codes.append(current)
-    names = {}
-    for code in codes:
-        try:
-            names[code] = Locale.parse(code).get_display_name(locale).capitalize()
-        except (ValueError, LookupError):
-            names[code] = code
-    return names
 
 
 def item_actions(item, now):

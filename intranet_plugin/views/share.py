@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from intranet_plugin.content.audiences import audience_of, is_meant_for, viewer
+from intranet_plugin.content.audiences import audience_of, content_languages, is_meant_for, viewer
 from intranet_plugin.content.guidelines import text_rules
 from intranet_plugin.content.sharing import (
     CAPTION_RULES,
@@ -29,7 +29,7 @@ from intranet_plugin.content.sharing import (
     too_long,
 )
 from intranet_plugin.content.suggestions import suggester_names, suggestion_outcomes
-from intranet_plugin.forms.content import SharePageFilterForm
+from intranet_plugin.forms.content import LanguageFilterForm, SharePageFilterForm
 from intranet_plugin.forms.programme import LanguageForm
 from intranet_plugin.labels import NETWORK_LABELS
 from intranet_plugin.models import (
@@ -50,7 +50,15 @@ bp = Blueprint("share", __name__)
 
 def _filters():
     form = SharePageFilterForm(request.args)
-    return form.value("kind"), form.value("q"), form.value("campaign"), form.page_number()
+    return form.value("kind"), form.value("q"), form.value("campaign"), form.page_number(), _languages(form)
+
+
+def _languages(form):
+    """(languages to list or None for all, the ``lang`` value to keep in
+    links); a value that is no content language: 400."""
+    if form.lang.errors:
+        abort(400, form.lang.errors[0])
+    return form.languages(current_user), form.lang._value()
 
 
 def _cards(items):
@@ -78,9 +86,10 @@ def index():
     Outside a pilot's group: the pilot page."""
     if not membership.is_eligible(current_user):
         return pilot_page()
-    kind, q, campaign, page = _filters()
+    kind, q, campaign, page, (languages, lang) = _filters()
     size = current_app.config["PAGE_SIZE"]
-    query = Item.for_share_page(kind or None, q or None, campaign or None, viewer=viewer(current_user))
+    query = Item.for_share_page(kind or None, q or None, campaign or None, viewer=viewer(current_user),
+                                languages=languages)
     # One row more than a page tells whether there is a next page without a
     # COUNT(*) over the whole table.
     rows = list(query.offset((page - 1) * size).limit(size + 1))
@@ -88,6 +97,7 @@ def index():
     context = {
         "cards": _cards(rows[:size]),
         "kind": kind, "q": q, "campaign": campaign, "page": page, "has_more": has_more,
+        "lang": lang, "my_languages": content_languages(current_user),
         "campaigns": _campaigns(),
         "networks": _networks(current_user),
     }
@@ -224,9 +234,11 @@ def share(token):
         over = too_long(network, caption)
         if over or len(own) > MAX_CAPTION:
             used, limit = over or (len(own), MAX_CAPTION)
-            return _refused(_("This text is too long for %(network)s: %(used)d characters, at most %(limit)d "
-                              "allowed. Shorten it on the share page and share again.",
-                              network=NETWORK_LABELS[network], used=used, limit=limit))
+            return _refused(ngettext("This text is too long for %(network)s: %(num)d character, at most "
+                                     "%(limit)d allowed. Shorten it on the share page and share again.",
+                                     "This text is too long for %(network)s: %(num)d characters, at most "
+                                     "%(limit)d allowed. Shorten it on the share page and share again.",
+                                     used, network=NETWORK_LABELS[network], limit=limit))
 
     now = utcnow()
     link, _outcome = record_share(data, person, item, visitors.hash(now.date(), request.remote_addr,
@@ -263,7 +275,8 @@ def _refused(message, status=400, join=False, preferences=False):
 def widget_latest():
     """A small list of the newest shareable items for an intranet home page
     (``<div hx-get=".../widget/latest" hx-trigger="load">``)."""
-    items = list(Item.for_share_page(viewer=viewer(current_user)).limit(5))
+    languages, _lang = _languages(LanguageFilterForm(request.args))
+    items = list(Item.for_share_page(viewer=viewer(current_user), languages=languages).limit(5))
     return render_template("share/widget.html", items=items)
 
 
@@ -289,10 +302,10 @@ def share_href(item, network):
 
 
 @bp.app_template_global()
-def share_page_url(kind="", q="", campaign="", page=1):
+def share_page_url(kind="", q="", campaign="", page=1, lang=""):
     """The share page with these filters (empty ones left out)."""
     return url_for("share.index", kind=kind or None, q=q or None, campaign=campaign or None,
-                   page=page if page > 1 else None)
+                   lang=lang or None, page=page if page > 1 else None)
 
 
 @bp.app_template_global()
@@ -321,6 +334,15 @@ def warning_message(kind, term):
 def text_rules_of():
     """The disclosure and the words to avoid, for the script's live warnings."""
     return text_rules()
+
+
+@bp.app_template_global()
+def too_long_message(network, used, limit):
+    """The card's note on a text too long for ``network``; ``used`` may be
+    the placeholder the script fills in as the person types."""
+    return ngettext("Too long for %(network)s: %(used)s of %(num)d character. Shorten the text to share it there.",
+                    "Too long for %(network)s: %(used)s of %(num)d characters. Shorten the text to share it there.",
+                    limit, network=NETWORK_LABELS[network], used=used)
 
 
 @bp.app_template_global()

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from peewee import InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest
 
 from intranet_plugin.models import db
 from intranet_plugin.ops import health, metrics
@@ -94,7 +95,11 @@ def redirect_lookup_failed():
 
 @bp.app_errorhandler(400)
 def bad_request(exc):
-    return _error(400, _("Bad request"), _("The request could not be understood."))
+    # What ``abort(400, message)`` says was wrong, when a view said it.
+    given = getattr(exc, "description", None)
+    if given == BadRequest.description:
+        given = None
+    return _error(400, _("Bad request"), given or _("The request could not be understood."))
 
 
 @bp.app_errorhandler(CSRFError)

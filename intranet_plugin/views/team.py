@@ -1,9 +1,9 @@
 """The team page of team leads (advocacy leaders), and the programme
 lead's page naming them.
 
-A team lead sees their team's figures (``analytics.teams``): adoption,
-share rate, totals and top items, and individuals only as the leaderboard
-shows them. Who leads which team is ``people.leads``; admins may look at
+A team lead sees their team's figures (``analytics.teams``): adoption and
+share rate as the dashboard's adoption funnel counts them, totals and top
+items, and individuals only as the leaderboard shows them. Who leads which team is ``people.leads``; admins may look at
 any team. Everyone else gets 403, on the server.
 """
 
@@ -34,9 +34,7 @@ def index():
         return render_template("team/index.html", figures=None, departments=known_departments())
     if not leads.may_see_team(current_user, department):
         abort(403)
-    today = analytics.today_utc()
-    return render_template("team/index.html", figures=team_figures(department, analytics.this_month(today)),
-                           all_time=team_figures(department, analytics.all_time()),
+    return render_template("team/index.html", figures=team_figures(department, analytics.today_utc()),
                            departments=known_departments() if current_user.is_admin else [],
                            min_members=analytics.TEAM_MIN_MEMBERS)
 

@@ -17,6 +17,12 @@ The directory (dc=example,dc=org):
   in Active Directory), ``no-memberof`` cannot see memberOf (roles only from
   the group entries, as in a plain OpenLDAP), ``limited`` gets at most two
   entries per search (a directory's size limit).
+
+``Slapd(tmp_dir, nested=True)`` is the same directory with nested groups
+as OpenLDAP serves them: the dynlist overlay (instead of memberof) gives
+each person the memberOf values of every group they are in at any depth,
+as a directory that answers "nested groups" does. In it, Joris is in the
+pilot group only through a group inside it (``NESTED_PILOT_GROUP``).
 """
 
 import os
@@ -45,6 +51,8 @@ EDITOR_GROUP = f"cn=ambassador-editors,{GROUPS}"
 UNIQUE_EDITOR_GROUP = f"cn=communications,{GROUPS}"
 # A pilot's member group (AMBASSADOR_LDAP_MEMBER_GROUP): Emma and Sanne.
 PILOT_GROUP = f"cn=ambassador-pilot,{GROUPS}"
+# In the nested directory only: a group inside the pilot group, with Joris.
+NESTED_PILOT_GROUP = f"cn=pilot-engineering,{GROUPS}"
 # Team leads, and a group items can be meant for.
 LEAD_GROUP = f"cn=ambassador-leads,{GROUPS}"
 AUDIENCE_GROUP = f"cn=Sales Team,{GROUPS}"
@@ -86,9 +94,10 @@ include {schema}/cosine.schema
 include {schema}/inetorgperson.schema
 include {schema}/nis.schema
 include {dir}/test.schema
+{extra_schema}
 modulepath {modules}
 moduleload back_mdb
-moduleload memberof
+moduleload {group_module}
 pidfile {dir}/slapd.pid
 {tls}
 database mdb
@@ -98,7 +107,7 @@ rootdn "{root_dn}"
 rootpw {root_password}
 directory {dir}/data
 limits dn.exact="cn=limited,{services}" size=2
-overlay memberof
+{group_overlay}
 access to attrs=userPassword
     by anonymous auth
     by * none
@@ -168,9 +177,10 @@ def free_port():
 class Slapd:
     """One slapd process with the test directory."""
 
-    def __init__(self, tmp_dir, tls_dir=None):
+    def __init__(self, tmp_dir, tls_dir=None, nested=False):
         self.dir = str(tmp_dir)
         self.tls_dir = tls_dir
+        self.nested = nested
         self.port = free_port()
         self.tls_port = free_port() if tls_dir else None
         self.process = None
@@ -192,8 +202,15 @@ class Slapd:
                    f"TLSCertificateKeyFile {self.tls_dir}/server.key")
         with open(os.path.join(self.dir, "test.schema"), "w") as f:
             f.write(TEST_SCHEMA)
+        if self.nested:
+            # memberOf of static groups at any depth ("*"), computed at search time
+            groups = dict(extra_schema=f"include {SCHEMA_DIR}/dyngroup.schema", group_module="dynlist",
+                          group_overlay="overlay dynlist\n"
+                                        "dynlist-attrset groupOfURLs memberURL member+memberOf@groupOfNames*")
+        else:
+            groups = dict(extra_schema="", group_module="memberof", group_overlay="overlay memberof")
         with open(os.path.join(self.dir, "slapd.conf"), "w") as f:
-            f.write(SLAPD_CONF.format(schema=SCHEMA_DIR, modules=MODULE_DIR, dir=self.dir, tls=tls,
+            f.write(SLAPD_CONF.format(schema=SCHEMA_DIR, modules=MODULE_DIR, dir=self.dir, tls=tls, **groups,
                                       base=BASE, root_dn=ROOT_DN, root_password=ROOT_PASSWORD,
                                       groups=GROUPS, services=SERVICES))
         self._run()
@@ -270,8 +287,12 @@ class Slapd:
                 "member": [PEOPLE_ENTRIES["abakker"][0], PEOPLE_ENTRIES["zoë"][0]]})
             conn.add(UNIQUE_EDITOR_GROUP, ["groupOfUniqueNames"], {
                 "cn": "communications", "uniqueMember": [PEOPLE_ENTRIES["emma"][0]]})
-            conn.add(PILOT_GROUP, ["groupOfNames"], {
-                "cn": "ambassador-pilot", "member": [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]})
+            pilot = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
+            if self.nested:
+                conn.add(NESTED_PILOT_GROUP, ["groupOfNames"], {
+                    "cn": "pilot-engineering", "member": [PEOPLE_ENTRIES["joris"][0]]})
+                pilot.append(NESTED_PILOT_GROUP)
+            conn.add(PILOT_GROUP, ["groupOfNames"], {"cn": "ambassador-pilot", "member": pilot})
             conn.add(LEAD_GROUP, ["groupOfNames"], {
                 "cn": "ambassador-leads", "member": [PEOPLE_ENTRIES["joris"][0]]})
             conn.add(AUDIENCE_GROUP, ["groupOfNames"], {

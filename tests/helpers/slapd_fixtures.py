@@ -41,6 +41,15 @@ def module_ldap_server(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def nested_ldap_server(tmp_path_factory):
+    """The test directory with nested groups (``Slapd(nested=True)``)."""
+    require_slapd()
+    server = Slapd(tmp_path_factory.mktemp("slapd"), nested=True).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def ldap_app(make_app, ldap_server):
     """An app signing in against the test directory (CSRF off as in the
