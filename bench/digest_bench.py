@@ -1,22 +1,24 @@
 """Benchmark: a full weekly digest run against sending pre-rendered messages.
 
-For each size (1,000 and 10,000 ambassadors by default) a fresh database is
-filled with realistic history (items over ten weeks, shares, human and
-crawler clicks, last week's digests) in one subprocess; a second subprocess
-then
-1. sends half of N pre-rendered digests through one reused smtplib
-   connection (the baseline),
+For each size (1,000 and 10,000 ambassadors by default; ``--people
+1000,10000,100000`` for the 100,000 of issue 17) a fresh database is filled
+with realistic history (items over ten weeks, shares, human and crawler
+clicks, last week's digests) with bulk inserts in one subprocess; a second
+subprocess then
+1. sends half of min(N, 10,000) pre-rendered digests through one reused
+   smtplib connection (the baseline),
 2. runs ``send_weekly`` for all N ambassadors (claims, aggregate queries,
-   MJML-compiled templates, signed links, SMTP) and reads its peak memory,
+   MJML-compiled templates, signed links, SMTP) and reads its peak memory
+   (``ru_maxrss`` of that subprocess, one per size),
 3. sends the other half of the baseline,
 all to the same local SMTP sink (aiosmtpd in its own process, discarding
 messages), so that a change in the machine's load hits both alike.
 
-Bars: digest messages per second >= 0.5 x the baseline's, and peak memory at
-the largest size <= 1.5 x that at the smallest (digests are streamed, never
-held). Exit status 1 when a bar is missed.
+Bars: digest messages per second >= 0.9 x the baseline's at every size, and
+peak memory at the largest size <= 1.1 x that at 10,000 (when a larger size
+runs too; else at the smallest): digests are streamed, never held. Exit status 1 when a bar is missed.
 
-    .venv/bin/python bench/digest_bench.py [--sizes 1000,10000] [--database sqlite|postgresql]
+    .venv/bin/python bench/digest_bench.py [--people 1000,10000] [--database sqlite|postgresql]
 """
 
 import argparse
@@ -40,8 +42,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
-RATIO_BAR = 0.5
-MEMORY_BAR = 1.5
+RATIO_BAR = 0.9
+MEMORY_BAR = 1.1
+MEMORY_BASE = 10_000  # the size memory is compared with when a larger one runs too (see main)
+BASELINE = 10_000  # pre-rendered messages sent at most, half before and half after the digest run
+SIZES = "1000,10000"
+PEOPLE_CHUNK = 5_000  # people whose history is generated and inserted at a time
 NETWORKS = ["linkedin"] * 4 + ["x", "x", "facebook", "xing", "whatsapp", "email", "link"]
 
 
@@ -97,17 +103,18 @@ def make_app(database_url, instance, smtp_url=""):
 # -- generating history ------------------------------------------------------------
 
 def generate(database_url, instance, size, seed=11):
-    """Bulk inserts (peewee insert_many in chunks) of a realistic programme."""
+    """Bulk inserts of a realistic programme: people and last week's digests with
+    peewee's insert_many, links, shares and clicks a chunk of people at a time
+    with bench/dashboard.py's bulk_insert."""
+    from dashboard import bulk_insert
+
     from digest.send import week_of
     from intranet_plugin import db as database
     from intranet_plugin.models import (
         Campaign,
-        Click,
         Item,
         MailLedger,
         Person,
-        ShareEvent,
-        TrackedLink,
         db,
         new_code,
         utcnow,
@@ -115,6 +122,7 @@ def generate(database_url, instance, size, seed=11):
     from intranet_plugin.tracking import totals
 
     rng = random.Random(seed)
+    n_shares = n_clicks = 0
     app = make_app(database_url, instance)
     started = time.monotonic()
     with app.app_context():
@@ -152,38 +160,47 @@ def generate(database_url, instance, size, seed=11):
                [("digest", n + 1, last_week, "sent", now - datetime.timedelta(days=7), now - datetime.timedelta(days=7))
                 for n in range(size) if n % 10])
 
-        links, shares, clicks = [], [], []
-        link_id = 0
-        for pid in range(1, size + 1):
-            for item in rng.sample(items, min(len(items), int(rng.expovariate(1 / 4)))):
-                link_id += 1
-                network = rng.choice(NETWORKS)
-                when = item.publish_at + datetime.timedelta(hours=rng.randint(1, 72))
-                when = min(when, now - datetime.timedelta(minutes=5))
-                links.append((link_id, new_code(), pid, item.id, network, when))
-                shares.append((pid, item.id, link_id, network, "web", when.date(), when))
-                clicks.append((new_code(12), link_id, when, when.date(), "crawler", new_code(8), "", False))
-                for _ in range(min(200, int(rng.paretovariate(1.4) * 3) - 2)):
-                    at = when + datetime.timedelta(minutes=rng.randint(1, 60 * 24 * 10))
-                    if at < now:
-                        clicks.append((new_code(12), link_id, at, at.date(), "human",
-                                       f"v{rng.randint(1, size * 20)}", "www.linkedin.com", False))
-        chunks(TrackedLink, [TrackedLink.id, TrackedLink.code, TrackedLink.person, TrackedLink.item,
-                             TrackedLink.network, TrackedLink.created_at], links)
-        chunks(ShareEvent, [ShareEvent.person, ShareEvent.item, ShareEvent.link, ShareEvent.network,
-                            ShareEvent.source, ShareEvent.day, ShareEvent.created_at], shares)
-        chunks(Click, [Click.event_id, Click.link, Click.at, Click.day, Click.kind, Click.visitor,
-                       Click.referrer_host, Click.is_self], clicks, 4000)
+        # Links, shares and clicks are made and inserted a chunk of people
+        # at a time (plain executemany or COPY, as bench/dashboard.py), so
+        # that 100,000 people take minutes and memory stays bounded.
+        link_id = click_id = 0
+        for first in range(1, size + 1, PEOPLE_CHUNK):
+            links, shares, clicks = [], [], []
+            for pid in range(first, min(size, first + PEOPLE_CHUNK - 1) + 1):
+                for item in rng.sample(items, min(len(items), int(rng.expovariate(1 / 4)))):
+                    link_id += 1
+                    network = rng.choice(NETWORKS)
+                    when = item.publish_at + datetime.timedelta(hours=rng.randint(1, 72))
+                    when = min(when, now - datetime.timedelta(minutes=5))
+                    links.append((link_id, f"l{link_id:011d}", pid, item.id, network, when))
+                    shares.append((link_id, pid, item.id, link_id, network, "web", when.date(), when, False))
+                    click_id += 1
+                    clicks.append((click_id, f"b{click_id:012d}", link_id, when, when.date(), "crawler",
+                                   f"c{click_id:08d}", "", False, ""))
+                    for _ in range(min(200, int(rng.paretovariate(1.4) * 3) - 2)):
+                        at = when + datetime.timedelta(minutes=rng.randint(1, 60 * 24 * 10))
+                        if at < now:
+                            click_id += 1
+                            clicks.append((click_id, f"b{click_id:012d}", link_id, at, at.date(), "human",
+                                           f"v{rng.randint(1, size * 20)}", "www.linkedin.com", False, ""))
+            with db.atomic():
+                bulk_insert("tracked_link", ("id", "code", "person_id", "item_id", "network", "created_at"), links)
+                bulk_insert("share_event", ("id", "person_id", "item_id", "link_id", "network", "source", "day",
+                                            "created_at", "is_repeat"), shares)
+                bulk_insert("click", ("id", "event_id", "link_id", "at", "day", "kind", "visitor", "referrer_host",
+                                      "is_self", "net"), clicks)
+            n_shares += len(shares)
+            n_clicks += len(clicks)
         # The clicks went in around clicks.store: compute the running totals
         # as an upgrade of an existing install does.
         totals.rebuild()
         if database.is_postgres():
-            for table in ("person", "tracked_link"):
+            for table in ("person", "tracked_link", "share_event", "click"):
                 db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
             db.execute_sql("ANALYZE")
         else:
             db.execute_sql("ANALYZE")
-    return {"people": size, "items": len(items), "shares": len(shares), "clicks": len(clicks),
+    return {"people": size, "items": len(items), "shares": n_shares, "clicks": n_clicks,
             "seconds": round(time.monotonic() - started, 1)}
 
 
@@ -226,20 +243,21 @@ def send(database_url, instance, size):
         app = make_app(database_url, instance, f"smtp://127.0.0.1:{port}")
         with app.app_context():
             messages = prerendered(app)
-        first = size // 2
+        count = min(size, BASELINE)
+        first = count // 2
         base_seconds = baseline(port, messages, first)
         before = received.value
         report = send_weekly(app)
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         digest_received = received.value - before
-        base_seconds += baseline(port, messages, size - first)
+        base_seconds += baseline(port, messages, count - first)
     finally:
         sink.terminate()
     if report.error or report.failed or report.sent + report.skipped != size:
         raise RuntimeError(report.summary())
     return {"size": size, "sent": report.sent, "skipped": report.skipped, "received": digest_received,
             "digest_seconds": report.seconds, "digest_rate": report.sent / report.seconds,
-            "baseline_rate": size / base_seconds, "peak_mb": peak_kb / 1024,
+            "baseline_rate": count / base_seconds, "peak_mb": peak_kb / 1024,
             "message_kb": sum(map(len, messages)) / len(messages) / 1024}
 
 
@@ -284,7 +302,8 @@ def fresh_database(kind, directory):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--people", "--sizes", dest="sizes", default=SIZES,
+                        help="numbers of ambassadors, comma-separated (default %(default)s)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--worker", choices=["generate", "send"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -319,9 +338,13 @@ def main():
         ok &= r["ratio"] >= RATIO_BAR and r["received"] == r["sent"]
         print(f"{r['size']:>11,} {r['sent']:>6,} {r['digest_rate']:>13.0f} {r['baseline_rate']:>15.0f} "
               f"{r['ratio']:>6.2f} {r['peak_mb']:>12.1f} {r['message_kb']:>7.1f}")
-    memory = rows[-1]["peak_mb"] / rows[0]["peak_mb"]
+    # Below some 10,000 people SQLite's page cache (16 MB, intranet_plugin.db)
+    # is not yet full, and fills with the database rather than with the
+    # digest: with a larger size in the run, 10,000 (or more) is the base.
+    base = next((r for r in rows[:-1] if r["size"] >= MEMORY_BASE), rows[0])
+    memory = rows[-1]["peak_mb"] / base["peak_mb"]
     ok &= memory <= MEMORY_BAR
-    print(f"peak memory {sizes[-1]:,} / {sizes[0]:,}: {memory:.2f} (bar <= {MEMORY_BAR}); "
+    print(f"peak memory {rows[-1]['size']:,} / {base['size']:,}: {memory:.2f} (bar <= {MEMORY_BAR}); "
           f"ratio bar >= {RATIO_BAR}")
     print("PASS" if ok else "FAIL")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

@@ -69,8 +69,8 @@ class Impact:
     best_visitors: int = 0
     best_this_week: bool = False
     best_week: analytics.BestWeek | None = None  # the person's best week so far (this one included)
-    rank: int | None = None
-    ranked: int = 0  # people on the public leaderboard
+    rank: int | None = None  # the place on the public leaderboard, if one a digest mentions
+    ranked: int = 0  # people on the public leaderboard, up to RANK_MENTIONED
     milestones: list = field(default_factory=list)  # Milestone rows reached and not yet announced
 
 
@@ -104,10 +104,11 @@ class Digest:
 class Leaderboard:
     """Places on the public all-time leaderboard (analytics.leaderboard:
     only people who chose to appear, ranked among themselves), read once
-    per run."""
+    per run: only the places a digest mentions (``RANK_MENTIONED``), so that
+    a run's memory does not grow with the number of people."""
 
     def __init__(self):
-        rows = analytics.leaderboard(analytics.all_time())
+        rows = analytics.leaderboard(analytics.all_time(), limit=RANK_MENTIONED)
         self.ranks = {row["person_id"]: row["rank"] for row in rows}
 
     def rank(self, person):

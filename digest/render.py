@@ -22,6 +22,7 @@ from babel import numbers as babel_numbers
 from flask_babel import force_locale, format_date, get_translations, ngettext
 from flask_babel import gettext as _
 from jinja2 import Environment
+from markupsafe import Markup, escape
 from mjml import mjml2html
 
 from intranet_plugin.content.sharing import mail_networks_of, post_text
@@ -31,6 +32,7 @@ from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS
 from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
+ITEM_SECTIONS = 2000  # items' sections kept by a run (Week.item_html), some 5 kB each
 BAR_HEIGHT = 60  # pixels of the tallest bar
 
 
@@ -60,9 +62,33 @@ def _environment(env, translations):
     return mail_env
 
 
+_ITEMS = "{% for item in items %}"
+_SETUP_BEFORE = re.compile(r"{%-?\s*set\b[^%]*%}$")  # the words set up right before the loop
+_LOOP_TAG = re.compile(r"{%-?\s*(for|endfor)\b")
+
+
+def _split_items(html):
+    """The compiled weekly HTML as (page, item): the page writes each
+    item's pre-rendered ``item.html``, and ``item`` is the loop's body as a
+    template of its own, with the words it sets up before the loop."""
+    start = html.index(_ITEMS) + len(_ITEMS)
+    depth = 1
+    for tag in _LOOP_TAG.finditer(html, start):
+        depth += 1 if tag.group(1) == "for" else -1
+        if depth == 0:
+            break
+    else:
+        raise ValueError("the weekly template's loop over items has no end")
+    setup = _SETUP_BEFORE.search(html, 0, start - len(_ITEMS))
+    body = html[start:tag.start()]
+    return html[:start] + "{{ item.html }}" + html[tag.start():], (setup.group() if setup else "") + body
+
+
 class Templates:
     """The mail templates of an app, compiled per language:
-    ``templates[locale].weekly_html``."""
+    ``templates[locale].weekly_html``. The weekly HTML comes in two:
+    ``weekly_item_html`` is one item's section, rendered once per item,
+    language and networks in a run (see Week.item_html)."""
 
     NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert",
              "invitation": "programme/mail/invitation", "reminder": "digest/mail/reminder"}
@@ -71,6 +97,7 @@ class Templates:
         env = app.jinja_env
         html = {key: mjml2html(env.loader.get_source(env, name + ".mjml")[0], include_loader=_no_include)
                 for key, name in self.NAMES.items()}
+        html["weekly"], item_html = _split_items(html["weekly"])
         self._languages = {}
         for locale in LANGUAGES:
             with force_locale(locale):
@@ -81,6 +108,7 @@ class Templates:
                 # Flask's environment escapes); the text by its name, not.
                 setattr(compiled, f"{key}_html", mail_env.from_string(html[key]))
                 setattr(compiled, f"{key}_text", mail_env.get_template(name + ".txt"))
+            compiled.weekly_item_html = mail_env.from_string(item_html)
 
     def __getitem__(self, locale):
         return self._languages[locale]
@@ -202,14 +230,31 @@ def progress(impact, locale):
     return lines
 
 
+class _Placeholders:
+    """Stands in for MailLinks while an item's section is rendered for
+    everyone: each share button's URL is a mark naming its network, marked
+    safe, so that it is the only "<" in the section not written by the
+    template (every value is escaped)."""
+
+    @staticmethod
+    def share(person_id, item_id, network):
+        return Markup(f"<{_MARK}{network}{_MARK}>")
+
+
+_MARK = "\x1f"
+_MARKED = re.compile(f"<{_MARK}([a-z]+){_MARK}>")
+_NOBODY = Namespace(id=None)
+
+
 class Week:
     """What every digest of a run says alike (dates, the chart's labels,
-    button labels), worked out once per language."""
+    button labels, each item's section), worked out once per language."""
 
     def __init__(self, windows):
         self.windows = windows
         self._words = {}
         self._labels = {}
+        self._items = {}
 
     def words(self, locale):
         words = self._words.get(locale)
@@ -224,6 +269,21 @@ class Week:
                 "rows": (_("Shares"), _("Clicks"), _("Unique visitors"), _("Earned media value")),
             }
         return words
+
+    def item_html(self, entry, item, locale, labels, compiled):
+        """The HTML of ``item``'s section with ``entry``'s share buttons
+        (``item_context``): the section is rendered once per item, language
+        and networks, and only the buttons' personal URLs go in per person."""
+        key = (item.id, locale, tuple(labels.networks))
+        parts = self._items.get(key)
+        if parts is None:
+            if len(self._items) >= ITEM_SECTIONS:  # people's own sets of networks are many at most
+                self._items.clear()
+            shared = item_context(item, _NOBODY, _Placeholders, labels)
+            parts = self._items[key] = _MARKED.split(compiled.weekly_item_html.render(item=shared))
+        hrefs = {b.network: str(escape(b.href)) for b in entry.buttons}
+        # Odd parts are the marks' networks.
+        return Markup("".join(hrefs[part] if n % 2 else part for n, part in enumerate(parts)))
 
     def labels(self, locale, networks):
         key = (locale, tuple(networks))
@@ -289,12 +349,16 @@ def render_digest(digest, week, links, compiled):
                               "%(num)d new items to share, and what your shares brought in.", count)
                      if count else _("What your shares brought in this week."))
         labels = week.labels(locale, mail_networks_of(person))
+        compiled = compiled[locale]
+        items = [item_context(item, person, links, labels) for item in digest.items]
+        for item, entry in zip(digest.items, items, strict=True):
+            entry.html = week.item_html(entry, item, locale, labels, compiled)
         context = {
             "lang": locale,
             "subject": words["subject"],
             "preheader": preheader,
             "name": person.display_name,
-            "items": [item_context(item, person, links, labels) for item in digest.items],
+            "items": items,
             "more": digest.more,
             "impact": impact_context(digest.impact, words, locale),
             "period": words["period"],
@@ -302,7 +366,6 @@ def render_digest(digest, week, links, compiled):
             "preferences": links.preferences,
             "unsubscribe": links.unsubscribe(person.id, "digest"),
         }
-        compiled = compiled[locale]
         return words["subject"], compiled.weekly_html.render(context), compiled.weekly_text.render(context)
 
 

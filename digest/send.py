@@ -16,7 +16,9 @@ a missed one.
 People are read in batches of ids; each batch costs a fixed number of
 aggregate queries (see build.Batch), and each message is built, sent and
 dropped before the next, so memory does not grow with the number of people.
-The next message is built while the server takes the last one's data.
+The next message is built and flattened while the server takes the last
+one's data; each item's section is rendered once per language and set of
+networks (see render.Week.item_html).
 """
 
 import datetime

@@ -238,6 +238,27 @@ def test_only_the_networks_a_person_chose(mail_app, smtp):
     assert set(share_links(smtp.messages[0])) == {"linkedin", "xing"}
 
 
+def test_people_sharing_an_item_section_each_get_their_own_buttons(mail_app, smtp):
+    """An item's section is rendered once per language and set of networks
+    in a run; the share links in it are still each person's own."""
+    from intranet_plugin.content.sharing import read_share_token
+
+    people = [make_person("emma", networks=["linkedin", "xing"]), make_person("jan", networks=["linkedin", "xing"]),
+              make_person("sara", networks=["x"]), make_person("piet", networks=["linkedin", "xing"], locale="nl")]
+    item = make_item("Windpark <open> & more")
+    run(mail_app)
+    by_address = {m["To"].addresses[0].addr_spec: m for m in smtp.messages}
+    for person in people:
+        message = by_address[person.email]
+        links = share_links(message)
+        assert set(links) == set(person.networks)
+        for network, url in links.items():
+            with mail_app.app_context():
+                token = read_share_token(urlsplit(url).path.rsplit("/", 1)[-1])
+            assert (token.person_id, token.item_id, token.network) == (person.id, item.id, network)
+        assert "Windpark &lt;open&gt; &amp; more" in message.get_body(("html",)).get_content()
+
+
 def test_impact_this_week_all_time_value_best_item_and_rank(make_app, smtp):
     # "This week" is the seven whole days before today, as the analytics
     # count them; unique visitors are distinct per link and day.
@@ -308,6 +329,40 @@ def test_the_digest_of_a_batch_costs_the_same_queries_for_5_or_40_people(mail_ap
         return len(seen)
 
     assert queries(5) == queries(40)
+
+
+def test_a_sent_digest_costs_its_ledger_writes_and_nothing_else_per_person(mail_app, smtp):
+    """Sending for real: the same statements for 5 or 40 people (one batch)
+    but for the two ledger writes per message (its row at the hand-over and
+    its "sent"), and milestones marked announced with that "sent": no query
+    per person."""
+    item = make_item("Windpark open")
+    people = [make_person(f"p{n}") for n in range(40)]
+    for n, person in enumerate(people):
+        add_click(person, item, NETWORKS[n % 6], visitor=f"v{n}")
+
+    def statements(count):
+        MailLedger.delete().execute()
+        Person.update(digest="off").execute()
+        Person.update(digest="weekly").where(Person.id.in_([p.id for p in people[:count]])).execute()
+        seen = []
+        handler = logging.Handler()
+        handler.emit = lambda record: seen.append(record.msg[0] if isinstance(record.msg, tuple) else record.msg)
+        logger = logging.getLogger("peewee")
+        logger.addHandler(handler)
+        old = logger.level
+        logger.setLevel(logging.DEBUG)
+        try:
+            report = run(mail_app)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old)
+        assert report.sent == count
+        writes = [sql for sql in seen if re.match(r'(INSERT (OR IGNORE )?INTO|UPDATE) "mail_ledger"', sql)]
+        assert len(writes) == 2 * count
+        return len(seen) - len(writes) - sum(sql.startswith('UPDATE "milestone"') for sql in seen)
+
+    assert statements(5) == statements(40)
 
 
 def test_dutch_person_gets_dutch_dates(mail_app, smtp):

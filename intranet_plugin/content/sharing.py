@@ -6,6 +6,7 @@ Only the networks' official share URLs are used: no API keys, no OAuth.
 """
 
 import functools
+import hmac
 import re
 import secrets
 import time
@@ -16,7 +17,7 @@ from urllib.parse import quote
 import regex
 from flask import current_app
 from itsdangerous import BadSignature, Serializer, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import base64_encode, want_bytes
 
 from intranet_plugin.content.guidelines import text_rules
 from intranet_plugin.models import ShareEvent, TrackedLink, db, utcnow
@@ -315,11 +316,22 @@ def share_url(network, link_url, caption, title, server=""):
 
 class _KeyOnceSigner(TimestampSigner):
     """itsdangerous' signer, deriving its key once instead of at every
-    signature: a weekly digest signs some 40 share links per person."""
+    signature, and keying its HMAC once (each signature starts from a copy):
+    a weekly digest signs some 70 share links per person. The signatures
+    are HMACAlgorithm's own."""
 
     @functools.cache  # noqa: B019 (one signer per serializer, for the life of the app)
     def derive_key(self, secret_key=None):
         return super().derive_key(secret_key)
+
+    @functools.cached_property
+    def _keyed(self):
+        return hmac.new(self.derive_key(), digestmod=self.algorithm.digest_method)
+
+    def get_signature(self, value):
+        mac = self._keyed.copy()
+        mac.update(want_bytes(value))
+        return base64_encode(mac.digest())
 
 
 class ShareTokens(URLSafeTimedSerializer):

@@ -180,9 +180,9 @@ class Mailer:
         is called once, right before the message first goes to the server
         (its envelope, then its data); when it returns False nothing is
         sent and ``Taken`` raised."""
-        hand_over = _Once(hand_over)
-        failure = self._begin(message, hand_over) or self._end()
-        return self._retry(message, failure, hand_over)
+        hand_over, envelope = _Once(hand_over), self._envelope(message)
+        failure = self._begin(envelope, hand_over) or self._end()
+        return self._retry(envelope, failure, hand_over)
 
     def send_all(self, jobs, hand_over=None):
         """Send the ``(key, message)`` pairs of ``jobs`` in order over the
@@ -193,7 +193,7 @@ class Mailer:
         the last message's data (its reply is read afterwards), so a caller
         that builds messages in a generator builds them in time the sender
         would otherwise spend waiting: a digest run is twice as fast so (see
-        bench/digest_bench.py). Only the build is ahead: ``hand_over(key)``
+        bench/digest_bench.py). Only the build and flattening are ahead: ``hand_over(key)``
         is called once per message, right before it first goes to the
         server, just after the previous message's verdict was yielded; when
         it returns False the message is not sent and its outcome is
@@ -202,20 +202,29 @@ class Mailer:
         """
         in_flight = None
         for key, message in jobs:
+            # Flattened too while the server takes the last message: only
+            # the hand-over and the SMTP commands wait for its verdict
+            # (which is read first, should flattening fail).
+            try:
+                envelope = self._envelope(message)
+            except Exception as exc:  # noqa: BLE001 - raised below, as before
+                envelope = exc
             if in_flight is not None:
                 yield in_flight[0], self._outcome(*in_flight[1:])
+            if isinstance(envelope, Exception):
+                raise envelope
             once = _Once(hand_over, key)
-            in_flight = (key, message, self._begin(message, once), once)
+            in_flight = (key, envelope, self._begin(envelope, once), once)
         if in_flight is not None:
             yield in_flight[0], self._outcome(*in_flight[1:])
 
-    def _outcome(self, message, failure, hand_over):
+    def _outcome(self, envelope, failure, hand_over):
         try:
-            return self._retry(message, failure or self._end(), hand_over)
+            return self._retry(envelope, failure or self._end(), hand_over)
         except (PermanentFailure, TemporaryFailure, Taken) as exc:
             return exc
 
-    def _retry(self, message, failure, hand_over):
+    def _retry(self, envelope, failure, hand_over):
         """Try again after each delay while the failure is temporary; the
         number of tries, or the last failure raised."""
         tries = 1
@@ -232,22 +241,26 @@ class Mailer:
                 raise failure
             self.sleep(self.delays[tries - 1])
             tries += 1
-            failure = self._begin(message, hand_over) or self._end()
+            failure = self._begin(envelope, hand_over) or self._end()
         return tries
 
-    def _begin(self, message, hand_over):
-        """MAIL, RCPT, DATA and the message itself, leaving the server's
-        verdict unread; returns a failure, or None."""
+    def _envelope(self, message):
+        """(recipients, international, bytes) of ``message``, as smtplib's
+        send_message makes them, but flattened by ``message.flatten`` (its
+        generator writes a digest's lines at a cost several times the rest
+        of the message)."""
+        recipients = [address.addr_spec for address in message["To"].addresses]
+        international = not all(a.isascii() for a in (self.envelope_from, *recipients))
+        return recipients, international, flatten(message, utf8=international)
+
+    def _begin(self, envelope, hand_over):
+        """MAIL, RCPT, DATA and the message itself (its ``_envelope``),
+        leaving the server's verdict unread; returns a failure, or None."""
         try:
             conn = self._connection()
         except _ConnectFailed as exc:
             return exc
-        # The envelope and the bytes as smtplib's send_message makes them,
-        # but flattened by ``message.flatten`` (its generator writes a
-        # digest's lines at a cost several times the rest of the message).
-        recipients = [address.addr_spec for address in message["To"].addresses]
-        international = not all(a.isascii() for a in (self.envelope_from, *recipients))
-        data = flatten(message, utf8=international)
+        recipients, international, data = envelope
         if not hand_over():
             return Taken("taken by another sender")
         try:
