@@ -7,11 +7,11 @@ import datetime
 import re
 
 import pytest
-from markupsafe import escape
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import escape
 
 from digest.build import Windows
 from digest.links import MailLinks

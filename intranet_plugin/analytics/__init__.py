@@ -94,7 +94,6 @@ from flask import current_app, has_app_context
 from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from intranet_plugin.db import is_postgres
-from intranet_plugin.people import membership
 from intranet_plugin.models import (
     CLICK_KINDS,
     MEASURES,
@@ -112,6 +111,7 @@ from intranet_plugin.models import (
     ShareEvent,
     TrackedLink,
 )
+from intranet_plugin.people import membership
 from intranet_plugin.tracking.totals import click_source as click_source  # the raw recount, for others
 from intranet_plugin.tracking.totals import month_of
 from intranet_plugin.tracking.totals import where_all as _where
