@@ -193,7 +193,7 @@ def test_a_broken_vacancy_feed_expires_nothing(app, server):
     ("/careers.html", "not-a-feed.html", "This address does not serve an RSS or Atom feed."),
     ("/404", None, "The feed's server answered 404 Not Found."),
     ("/loop", None, "Too many redirects (more than 5)"),
-    ("/slow", None, "did not answer within 1 seconds"),
+    ("/slow", None, "did not answer within 1 second."),
     ("/huge", None, "larger than the limit of 0.1 MB"),
     ("/gzip-bomb", None, "larger than the limit of 0.1 MB"),
     # Bytes that name a local file must be read as a (bad) feed, not open it.

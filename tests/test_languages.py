@@ -41,8 +41,14 @@ def add_items():
 
 
 @pytest.fixture
+def app(make_app):
+    """The company's own content is in English."""
+    return make_app(CONTENT_LANGUAGES="en")
+
+
+@pytest.fixture
 def marta(client):
-    """Marta reads German; the company's default language is English."""
+    """Marta reads German; the company's content is in English."""
     make_person("marta", display_name="Marta Novak", locale="de")
     add_items()
     login(client, "marta")
@@ -70,7 +76,7 @@ def test_the_share_page_shows_the_persons_languages_until_asked_for_all(marta):
 
 
 def test_tabs_search_and_show_more_keep_the_language_filter(make_app):
-    app = make_app(PAGE_SIZE="1")
+    app = make_app(PAGE_SIZE="1", CONTENT_LANGUAGES="en")
     client = app.test_client()
     make_person("marta", locale="de")
     add_items()
@@ -124,6 +130,19 @@ def test_the_widget_and_the_api_follow_the_same_filter(marta):
     assert api() == {ITEMS["de"], ITEMS["en"]}
     assert api("?lang=all") == set(ITEMS.values())
     assert api("?lang=fr") == {ITEMS["fr"]}
+
+
+def test_without_company_languages_nobodys_share_page_hides_a_language(make_app):
+    """A new install names no content languages: everybody sees every item
+    until they choose their languages."""
+    app = make_app()
+    client = app.test_client()
+    make_person("marta", locale="de")
+    add_items()
+    login(client, "marta")
+    assert titles(client.get("/").get_data(as_text=True)) == set(ITEMS.values())
+    client.post("/preferences", data={**PREFERENCES, "content_languages": ["sl"]})
+    assert titles(client.get("/").get_data(as_text=True)) == {ITEMS["sl"]}
 
 
 def test_the_company_languages_are_everyones_default(make_app):

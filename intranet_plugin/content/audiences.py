@@ -23,9 +23,10 @@ def viewer(person):
 
 def company_languages():
     """The languages the company's own content is in
-    (``AMBASSADOR_CONTENT_LANGUAGES``, else the default language)."""
-    config = current_app.config
-    return config["CONTENT_LANGUAGES"] or [config["DEFAULT_LANGUAGE"]]
+    (``AMBASSADOR_CONTENT_LANGUAGES``). Unset: every content language, so
+    that a new install hides nothing from anybody until the company names
+    its languages or a person chooses theirs."""
+    return current_app.config["CONTENT_LANGUAGES"] or list(CONTENT_LANGUAGES)
 
 
 def default_content_languages(language):
