@@ -20,7 +20,10 @@ ITEMS = [("de", "Windpark eröffnet"), ("en", "Wind farm opens"), ("sl", "Vetrna
 def site(make_app):
     import datetime
 
-    with serve(lambda base: make_app(PUBLIC_URL=base, BASE_URL=base, PAGE_SIZE="1", CONTENT_LANGUAGES="en")) as (base, app):
+    def build(base):
+        return make_app(PUBLIC_URL=base, BASE_URL=base, PAGE_SIZE="1", CONTENT_LANGUAGES="en")
+
+    with serve(build) as (base, app):
         with app.app_context():
             make_person("marta", display_name="Marta Novak", locale="de")
             for n, (language, title) in enumerate(ITEMS):
