@@ -123,6 +123,23 @@ def test_a_round_sent_twice_sends_one_mail_and_nobody_is_invited_twice_in_30_day
     assert smtp.recipients()[EMMA] == 2
 
 
+def test_one_sender_of_invitations_at_a_time(app, lead, smtp):
+    """A round runs under the invitations' send lease, as every kind of mail
+    does: while another sender holds it, a press sends nothing and says so;
+    its rows between hand-over and verdict are never "in doubt"."""
+    from intranet_plugin.mail.ledger import SendLease
+
+    other = SendLease("invitation", "elsewhere/1/x")
+    assert other.acquire()
+    send(lead, usernames="emma")
+    assert smtp.recipients()[EMMA] == 0 and not Invitation.select().exists()
+    page = lead.get("/admin/invitations").get_data(as_text=True)
+    assert "Another round of invitations is being sent right now" in page
+    other.release()
+    send(lead, usernames="emma")
+    assert smtp.recipients()[EMMA] == 1
+
+
 def test_people_who_left_are_not_invited_again_unless_they_asked(app, lead, smtp):
     emma = signed_in(app, "emma")
     assert emma.post("/join", data={"networks": ["x"], "kinds": ["news"], "digest": "weekly",

@@ -554,7 +554,10 @@ class LanguageFilterForm(FilterForm):
         """The languages to list for ``person`` (None: all)."""
         if self.lang.data == ALL_LANGUAGES:
             return None
-        return self.lang.data or audiences.content_languages(person)
+        languages = self.lang.data or audiences.content_languages(person)
+        # Every content language is no filter: an item a feed brought in
+        # another language (sv, fi ...) is then listed too.
+        return None if set(languages) >= set(CONTENT_LANGUAGES) else languages
 
 
 class SharePageFilterForm(LanguageFilterForm, LibraryFilterForm):

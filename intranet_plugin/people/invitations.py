@@ -31,7 +31,7 @@ from peewee import JOIN, fn
 
 from digest.delivery import deliver
 from digest.render import locale_of, templates
-from intranet_plugin.mail.ledger import Ledger
+from intranet_plugin.mail.ledger import Ledger, SendLease
 from intranet_plugin.mail.links import mail_context
 from intranet_plugin.mail.message import build_message, sender_domain
 from intranet_plugin.mail.smtp import Mailer, MailServerUnavailable, send_email
@@ -299,11 +299,18 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
     report = Report()
     ledger = Ledger("invitation", period=round_id)
     config = app.config
+    # One sender of invitations at a time, as for every kind of mail: its
+    # rows between hand-over and verdict are then its work in progress, not
+    # messages in doubt for the operator to settle.
+    send_lease = SendLease("invitation", ledger.owner)
+    if not send_lease.acquire():
+        report.error = _("Another round of invitations is being sent right now; try again in a minute.")
+        return report
     with mail_context(app):
         invited = recently_invited(now, round_id)
         own = mailer is None
-        mailer = mailer or Mailer.from_config(config)
         try:
+            mailer = mailer or Mailer.from_config(config)
             for person in people:
                 person = Person.get_by_id(person.id)  # as it is now
                 row = ledger.rows([person.id]).get(person.id)
@@ -330,7 +337,7 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                     verdict = deliver(mailer, ledger, person.id, state == "retry",
                                       functools.partial(_message, app, person, inviter, invitation),
                                       message_id(invitation, config), report, name=person.username,
-                                      what="invitation", handed_over=invitation.save)
+                                      what="invitation", send_lease=send_lease, handed_over=invitation.save)
                 except MailServerUnavailable as exc:
                     _forget(invitation)
                     report.error = str(exc)
@@ -342,7 +349,8 @@ def send(app, people, inviter, round_id, *, mailer=None, now=None):
                     # round, sent again, retries a temporary failure).
                     _forget(invitation)
         finally:
-            if own:
+            send_lease.release()
+            if own and mailer is not None:
                 mailer.close()
     if report.sent:
         AuditLog.record(inviter, "invite", inviter, summary=f"{report.sent} invitation(s)", round=round_id,

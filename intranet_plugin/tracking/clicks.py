@@ -428,17 +428,18 @@ _statements = {}
 def _mark_own_statement():
     """The statement marking the new clicks that are the sharer's own: from
     the browser and network they shared from that day (same keyed visitor
-    hash). Built once per database: peewee takes longer to build it than
-    the database takes to run it."""
-    if id(db.obj) not in _statements:
+    hash). Built once per kind of database (its placeholders differ):
+    peewee takes longer to build it than the database takes to run it."""
+    kind = type(db.obj)
+    if kind not in _statements:
         own = (ShareEvent.select(ShareEvent.id)
                .join(TrackedLink, on=(ShareEvent.person == TrackedLink.person))
                .where((TrackedLink.id == Click.link)
                       & (ShareEvent.visitor == Click.visitor)
                       & (ShareEvent.day == Click.day)))
         sql, params = Click.update(is_self=True).where((Click.id > -1) & fn.EXISTS(own)).sql()
-        _statements[id(db.obj)] = (sql, params[:-1])  # the last one: the id after which to look
-    return _statements[id(db.obj)]
+        _statements[kind] = (sql, params[:-1])  # the last one: the id after which to look
+    return _statements[kind]
 
 
 def recover(directory, skip=None):
