@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from helpers import make_item, store_click
-from helpers.slapd import PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
+from helpers.slapd import PILOT_GROUP, ldap_settings, ldap_signed_in
 from intranet_plugin import analytics
 from intranet_plugin.analytics import adoption
 from intranet_plugin.content.sharing import share_token
@@ -16,15 +16,7 @@ from intranet_plugin.models import Person, Setting, ShareEvent, TrackedLink
 
 pytest_plugins = ["helpers.slapd_fixtures"]
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
 JOIN = {"networks": ["linkedin"], "kinds": ["news"], "digest": "weekly", "language": "en", "agree": "yes"}
-
-
-def signed_in(app, username):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER
-    assert ldap_login(client, username, PEOPLE_ENTRIES[username][1]).status_code == 302
-    return client
 
 
 @pytest.fixture
@@ -35,7 +27,7 @@ def programme(make_app, ldap_server, smtp):
     app = make_app(**ldap_settings(ldap_server, LDAP_MEMBER_GROUP=PILOT_GROUP, SMTP_URL=smtp.url,
                                    MAIL_FROM="Ambassador <ambassador@example.org>"))
     assert app.test_cli_runner().invoke(args=["sync-users"]).exit_code == 0
-    lead, emma = signed_in(app, "sanne"), signed_in(app, "emma")
+    lead, emma = ldap_signed_in(app, "sanne"), ldap_signed_in(app, "emma")
     page = lead.post("/admin/invitations/preview", data={"usernames": "emma"}).get_data(as_text=True)
     round_id = page.split('name="round" value="')[1][:32]
     assert lead.post("/admin/invitations/send", data={"usernames": "emma", "round": round_id}).status_code == 303

@@ -11,13 +11,12 @@ import uuid
 
 import pytest
 
-from helpers.slapd import PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
+from helpers.slapd import PILOT_GROUP, ldap_settings, ldap_signed_in
 from intranet_plugin.models import Invitation, MailLedger, Person
 from intranet_plugin.people import invitations, membership
 
 pytest_plugins = ["helpers.slapd_fixtures"]
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
 EMMA = "emma.devries@example.org"
 SANNE = "sanne.jansen@example.org"
 
@@ -30,16 +29,9 @@ def app(make_app, ldap_server, smtp):
     return app
 
 
-def signed_in(app, username):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER
-    assert ldap_login(client, username, PEOPLE_ENTRIES[username][1]).status_code == 302
-    return client
-
-
 @pytest.fixture
 def lead(app):
-    return signed_in(app, "sanne")
+    return ldap_signed_in(app, "sanne")
 
 
 def preview(lead, **choice):
@@ -141,7 +133,7 @@ def test_one_sender_of_invitations_at_a_time(app, lead, smtp):
 
 
 def test_people_who_left_are_not_invited_again_unless_they_asked(app, lead, smtp):
-    emma = signed_in(app, "emma")
+    emma = ldap_signed_in(app, "emma")
     assert emma.post("/join", data={"networks": ["x"], "kinds": ["news"], "digest": "weekly",
                                     "language": "en", "agree": "yes"}).status_code == 302
     _response, page = preview(lead, usernames="emma")
@@ -159,7 +151,7 @@ def test_people_who_left_are_not_invited_again_unless_they_asked(app, lead, smtp
 def test_the_join_link_is_personal_signed_and_expiring(app, lead, smtp, monkeypatch):
     send(lead, usernames="emma")
     path = join_path(smtp.messages[0])
-    emma = signed_in(app, "emma")
+    emma = ldap_signed_in(app, "emma")
     response = emma.get(path)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -172,7 +164,7 @@ def test_the_join_link_is_personal_signed_and_expiring(app, lead, smtp, monkeypa
     assert Person.get(username="emma").has_joined
 
     # someone else's link
-    joris = signed_in(app, "joris")
+    joris = ldap_signed_in(app, "joris")
     response = joris.get(path)
     assert response.status_code == 403 and "belongs to someone else" in response.get_data(as_text=True)
     # tampered

@@ -3,34 +3,27 @@ group's members may join; others get a friendly page naming the programme
 lead, never an error; members who leave the group keep their history but
 can no longer share; without the variable everyone may join."""
 
-from helpers import make_item
-from helpers.slapd import NESTED_PILOT_GROUP, PEOPLE_ENTRIES, PILOT_GROUP, ldap_login, ldap_settings
+from helpers import BROWSER, make_item
+from helpers.slapd import (
+    NESTED_PILOT_GROUP,
+    PEOPLE_ENTRIES,
+    PILOT_GROUP,
+    ldap_settings,
+    ldap_signed_in,
+    pilot_app,
+)
 from intranet_plugin.content.sharing import share_token
 from intranet_plugin.models import Person, ShareEvent
 from intranet_plugin.people import membership
 
 pytest_plugins = ["helpers.slapd_fixtures"]
 
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0"
 JOIN = {"networks": ["linkedin", "x"], "kinds": ["news"], "digest": "weekly", "language": "en", "agree": "yes"}
-
-
-def pilot_app(make_app, ldap_server, **extra):
-    app = make_app(**ldap_settings(ldap_server, LDAP_MEMBER_GROUP=PILOT_GROUP, **extra))
-    assert app.test_cli_runner().invoke(args=["sync-users"]).exit_code == 0
-    return app
-
-
-def signed_in(app, username):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER
-    assert ldap_login(client, username, PEOPLE_ENTRIES[username][1]).status_code == 302
-    return client
 
 
 def test_a_member_of_the_pilot_group_may_join(make_app, ldap_server):
     app = pilot_app(make_app, ldap_server)
-    emma = signed_in(app, "emma")
+    emma = ldap_signed_in(app, "emma")
     page = emma.get("/join").get_data(as_text=True)
     assert 'name="agree"' in page and "pilot phase" not in page
     assert emma.post("/join", data=JOIN).status_code == 302
@@ -39,7 +32,7 @@ def test_a_member_of_the_pilot_group_may_join(make_app, ldap_server):
 
 def test_someone_outside_the_pilot_sees_a_friendly_page_naming_the_lead(make_app, ldap_server):
     app = pilot_app(make_app, ldap_server)
-    joris = signed_in(app, "joris")
+    joris = ldap_signed_in(app, "joris")
     for url in ("/", "/join"):
         response = joris.get(url)
         page = response.get_data(as_text=True)
@@ -61,7 +54,7 @@ def test_sign_in_reads_the_group_as_it_is_now(make_app, ldap_server):
     members = [PEOPLE_ENTRIES["emma"][0], PEOPLE_ENTRIES["sanne"][0]]
     ldap_server.set_members(PILOT_GROUP, members + [PEOPLE_ENTRIES["joris"][0]])
     try:
-        joris = signed_in(app, "joris")
+        joris = ldap_signed_in(app, "joris")
     finally:
         ldap_server.set_members(PILOT_GROUP, members)
     assert Person.get(username="joris").eligible
@@ -74,7 +67,7 @@ def test_without_the_variable_everyone_may_join(make_app, ldap_server):
     # the pilot ends: the variable is removed; nobody needs to sign in again
     # or wait for a sync
     app.config["LDAP_MEMBER_GROUP"] = ""
-    joris = signed_in(app, "joris")
+    joris = ldap_signed_in(app, "joris")
     assert "Ambassador is in its pilot phase" not in joris.get("/").get_data(as_text=True)
     assert joris.post("/join", data=JOIN).status_code == 302
     assert Person.get(username="joris").has_joined
@@ -108,7 +101,7 @@ def left_the_pilot(result, client, username, token):
 
 def test_a_member_who_leaves_the_group_keeps_their_history_but_cannot_share(make_app, ldap_server):
     app = pilot_app(make_app, ldap_server)
-    emma = signed_in(app, "emma")
+    emma = ldap_signed_in(app, "emma")
     assert emma.post("/join", data=JOIN).status_code == 302
     token = share_once(app, emma, "emma")
     assert emma.get("/api/v1/me/stats").get_json()["may_share"] is True
@@ -209,7 +202,7 @@ def test_a_member_through_a_nested_group_signs_in_joins_and_after_leaving_keeps_
     """AUTH=ldap and the nightly sync, with Joris in the pilot group only
     through the group inside it."""
     app = make_app(**ldap_settings(nested_ldap_server, LDAP_MEMBER_GROUP=PILOT_GROUP))
-    joris = signed_in(app, "joris")  # before any sync: the sign-in asks the directory
+    joris = ldap_signed_in(app, "joris")  # before any sync: the sign-in asks the directory
     assert Person.get(username="joris").eligible
     assert 'name="agree"' in joris.get("/join").get_data(as_text=True)
     assert joris.post("/join", data=JOIN).status_code == 302
@@ -221,7 +214,7 @@ def test_a_member_through_a_nested_group_signs_in_joins_and_after_leaving_keeps_
     members = pilot_members_without_nested_group(nested_ldap_server)
     try:
         result = app.test_cli_runner().invoke(args=["sync-users"])
-        again = signed_in(app, "joris")
+        again = ldap_signed_in(app, "joris")
     finally:
         nested_ldap_server.set_members(PILOT_GROUP, members)
     person = left_the_pilot(result, joris, "joris", token)

@@ -153,6 +153,25 @@ def ldap_login(client, username, password, next_url=None, **environ):
     return client.post("/login", data=data, environ_base=environ)
 
 
+def ldap_signed_in(app, username):
+    """A browser signed in through the login form as ``username`` of the
+    test directory (PEOPLE_ENTRIES holds their password)."""
+    from helpers import BROWSER
+
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER
+    assert ldap_login(client, username, PEOPLE_ENTRIES[username][1]).status_code == 302
+    return client
+
+
+def pilot_app(make_app, server, **extra):
+    """An app signing in against ``server`` whose member group is the
+    pilot group, with the directory synced."""
+    app = make_app(**ldap_settings(server, LDAP_MEMBER_GROUP=PILOT_GROUP, **extra))
+    assert app.test_cli_runner().invoke(args=["sync-users"]).exit_code == 0
+    return app
+
+
 def slapd_installed():
     return os.path.exists(SLAPD) and os.path.isdir(SCHEMA_DIR)
 
