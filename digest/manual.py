@@ -21,13 +21,13 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from digest.send import preview, recipients, send_weekly, week_of
 from intranet_plugin.i18n import locale_of
 from intranet_plugin.mail.ledger import Ledger, doubts, round_counts
-from intranet_plugin.mail.smtp import send_email
+from intranet_plugin.mail.smtp import NoAddress  # noqa: F401 (what send_test raises)
+from intranet_plugin.mail.smtp import send_test as mail_test
 from intranet_plugin.models import JobLease, MailLedger, db, utcnow
 from intranet_plugin.scheduler import next_digest_time
 
@@ -37,26 +37,14 @@ SEND_NOW = "digest-send-now"
 RUN_LEASE = datetime.timedelta(hours=1)
 
 
-class NoAddress(ValueError):
-    """The admin has no e-mail address to send a test to."""
-
-
 def send_test(app, person, admin):
     """Send ``person``'s digest as it would be sent now to ``admin``'s own
-    address, marked as a test; nothing is recorded in the ledger. Returns
-    the subject. Raises NoAddress, or the mail layer's MailError."""
-    if not admin.email:
-        raise NoAddress(_("You have no e-mail address in the directory, so a test cannot reach you."))
+    address, marked as a test (mail.smtp.send_test). Returns the subject.
+    Raises NoAddress, or the mail layer's MailError."""
     subject, html, text, _digest = preview(app, person)
-    # The note in the admin's own language; the digest in the person's, as
-    # they would get it (and so its Content-Language).
-    with force_locale(locale_of(admin)):
-        subject = _("[TEST] %(subject)s", subject=subject)
-        note = _("This is a test: the digest of %(name)s as it would be sent now. Its share buttons record "
-                 "nothing.", name=person.display_name)
-    send_email((admin.display_name, admin.email), subject, f"{note}\n\n{text}", html,
-               headers={"Auto-Submitted": "auto-generated"}, config=app.config, language=locale_of(person))
-    return subject
+    note = _l("This is a test: the digest of %(name)s as it would be sent now. Its share buttons record nothing.",
+              name=person.display_name)
+    return mail_test(admin, subject, text, html, note, config=app.config, language=locale_of(person))
 
 
 @dataclass

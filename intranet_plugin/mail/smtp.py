@@ -28,7 +28,10 @@ from email.utils import parseaddr
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from intranet_plugin.i18n import locale_of
 from intranet_plugin.mail.message import build_message, flatten
 from intranet_plugin.ops.metrics import SMTP_ERRORS
 
@@ -396,3 +399,24 @@ def send_email(to, subject, text, html=None, headers=None, config=None, language
     with Mailer.from_config(config) as mailer:
         mailer.send(message)
     return message["Message-ID"]
+
+
+class NoAddress(ValueError):
+    """The person asking for a test has no e-mail address to send it to."""
+
+
+def send_test(person, subject, text, html, note, *, config, language):
+    """Send a message to ``person``'s own address as a test: "[TEST]"
+    before ``subject`` and ``note`` (a lazy string: it says what the test
+    shows) above ``text``, both in the person's own language; the message
+    itself stays in ``language``, the recipient's it shows. Nothing is
+    recorded in a ledger. Returns the subject sent. Raises NoAddress, or a
+    MailError."""
+    if not person.email:
+        raise NoAddress(_("You have no e-mail address in the directory, so a test cannot reach you."))
+    with force_locale(locale_of(person)):
+        subject = _("[TEST] %(subject)s", subject=subject)
+        note = str(note)
+    send_email((person.display_name, person.email), subject, f"{note}\n\n{text}", html,
+               headers={"Auto-Submitted": "auto-generated"}, config=config, language=language)
+    return subject
