@@ -25,12 +25,8 @@ from intranet_plugin.models import (
     Campaign,
     Click,
     ClickDaily,
-    DayTotal,
     Invitation,
     Item,
-    LinkDay,
-    LinkMonth,
-    LinkTotal,
     Milestone,
     Person,
     Setting,
@@ -41,6 +37,7 @@ from intranet_plugin.models import (
     utcnow,
 )
 from intranet_plugin.people import invitations
+from intranet_plugin.tracking import totals
 from intranet_plugin.tracking.clicks import store
 
 log = logging.getLogger(__name__)
@@ -169,7 +166,7 @@ def build(reset=False, seed=7):
     now = utcnow()
     with db.atomic():
         if reset:
-            for model in (Milestone, DayTotal, LinkDay, LinkMonth, LinkTotal, Click, ClickDaily, ShareEvent,
+            for model in (Milestone, *(model for model, _, _ in totals.TABLES), Click, ClickDaily, ShareEvent,
                           TrackedLink, Item, Campaign, Invitation, Person):
                 model.delete().execute()
         people = []

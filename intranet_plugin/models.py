@@ -671,6 +671,91 @@ class LinkDay(LinkMeasures):
         indexes = ((("link", "day", "person_id", "clicks", "visitors"), False),)
 
 
+# The counted clicks of each network, one column each, in the totals per
+# person and per item: their links span networks, and the earned media value
+# is each network's clicks times its cost per click, worked out when read.
+NETWORK_CLICKS = tuple(f"{network}_clicks" for network in SHARE_NETWORKS)
+
+
+class GroupMeasures(Measures):
+    """``MEASURES`` summed over the links of one person or one item, with
+    the counted clicks per network (``NETWORK_CLICKS``); no table of its
+    own. Figures per person, team, item or campaign read these, a row per
+    person or item, where the totals per link have a row per link."""
+
+    linkedin_clicks = IntegerField(default=0)
+    x_clicks = IntegerField(default=0)
+    facebook_clicks = IntegerField(default=0)
+    xing_clicks = IntegerField(default=0)
+    bluesky_clicks = IntegerField(default=0)
+    threads_clicks = IntegerField(default=0)
+    mastodon_clicks = IntegerField(default=0)
+    telegram_clicks = IntegerField(default=0)
+    whatsapp_clicks = IntegerField(default=0)
+    email_clicks = IntegerField(default=0)
+    link_clicks = IntegerField(default=0)
+    device_clicks = IntegerField(default=0)
+    qr_clicks = IntegerField(default=0)
+
+
+class PersonTotal(GroupMeasures):
+    """All-time click totals of one person's links."""
+
+    person_id = IntegerField(primary_key=True)
+
+
+class PersonMonth(GroupMeasures):
+    """Click totals of one person's links in one calendar month."""
+
+    month = DateField()
+    person_id = IntegerField()
+
+    class Meta:
+        # In month order (without rowid on SQLite): a month is one sweep.
+        primary_key = CompositeKey("month", "person_id")
+
+
+class PersonDay(GroupMeasures):
+    """Click totals of one person's links on one UTC day: the days of a
+    month a period covers in part, and a person's history (chart, streak,
+    milestones, best week), a row a day however many links they shared."""
+
+    person_id = IntegerField()
+    day = DateField()
+
+    class Meta:
+        # In (person, day) order (without rowid on SQLite): one person's
+        # history is one sweep; a range of days is read through the index.
+        primary_key = CompositeKey("person_id", "day")
+        indexes = ((("day", "person_id"), False),)
+
+
+class ItemTotal(GroupMeasures):
+    """All-time click totals of the links to one item."""
+
+    item_id = IntegerField(primary_key=True)
+
+
+class ItemMonth(GroupMeasures):
+    """Click totals of the links to one item in one calendar month."""
+
+    month = DateField()
+    item_id = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("month", "item_id")
+
+
+class ItemDay(GroupMeasures):
+    """Click totals of the links to one item on one UTC day."""
+
+    day = DateField()
+    item_id = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("day", "item_id")
+
+
 class DayTotal(Measures):
     """Click totals of the whole programme per day and network, kept up to
     date as clicks are stored: the programme's figures and trends read
@@ -808,5 +893,5 @@ class JobLease(BaseModel):
 
 MODELS = [Person, Campaign, Feed, Item, ItemAudience, TrackedLink, ShareEvent, Click, VisitorSalt,
           Suggestion, AuditLog, Setting, MailLedger, JobLease,
-          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, LinkDay, DayTotal, Invitation,
-          Milestone]
+          ClickDaily, Conversion, ApiKey, PrizeDraw, LinkTotal, LinkMonth, LinkDay, PersonTotal, PersonMonth,
+          PersonDay, ItemTotal, ItemMonth, ItemDay, DayTotal, Invitation, Milestone]

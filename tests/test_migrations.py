@@ -200,6 +200,49 @@ def test_upgrade_fills_the_daily_totals_per_link_with_visitors_capped_per_networ
         db.close()
 
 
+def test_upgrade_fills_the_totals_per_person_and_item_from_those_per_link(database_url_factory):
+    """0025: a person's or an item's totals are the sums of their links'
+    (visitors capped per network and link as there), with the clicks per
+    network, the same as a rebuild gives."""
+    from intranet_plugin.models import MEASURES, GroupMeasures, ItemDay, ItemTotal, PersonDay, PersonMonth
+    from intranet_plugin.tracking import totals
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+                      "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
+    with app.app_context():
+        database.upgrade("0022_milestones")
+        person = person_of_an_older_schema()
+        item = make_item("Wind")
+        links = [TrackedLink.for_share(person, item, network) for network in ("linkedin", "x")]
+        table = Table("click").bind(db)
+        for n in range(9):  # five visitors from one network on one link, four on the other
+            at = datetime.datetime(2026, 10, 30 + n % 2, 9)
+            table.insert(event_id=f"e{n}", link_id=links[n % 2].id, at=at, day=at.date(), kind="human",
+                         visitor=f"v{n}", referrer_host="", is_self=False, net="office").execute()
+        database.upgrade("0024_content_languages")  # 0023 fills the daily totals per link
+        for link, clicks in zip(links, (5, 4), strict=True):  # as clicks.store kept them
+            measures = {m: 0 for m in MEASURES} | {"clicks": clicks, "visitors": 3, "repeated_visitors": clicks - 3}
+            common = {"link_id": link.id, "person_id": person.id, "item_id": item.id, "network": link.network,
+                      **measures}
+            Table("link_total").bind(db).insert(**common).execute()
+            Table("link_month").bind(db).insert(month=datetime.date(2026, 10, 1), **common).execute()
+        database.upgrade()
+        days = {str(d.day): (d.person_id, d.clicks, d.visitors, d.linkedin_clicks, d.x_clicks)
+                for d in PersonDay.select()}
+        assert days == {"2026-10-30": (person.id, 5, 3, 5, 0), "2026-10-31": (person.id, 4, 3, 0, 4)}
+        assert [(d.item_id, d.clicks, d.visitors) for d in ItemDay.select().order_by(ItemDay.day)] == [
+            (item.id, 5, 3), (item.id, 4, 3)]
+        assert [(m.person_id, str(m.month), m.clicks, m.visitors, m.x_clicks) for m in PersonMonth.select()] == [
+            (person.id, "2026-10-01", 9, 6, 4)]
+        assert [(t.item_id, t.clicks, t.linkedin_clicks, t.x_clicks) for t in ItemTotal.select()] == [
+            (item.id, 9, 5, 4)]
+        groups = [model for model, _, _ in totals.TABLES if issubclass(model, GroupMeasures)]
+        kept = {model: sorted(model.select().tuples()) for model in groups}
+        totals.rebuild()
+        assert {model: sorted(model.select().tuples()) for model in groups} == kept
+        db.close()
+
+
 def test_presses_stored_before_count_once_a_day_after_the_upgrade(database_url_factory):
     """0012: of several presses on one item and network in one day, stored
     before, the first counts and the rest become repeats; a second counted
@@ -352,7 +395,7 @@ def test_a_realistic_database_of_the_first_release_upgrades_with_every_row_and_t
         humans = sum(1 for c in rows["click"] if c["kind"] == "human" and not c["is_self"])
         assert Click.counted().count() == humans
         kept = snapshot()
-        assert kept[0]  # the upgrade computed the running totals
+        assert kept["LinkTotal"] and kept["PersonTotal"]  # the upgrade computed the running totals
         totals.rebuild()  # ... and they equal a count of the raw clicks
         assert snapshot() == kept
         db.close()

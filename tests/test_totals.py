@@ -14,7 +14,6 @@ from intranet_plugin import analytics
 from intranet_plugin.analytics import milestones
 from intranet_plugin.content.audiences import set_audience
 from intranet_plugin.models import (
-    MEASURES,
     Audience,
     Campaign,
     Click,
@@ -37,16 +36,16 @@ COSTS = {"linkedin": 3.0, "x": 1.5, "facebook": 1.0}
 
 
 def snapshot():
-    """Every totals row, without the zero rows a subtraction may leave."""
-    def rows(model, *keys):
+    """Every totals row (``totals.TABLES``), without the zero rows a
+    subtraction may leave."""
+    def rows(model, keys):
         out = {}
         for row in model.select().dicts():
-            values = tuple(row[m] for m in MEASURES)
+            values = tuple(row[m] for m in totals.columns_of(model))
             if any(values):
                 out[tuple(str(row[k]) for k in keys)] = values
         return out
-    return (rows(LinkTotal, "link"), rows(LinkMonth, "link", "month"), rows(DayTotal, "day", "network"),
-            rows(LinkDay, "link", "day"))
+    return {model.__name__: rows(model, keys) for model, keys, _ in totals.TABLES}
 
 
 @pytest.fixture

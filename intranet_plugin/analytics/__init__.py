@@ -40,7 +40,8 @@ Sources and periods
 Raw ``Click`` rows and rolled-up ``ClickDaily`` rows are also kept as
 running totals (``totals``): per link for all time (``LinkTotal``), per
 link and calendar month (``LinkMonth``), per link and day (``LinkDay``),
-and per day and network for the whole programme (``DayTotal``). A
+per person and day (``PersonDay``) and per day and network for the whole
+programme (``DayTotal``). A
 ``Period`` is a range of whole UTC days, both ends inclusive, either end
 open (``None``); ``plan`` decides how it is read:
 
@@ -50,7 +51,9 @@ open (``None``); ``plan`` decides how it is read:
   monthly totals of the months the period covers entirely plus the daily
   totals of the days of a month it covers in part. Every period reads
   totals only (clicks stored today are in them at once); raw clicks are
-  read only for the digest's weeks and a person's own data export.
+  read only for the digest's weeks and a person's own data export;
+* a person's history (chart, streak, milestones, best week): their day
+  totals, a row a day.
 
 Shares are selected by when they were made, conversions by when they
 happened.
@@ -97,16 +100,23 @@ from intranet_plugin.db import is_postgres
 from intranet_plugin.models import (
     CLICK_KINDS,
     MEASURES,
+    NETWORK_CLICKS,
     SHARE_NETWORKS,
     Campaign,
     Click,
     Conversion,
     DayTotal,
     Item,
+    ItemDay,
+    ItemMonth,
+    ItemTotal,
     LinkDay,
     LinkMonth,
     LinkTotal,
     Person,
+    PersonDay,
+    PersonMonth,
+    PersonTotal,
     Setting,
     ShareEvent,
     TrackedLink,
@@ -315,12 +325,12 @@ def _months(plan, today=None):
     return months
 
 
-def _covered(plan, today=None):
-    """The condition on ``LinkMonth.month`` for a plan's whole months: the
-    months by name, so that the planner reads them through the (month,
-    link) key, where a range would lead it elsewhere."""
+def _covered(plan, today=None, month=LinkMonth.month):
+    """The condition on a monthly totals table's ``month`` for a plan's
+    whole months: the months by name, so that the planner reads them
+    through the (month, ...) key, where a range would lead it elsewhere."""
     months = _months(plan, today)
-    return LinkMonth.month < plan.months[1] if months is None else LinkMonth.month.in_(months)
+    return month < plan.months[1] if months is None else month.in_(months)
 
 
 def _link_columns(model):
@@ -351,15 +361,29 @@ def link_totals(period, links=None, today=None):
     return functools.reduce(operator.add, parts).alias("t")
 
 
-def _sums(source):
+def _sums(source, groups=False):
     """Aggregate expressions over rows with the ``MEASURES`` columns and
-    ``network`` (the cost per click depends on it)."""
+    ``network`` (the cost per click depends on it), or with ``groups`` the
+    clicks per network (``NETWORK_CLICKS``) of the totals per person or
+    item."""
     col = {m: c for m, c in zip(MEASURES, _columns(source), strict=True)}
-    network = getattr(source, "c", source).network
+    columns = getattr(source, "c", source)
     sums = {m: fn.COALESCE(fn.SUM(c), 0) for m, c in col.items()}
     sums["bot_hits"] = fn.COALESCE(fn.SUM(col["crawler_hits"] + col["head_hits"] + col["empty_hits"]), 0)
-    sums["emv"] = fn.COALESCE(fn.SUM(col["clicks"] * _cost_of(network)), 0)
+    sums["emv"] = (_group_emv(columns) if groups
+                   else fn.COALESCE(fn.SUM(col["clicks"] * _cost_of(columns.network)), 0))
     return sums
+
+
+def _group_emv(columns):
+    """The earned media value of rows with the clicks per network: each
+    network's clicks times its cost per click."""
+    costs = {n: float(c) for n, c in cost_per_click().items() if c}
+    terms = [fn.SUM(getattr(columns, f"{n}_clicks")) * Value(c, converter=False) for n, c in sorted(costs.items())
+             if f"{n}_clicks" in NETWORK_CLICKS]
+    if not terms:
+        return Value(0.0, converter=False)
+    return fn.COALESCE(functools.reduce(operator.add, terms), 0)
 
 
 def _click_query(period, links, by=None):
@@ -376,6 +400,66 @@ def _click_query(period, links, by=None):
     elif by is not None:
         query = Select([t], [getattr(t.c, by).alias("g0"), *sums]).group_by(getattr(t.c, by))
     return query.bind(Click._meta.database)
+
+
+# The totals of a person's or an item's links: (all time, per month, per day).
+GROUPS = {"person_id": (PersonTotal, PersonMonth, PersonDay), "item_id": (ItemTotal, ItemMonth, ItemDay)}
+
+
+def group_totals(period, key, among=None, today=None):
+    """Every click measure per person (``key`` "person_id") or per item
+    ("item_id") for the period, as a subquery ``t`` of (key, ``MEASURES``,
+    ``NETWORK_CLICKS``), read as ``link_totals`` reads the totals per link
+    but a row per person or item. ``among``: a subquery or list of the
+    people or items in question (None: all). A key may have several rows:
+    sum them."""
+    total, monthly, daily = GROUPS[key]
+    p = plan(period, today)
+
+    def of(model, condition=None):
+        column = getattr(model, key)
+        query = model.select(column, *[getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)])
+        return _where(query, condition, column.in_(among) if among is not None else None)
+
+    if p.all_time:
+        return of(total).alias("t")
+    parts = []
+    if p.months is not None:
+        parts.append(of(monthly, _covered(p, today, monthly.month)))
+    parts.extend(of(daily, edge.days(daily.day)) for edge in p.edges)
+    return functools.reduce(operator.add, parts).alias("t")
+
+
+def _group_query(period, key, among=None, by=None):
+    """``_click_query`` from the totals per person or per item: in total,
+    or per ``key`` or ``department`` (of the person; column ``g0``)."""
+    t = group_totals(period, key, among)
+    sums = [expr.alias(name) for name, expr in _sums(t, groups=True).items()]
+    column = getattr(t.c, key)
+    if by == "department":
+        query = (Select([t], [Person.department.alias("g0"), *sums])
+                 .join(Person, on=(Person.id == column)).group_by(Person.department))
+    elif by is not None:
+        query = Select([t], [column.alias("g0"), *sums]).group_by(column)
+    else:
+        query = Select([t], sums)
+    return query.bind(Click._meta.database)
+
+
+def _clicks_by(period, by, person_id=None, campaign_id=None, among=None, items=None):
+    """Click measures per ``by`` (``person_id``, ``department``, ``item_id``
+    or ``network``; column ``g0``) of the links in question (as ``_links``
+    selects them): from the totals per person or per item where the
+    question allows, a row per person or item; else from those per link."""
+    if by in ("person_id", "department") and person_id is None and campaign_id is None and items is None:
+        return _group_query(period, "person_id", among, by)
+    if by == "item_id" and person_id is None and among is None:
+        chosen = None
+        if campaign_id is not None or items is not None:
+            chosen = _where(Item.select(Item.id), Item.id.in_(items) if items is not None else None,
+                            (Item.campaign == campaign_id) if campaign_id is not None else None)
+        return _group_query(period, "item_id", chosen, by)
+    return _click_query(period, _links(person_id=person_id, campaign_id=campaign_id, among=among, items=items), by)
 
 
 def _programme_query(period, *group):
@@ -435,7 +519,7 @@ def person_totals(person_ids, period):
     for row in shares.dicts():
         result.setdefault(row["person"], Totals()).shares = int(row["n"])
 
-    for row in _click_query(period, links, "person_id").dicts():
+    for row in _clicks_by(period, "person_id", among=ids).dicts():
         t = result.setdefault(row["g0"], Totals())
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
 
@@ -465,7 +549,7 @@ def team_totals(period, min_members=TEAM_MIN_MEMBERS, items=None):
               .join(Person).group_by(Person.department))
     for row in shares.dicts():
         team(row["department"]).shares = int(row["n"])
-    for row in _click_query(period, links, "department").dicts():
+    for row in _clicks_by(period, "department", items=items).dicts():
         t = team(row["g0"])
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
     conversions = (_conversion_query(period, links).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
@@ -517,7 +601,7 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
                     .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
                     .group_by(ShareEvent.person),
                     ShareEvent.person.in_(among) if among is not None else None).alias("s")
-    clicks = _click_query(period, links, "person_id").alias("k")
+    clicks = _clicks_by(period, "person_id", campaign_id=campaign_id, among=among, items=items).alias("k")
     conversions = (_conversion_query(period, links)
                    .select(TrackedLink.person.alias("person_id"), fn.COUNT(Conversion.id).alias("conversions"))
                    .join(TrackedLink).group_by(TrackedLink.person).alias("v"))
@@ -566,7 +650,7 @@ def streak(person_id, today):
     """Consecutive ISO weeks in which the person's links brought at least
     one counted click, ending this week (or last week, when none came yet
     this week): a streak of real visits, not of button presses. One query."""
-    weeks = {_monday(_date(row["day"])) for row in _days_with_clicks(None, _links(person_id=person_id)).dicts()}
+    weeks = weeks_with_clicks([person_id]).get(person_id, {})
     week = _monday(today)
     if week not in weeks:
         week -= datetime.timedelta(weeks=1)
@@ -584,6 +668,35 @@ def _days_with_clicks(period, links):
                            fn.SUM(LinkDay.visitors).alias("visitors"))
     return _where(query, LinkDay.link.in_(links), LinkDay.clicks > 0,
                   period.days(LinkDay.day) if period is not None else None).group_by(LinkDay.day)
+
+
+def _person_days(period, person_id):
+    """``_days_with_clicks`` of all of one person's links, from their daily
+    totals (a row a day, however many links)."""
+    query = PersonDay.select(PersonDay.day.alias("day"), PersonDay.clicks.alias("clicks"),
+                             PersonDay.visitors.alias("visitors"))
+    return _where(query, PersonDay.person_id == person_id, PersonDay.clicks > 0,
+                  period.days(PersonDay.day) if period is not None else None)
+
+
+def weeks_with_clicks(person_ids):
+    """{person_id: {Monday: first day with a counted click}} of the ISO
+    weeks in which each person's links brought a counted click, from their
+    day totals, grouped per week in SQL. One query."""
+    ids = list(person_ids)
+    if not ids:
+        return {}
+    if is_postgres():
+        monday = fn.DATE_TRUNC("week", PersonDay.day).cast("date")
+    else:
+        monday = fn.DATE(PersonDay.day, "weekday 0", "-6 days")  # the Sunday ending the week, less six days
+    rows = (PersonDay.select(PersonDay.person_id, monday, fn.MIN(PersonDay.day))
+            .where(PersonDay.person_id.in_(ids), PersonDay.clicks > 0)
+            .group_by(PersonDay.person_id, monday).tuples())
+    weeks = {}
+    for pid, week, first in rows:
+        weeks.setdefault(pid, {})[_date(week)] = _date(first)
+    return weeks
 
 
 def _date(day):
@@ -648,12 +761,11 @@ def by_item(period, person_id=None, limit=None, campaign_id=None, department=Non
     points, bot_hits, emv. ``department``: only the shares and clicks of
     that department's people. One query."""
     among = Person.select(Person.id).where(Person.department == department) if department is not None else None
-    links = _links(person_id=person_id, campaign_id=campaign_id, among=among, items=items)
     shares = (_where(_share_query(period, person_id, campaign_id, items),
                      ShareEvent.person.in_(among) if among is not None else None)
               .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
               .group_by(ShareEvent.item).alias("s"))
-    clicks = _click_query(period, links, "item_id").alias("k")
+    clicks = _clicks_by(period, "item_id", person_id, campaign_id, among, items).alias("k")
     visitors = fn.COALESCE(clicks.c.visitors, 0)
     n_clicks = fn.COALESCE(clicks.c.clicks, 0)
     n_shares = fn.COALESCE(shares.c.shares, 0)
@@ -680,7 +792,9 @@ def weekly_series(weeks, person_id=None, today=None, items=None):
     today = today or today_utc()
     period = last_weeks(weeks, today)
     links = _links(person_id=person_id, items=items)
-    if links is None:
+    if items is None and person_id is not None:
+        query = _person_days(period, person_id)
+    elif links is None:
         query = _where(DayTotal.select(DayTotal.day.alias("day"), fn.SUM(DayTotal.clicks).alias("clicks"),
                                        fn.SUM(DayTotal.visitors).alias("visitors")),
                        period.days(DayTotal.day)).group_by(DayTotal.day)
@@ -717,13 +831,13 @@ def best_weeks(person_ids, last_day):
     if not ids:
         return {}
     if is_postgres():
-        days_back = Value(last_day).cast("date") - LinkDay.day  # date - date: whole days
+        days_back = Value(last_day).cast("date") - PersonDay.day  # date - date: whole days
     else:
-        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(LinkDay.day)).cast("INTEGER")
+        days_back = (fn.julianday(Value(last_day.isoformat())) - fn.julianday(PersonDay.day)).cast("INTEGER")
     week = (days_back / 7).alias("week")
-    rows = (LinkDay.select(LinkDay.person_id, week, fn.SUM(LinkDay.clicks).alias("clicks"))
-            .where(LinkDay.link.in_(_links(among=ids)), LinkDay.day <= last_day, LinkDay.clicks > 0)
-            .group_by(LinkDay.person_id, SQL("2")))
+    rows = (PersonDay.select(PersonDay.person_id, week, fn.SUM(PersonDay.clicks).alias("clicks"))
+            .where(PersonDay.person_id.in_(ids), PersonDay.day <= last_day, PersonDay.clicks > 0)
+            .group_by(PersonDay.person_id, SQL("2")))
     best = {}
     for pid, weeks_back, clicks in rows.tuples():
         clicks, weeks_back = int(clicks or 0), int(weeks_back)
@@ -852,40 +966,42 @@ def _either(conditions):
 
 def _campaign_clicks(periods, today=None, items=None):
     """Click measures per campaign, each over its own period: one query,
-    whatever the number of campaigns. Per plan kind one part: all-time
-    totals, whole months, and the edge days from the daily totals, each
-    part selecting every campaign's rows by condition."""
+    whatever the number of campaigns. Per plan kind one part of the totals
+    per item: all-time, whole months, and the edge days, each part
+    selecting every campaign's rows by condition."""
     plans = {cid: plan(period, today) for cid, period in periods.items()}
     tag = Item.campaign.alias("campaign_id")
     meant = Item.id.in_(items) if items is not None else None
+
+    def select(model):
+        columns = [getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)]
+        return model.select(tag, *columns).join(Item, on=(Item.id == model.item_id))
+
     parts = []
     ever = [cid for cid, p in plans.items() if p.all_time]
     if ever:
-        parts.append(_where(LinkTotal.select(tag, *_link_columns(LinkTotal))
-                            .join(Item, on=(Item.id == LinkTotal.item_id)), Item.campaign.in_(ever), meant))
+        parts.append(_where(select(ItemTotal), Item.campaign.in_(ever), meant))
     months = {cid: p for cid, p in plans.items() if p.months}
     if months:
         # The campaigns and their months listed besides the condition per
         # campaign, so that the planner reads only those months of those
-        # campaigns' links, by key.
+        # campaigns' items, by key.
         named = [_months(p, today) for p in months.values()]
         every = None if None in named else sorted(set().union(*named))
-        parts.append(_where(LinkMonth.select(tag, *_link_columns(LinkMonth))
-                            .join(Item, on=(Item.id == LinkMonth.item_id)),
-                            Item.campaign.in_(list(months)), meant,
-                            LinkMonth.month.in_(every) if every is not None else None,
-                            _either([(Item.campaign == cid) & _covered(p, today) for cid, p in months.items()])))
+        parts.append(_where(select(ItemMonth), Item.campaign.in_(list(months)), meant,
+                            ItemMonth.month.in_(every) if every is not None else None,
+                            _either([(Item.campaign == cid) & _covered(p, today, ItemMonth.month)
+                                     for cid, p in months.items()])))
     edges = [(cid, edge) for cid, p in plans.items() for edge in p.edges]
     if edges:
         span = Period(min(e.start for _, e in edges), max(e.end for _, e in edges))
-        parts.append(_where(LinkDay.select(tag, *_link_columns(LinkDay)).join(Item, on=(Item.id == LinkDay.item_id)),
-                            span.days(LinkDay.day), Item.campaign.in_({cid for cid, _ in edges}), meant,
-                            _either([(Item.campaign == cid) & e.days(LinkDay.day) for cid, e in edges])))
+        parts.append(_where(select(ItemDay), span.days(ItemDay.day), Item.campaign.in_({cid for cid, _ in edges}),
+                            meant, _either([(Item.campaign == cid) & e.days(ItemDay.day) for cid, e in edges])))
     if not parts:
         return {}
     t = functools.reduce(operator.add, parts).alias("t")
-    query = (Select([t], [t.c.campaign_id.alias("g0"), *[expr.alias(name) for name, expr in _sums(t).items()]])
-             .group_by(t.c.campaign_id).bind(Click._meta.database))
+    sums = [expr.alias(name) for name, expr in _sums(t, groups=True).items()]
+    query = Select([t], [t.c.campaign_id.alias("g0"), *sums]).group_by(t.c.campaign_id).bind(Click._meta.database)
     return {row["g0"]: row for row in query.dicts()}
 
 

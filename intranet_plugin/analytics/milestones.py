@@ -21,9 +21,10 @@ Everything runs a constant number of queries for any number of people.
 
 import datetime
 
-from peewee import fn
+from peewee import Case, Select, fn
 
-from intranet_plugin.models import Conversion, LinkDay, Milestone, ShareEvent, TrackedLink, utcnow
+from intranet_plugin import analytics
+from intranet_plugin.models import Conversion, Milestone, PersonDay, ShareEvent, TrackedLink, utcnow
 
 POINTS = (10, 100, 1000)
 STREAKS = (4, 12)
@@ -31,27 +32,10 @@ ORDER = ("first_share", "first_click", *(f"points_{n}" for n in POINTS), "first_
          *(f"streak_{n}" for n in STREAKS))
 
 
-def _date(day):
-    return datetime.date.fromisoformat(day[:10]) if isinstance(day, str) else day
-
-
-def _monday(day):
-    return day - datetime.timedelta(days=day.weekday())
-
-
-def _from_clicks(days):
-    """Milestones of one person's [(day, clicks, visitors)], oldest first."""
-    reached, total, thresholds = {}, 0, list(POINTS)
-    weeks = {}
-    for day, clicks, visitors in days:
-        if clicks and "first_click" not in reached:
-            reached["first_click"] = day
-        total += visitors
-        while thresholds and total >= thresholds[0]:
-            reached[f"points_{thresholds.pop(0)}"] = day
-        if clicks:
-            weeks.setdefault(_monday(day), day)
-    run, previous = 0, None
+def _streaks(weeks):
+    """The streak milestones of one person's {Monday: first day with a
+    counted click}: the first day of the week that made each run."""
+    reached, run, previous = {}, 0, None
     for monday in sorted(weeks):
         run = run + 1 if previous is not None and monday - previous == datetime.timedelta(weeks=1) else 1
         previous = monday
@@ -61,37 +45,50 @@ def _from_clicks(days):
     return reached
 
 
+def _from_clicks(ids):
+    """{person_id: {milestone: day}} of the click milestones: the first
+    counted click, and the day the running sum of daily visitors reached
+    each number of points, worked out in SQL over the people's day totals
+    (a row per person comes back)."""
+    running = fn.SUM(PersonDay.visitors).over(partition_by=[PersonDay.person_id], order_by=[PersonDay.day])
+    days = (PersonDay.select(PersonDay.person_id, PersonDay.day, running.alias("running"))
+            .where(PersonDay.person_id.in_(ids), PersonDay.clicks > 0).alias("d"))
+    firsts = [fn.MIN(Case(None, [(days.c.running >= n, days.c.day)], None)) for n in POINTS]
+    query = Select([days], [days.c.person_id, fn.MIN(days.c.day), *firsts]).group_by(days.c.person_id)
+    reached = {}
+    for pid, first, *points in query.bind(PersonDay._meta.database).tuples():
+        reached[pid] = {"first_click": analytics._date(first)}
+        reached[pid].update((f"points_{n}", analytics._date(day)) for n, day in zip(POINTS, points, strict=True) if day)
+    return reached
+
+
 def compute(person_ids):
     """{person_id: {milestone: day reached}} for the given people, from
-    their counted shares, clicks and applications. Three queries."""
+    their counted shares, clicks and applications. Four queries."""
     ids = list(person_ids)
     result = {pid: {} for pid in ids}
     if not ids:
         return result
     for pid, first in (ShareEvent.counted().select(ShareEvent.person, fn.MIN(ShareEvent.day))
                        .where(ShareEvent.person.in_(ids)).group_by(ShareEvent.person).tuples()):
-        result[pid]["first_share"] = _date(first)
-    # Counted clicks and visitors per person and day, from the daily totals
-    # of their links (no raw click is read).
-    links = TrackedLink.select(TrackedLink.id).where(TrackedLink.person.in_(ids))
-    rows = (LinkDay.select(LinkDay.person_id, LinkDay.day, fn.SUM(LinkDay.clicks), fn.SUM(LinkDay.visitors))
-            .where(LinkDay.link.in_(links), LinkDay.clicks > 0)
-            .group_by(LinkDay.person_id, LinkDay.day).order_by(LinkDay.person_id, LinkDay.day).tuples())
-    days = {}
-    for pid, day, clicks, visitors in rows:
-        days.setdefault(pid, []).append((_date(day), int(clicks or 0), int(visitors or 0)))
-    for pid, person_days in days.items():
-        result[pid].update(_from_clicks(sorted(person_days)))
+        result[pid]["first_share"] = analytics._date(first)
+    # From the people's day totals (no raw click is read): the click
+    # milestones per person, and the weeks with a counted click.
+    for pid, reached in _from_clicks(ids).items():
+        result[pid].update(reached)
+    for pid, weeks in analytics.weeks_with_clicks(ids).items():
+        result[pid].update(_streaks(weeks))
     for pid, first in (Conversion.select(TrackedLink.person, fn.MIN(Conversion.at)).join(TrackedLink)
                        .where(TrackedLink.person.in_(ids) & (Conversion.kind == "application"))
                        .group_by(TrackedLink.person).tuples()):
-        result[pid]["first_applicant"] = _date(first) if not isinstance(first, datetime.datetime) else first.date()
+        day = first.date() if isinstance(first, datetime.datetime) else analytics._date(first)
+        result[pid]["first_applicant"] = day
     return result
 
 
 def sync(person_ids):
     """Store the milestones newly reached by these people and return
-    {person_id: [Milestone]} in the order of ``ORDER``. Five statements."""
+    {person_id: [Milestone]} in the order of ``ORDER``. Six statements."""
     ids = list(person_ids)
     reached = compute(ids)
     stored = {pid: {} for pid in ids}

@@ -21,6 +21,9 @@ from intranet_plugin.models import (
     MailLedger,
     Milestone,
     Person,
+    PersonDay,
+    PersonMonth,
+    PersonTotal,
     ShareEvent,
     Suggestion,
     TrackedLink,
@@ -141,6 +144,8 @@ def _erase(person):
     Suggestion.delete().where(Suggestion.person == person).execute()
     MailLedger.delete().where(MailLedger.person == person).execute()
     Milestone.delete().where(Milestone.person == person).execute()
+    for model in (PersonTotal, PersonMonth, PersonDay):  # zero since forget_links
+        model.delete().where(model.person_id == person.id).execute()
     AuditLog.update(summary="", detail={}).where(
         (AuditLog.target_type == "person") & (AuditLog.target_id == person.id)).execute()
     Person.update(username=f"deleted-{new_code(9)}", display_name=_("Former ambassador"), email="",

@@ -1,10 +1,13 @@
-"""Running click totals: per link (all time), per link and month, per link
-and day, and per day and network for the whole programme.
+"""Running click totals: per link, per person and per item, each for all
+time, per month and per day; and per day and network for the whole
+programme.
 
-Raw clicks grow without bound; these tables do not (a row per link, per
-link and month, per link and day with clicks, per day and network), so the
-analytics read them instead of counting clicks (see ``analytics``). They
-are kept exact:
+Raw clicks grow without bound; these tables do not (a row per link, person
+or item, per month and per day with clicks, and per day and network), so
+the analytics read them instead of counting clicks (see ``analytics``).
+The totals per person and per item are the sums of those of their links,
+with the counted clicks per network beside them (the earned media value is
+worked out from those). They are kept exact:
 
 * Visitors are distinct visitor hashes per link, day, kind and self-flag,
   but one network (the /24 or /48 the visitor hash is made of) adds at most
@@ -20,16 +23,14 @@ are kept exact:
   PostgreSQL), so "before" is "a smaller id".
 * The retention roll-up moves raw rows into ``ClickDaily`` and changes no
   total.
-* ``forget_links`` takes a person's links out of the programme's day totals
-  before the links are deleted (their own totals, ``LinkTotal``,
-  ``LinkMonth`` and ``LinkDay``, are deleted with them).
+* ``forget_links`` takes a person's links out of every total before the
+  links are deleted.
 * ``rebuild`` computes every total afresh from raw and rolled-up clicks:
   the upgrade to these tables does the same in SQL, and ``ambassador db
   rebuild-totals`` uses it after rows were written around ``clicks.store``
   (a bulk import).
 """
 
-import collections
 import datetime
 
 from peewee import SQL, Case, Select, fn
@@ -37,12 +38,20 @@ from peewee import SQL, Case, Select, fn
 from intranet_plugin.db import execute_values, is_postgres
 from intranet_plugin.models import (
     MEASURES,
+    NETWORK_CLICKS,
     Click,
     ClickDaily,
     DayTotal,
+    GroupMeasures,
+    ItemDay,
+    ItemMonth,
+    ItemTotal,
     LinkDay,
     LinkMonth,
     LinkTotal,
+    PersonDay,
+    PersonMonth,
+    PersonTotal,
     TrackedLink,
     db,
 )
@@ -144,6 +153,12 @@ def where_all(query, *conditions):
     return query.where(*conditions) if conditions else query
 
 
+def columns_of(model):
+    """The measure columns of a totals table, in order: ``MEASURES``, and
+    for the totals per person or item the clicks per network too."""
+    return (*MEASURES, *NETWORK_CLICKS) if issubclass(model, GroupMeasures) else MEASURES
+
+
 def _upsert_sql(model, keys, conflict, values):
     """INSERT ... ON CONFLICT DO UPDATE adding the measures, as plain SQL:
     it runs after every batch of clicks, where building the statement with
@@ -153,13 +168,14 @@ def _upsert_sql(model, keys, conflict, values):
     table = model._meta.table_name
     columns = [model._meta.fields[k].column_name for k in keys]
     unique = [model._meta.fields[k].column_name for k in conflict]
-    return (f'INSERT INTO "{table}" ({", ".join(columns + list(MEASURES))}) VALUES {values} '
+    measures = columns_of(model)
+    return (f'INSERT INTO "{table}" ({", ".join(columns + list(measures))}) VALUES {values} '
             f'ON CONFLICT ({", ".join(unique)}) DO UPDATE SET '
-            + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in MEASURES))
+            + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in measures))
 
 
 def _add(model, keys, rows, conflict=None):
-    """Add ``rows`` ({tuple of ``keys``: the measures in ``MEASURES``
+    """Add ``rows`` ({tuple of ``keys``: the measures in ``columns_of``
     order}) to ``model``'s totals; ``conflict``: the unique keys (default
     all)."""
     if not rows:
@@ -175,37 +191,58 @@ def _add(model, keys, rows, conflict=None):
 
 
 LINK = ["person_id", "item_id", "network"]
+# The totals a batch of clicks adds to: (model, key columns, unique ones).
+TABLES = ((LinkTotal, ["link", *LINK], ["link"]),
+          (LinkMonth, ["month", "link", *LINK], ["month", "link"]),
+          (LinkDay, ["day", "link", *LINK], ["day", "link"]),
+          (PersonTotal, ["person_id"], None),
+          (PersonMonth, ["month", "person_id"], None),
+          (PersonDay, ["person_id", "day"], None),
+          (ItemTotal, ["item_id"], None),
+          (ItemMonth, ["month", "item_id"], None),
+          (ItemDay, ["day", "item_id"], None),
+          (DayTotal, ["day", "network"], None))
 
 
 _POSITION = {m: i for i, m in enumerate(MEASURES)}
+_NETWORK_POSITION = {c[:-len("_clicks")]: len(MEASURES) + i for i, c in enumerate(NETWORK_CLICKS)}
+
+
+def _keys(link_id, person_id, item_id, network, day):
+    """A group's key in each of ``TABLES``, in order."""
+    link, month = (link_id, person_id, item_id, network), month_of(day)
+    return ((link, (month, *link), (day, *link), (person_id,), (month, person_id), (person_id, day), (item_id,),
+             (month, item_id), (day, item_id), (day, network)))
 
 
 def _apply(groups):
     """Add (link_id, person_id, item_id, network, day, kind, is_self, hits,
-    visitors, repeated) groups to all four tables.
+    visitors, repeated) groups to every table of ``TABLES``.
 
     Runs for every batch of clicks, with about a group per click: the sums
-    are plain lists in ``MEASURES`` order (Counters cost more here than the
-    upserts themselves, measured)."""
-    per_link, per_month, per_link_day, per_day = {}, {}, {}, {}
-    width = len(MEASURES)
+    are plain lists in ``columns_of`` order (Counters cost more here than
+    the upserts themselves, measured)."""
+    sums = [{} for _ in TABLES]
+    widths = [len(columns_of(model)) for model, _, _ in TABLES]
     for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors, repeated in groups:
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day[:10])
-        values = [(_POSITION[m], v) for m, v in measures_of(kind, bool(is_self), int(hits), int(visitors or 0),
-                                                             int(repeated or 0)).items() if v]
-        link = (link_id, person_id, item_id, network)
-        for table, key in ((per_link, link), (per_month, (month_of(day), *link)),
-                           (per_link_day, (day, *link)), (per_day, (day, network))):
+        measures = measures_of(kind, bool(is_self), int(hits), int(visitors or 0), int(repeated or 0))
+        values = [(_POSITION[m], v) for m, v in measures.items() if v]
+        # The totals per person and item also count the clicks per network.
+        per_network = ([(_NETWORK_POSITION[network], measures["clicks"])]
+                       if measures.get("clicks") and network in _NETWORK_POSITION else [])
+        for table, width, key in zip(sums, widths, _keys(link_id, person_id, item_id, network, day), strict=True):
             row = table.get(key)
             if row is None:
                 row = table[key] = [0] * width
             for i, v in values:
                 row[i] += v
-    _add(LinkTotal, ["link", *LINK], per_link, ["link"])
-    _add(LinkMonth, ["month", "link", *LINK], per_month, ["month", "link"])
-    _add(LinkDay, ["day", "link", *LINK], per_link_day, ["day", "link"])
-    _add(DayTotal, ["day", "network"], per_day)
+            if width > len(MEASURES):
+                for i, v in per_network:
+                    row[i] += v
+    for (model, keys, conflict), rows in zip(TABLES, sums, strict=True):
+        _add(model, keys, rows, conflict)
 
 
 def lock_for_store():
@@ -249,18 +286,18 @@ def _sql_of(expression):
 def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
-    read under it. One query, plus one upsert per table (four)."""
+    read under it. One query, plus one upsert per table of ``TABLES``."""
     sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("g.after"))),
                              capped_before=_sql_of(capped(SQL("g.before"))))
     _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
 
 
 def _source_groups(links=None):
-    """(link_id, network, day, kind, is_self, clicks, visitors) of every raw
-    and rolled-up click of some links."""
+    """(link_id, person_id, item_id, network, day, kind, is_self, clicks,
+    visitors, repeated) of every raw and rolled-up click of some links."""
     src = click_source(None, links)
-    query = (Select([src], [src.c.link_id, TrackedLink.network, src.c.day, src.c.kind, src.c.is_self,
-                            src.c.clicks, src.c.visitors, src.c.repeated])
+    query = (Select([src], [src.c.link_id, TrackedLink.person, TrackedLink.item, TrackedLink.network, src.c.day,
+                            src.c.kind, src.c.is_self, src.c.clicks, src.c.visitors, src.c.repeated])
              .join(TrackedLink, on=(TrackedLink.id == src.c.link_id))
              .bind(db))
     return query.tuples().iterator()
@@ -275,8 +312,9 @@ def _month_sql(day):
 
 def rebuild():
     """Recompute every total from raw and rolled-up clicks, in SQL and in
-    one transaction (a reader sees the old totals or the new ones).
-    Returns the number of links with clicks."""
+    one transaction (a reader sees the old totals or the new ones): those
+    per link from the clicks, those per person and item from those per
+    link. Returns the number of links with clicks."""
     src = click_source()
     rows = Select([src], [src.c.link_id, src.c.day, *measure_columns(src)]).alias("m")
     sums = [fn.SUM(getattr(rows.c, m)) for m in MEASURES]
@@ -290,25 +328,34 @@ def rebuild():
     def into(model, *keys):
         return [getattr(model, k) for k in keys] + [getattr(model, m) for m in MEASURES]
 
+    def group(model, source, *keys):
+        """A group table's rows summed from a link table's."""
+        network_clicks = [fn.SUM(Case(source.network, [(column[:-len("_clicks")], source.clicks)], 0))
+                          for column in NETWORK_CLICKS]
+        key = [getattr(source, k) for k in keys]
+        query = source.select(*key, *[fn.SUM(getattr(source, m)) for m in MEASURES], *network_clicks).group_by(*key)
+        model.insert_from(query, [getattr(model, k) for k in (*keys, *MEASURES, *NETWORK_CLICKS)]).execute()
+
     with db.atomic():
-        for model in (LinkTotal, LinkMonth, LinkDay, DayTotal):
+        for model, _, _ in TABLES:
             model.delete().execute()
         LinkTotal.insert_from(per(rows.c.link_id, *link), into(LinkTotal, "link", *LINK)).execute()
         LinkMonth.insert_from(per(rows.c.link_id, month, *link), into(LinkMonth, "link", "month", *LINK)).execute()
         LinkDay.insert_from(per(rows.c.link_id, rows.c.day, *link), into(LinkDay, "link", "day", *LINK)).execute()
+        for model, source, keys in ((PersonTotal, LinkTotal, ["person_id"]),
+                                    (PersonMonth, LinkMonth, ["month", "person_id"]),
+                                    (PersonDay, LinkDay, ["person_id", "day"]),
+                                    (ItemTotal, LinkTotal, ["item_id"]),
+                                    (ItemMonth, LinkMonth, ["month", "item_id"]),
+                                    (ItemDay, LinkDay, ["day", "item_id"])):
+            group(model, source, *keys)
         DayTotal.insert_from(per(rows.c.day, TrackedLink.network), into(DayTotal, "day", "network")).execute()
         return LinkTotal.select().count()
 
 
 def forget_links(links):
-    """Take the clicks of ``links`` (a subquery of link ids) out of the
-    programme's day totals; call before deleting those links, which takes
-    their own totals with them."""
-    per_day = collections.defaultdict(collections.Counter)
-    for _link_id, network, day, kind, is_self, hits, visitors, repeated in _source_groups(links):
-        if isinstance(day, str):
-            day = datetime.date.fromisoformat(day[:10])
-        per_day[(day, network)].update(measures_of(kind, bool(is_self), int(hits), int(visitors or 0),
-                                                   int(repeated or 0)))
-    _add(DayTotal, ["day", "network"],
-         {key: [-counter[m] for m in MEASURES] for key, counter in per_day.items()})
+    """Take the clicks of ``links`` (a subquery of link ids) out of every
+    total; call before deleting those links (their own totals, now zero,
+    go with them)."""
+    _apply([(*key, -hits, -(visitors or 0), -(repeated or 0))
+            for *key, hits, visitors, repeated in _source_groups(links)])
