@@ -10,7 +10,7 @@ from digest.send import send_weekly
 from helpers import login, make_item, make_person, store_click
 from intranet_plugin.analytics import milestones
 from intranet_plugin.mail.smtp import Mailer
-from intranet_plugin.models import Conversion, Milestone, TrackedLink, utcnow
+from intranet_plugin.models import Conversion, Milestone, PersonDay, TrackedLink, utcnow
 from intranet_plugin.people import data
 
 
@@ -105,3 +105,30 @@ def test_deleting_ones_data_deletes_ones_milestones(client):
     assert "10 points" in milestone_list(client)
     data.erase_person(emma)
     assert not Milestone.select().where(Milestone.person == emma.id).exists()
+
+
+def test_a_milestone_once_reached_stays_and_is_not_worked_out_again(app):
+    """The leaderboard's badge stores what it finds, as /me does; a stored
+    milestone counts without reading the person's history again."""
+    emma = make_person("emma", show_on_leaderboard=True)
+    clicks(emma, make_item("Wind farm opens"), 10)
+    assert milestones.counts([emma.id]) == {emma.id: 2}  # first click, 10 points
+    assert {m.key for m in Milestone.select().where(Milestone.person == emma)} == {"first_click", "points_10"}
+    # Were her history read again, it would say only "first click" now.
+    PersonDay.update(visitors=1).where(PersonDay.person_id == emma.id).execute()
+    assert milestones.compute([emma.id])[emma.id].keys() == {"first_click"}
+    assert milestones.counts([emma.id]) == {emma.id: 2}
+    assert [m.key for m in milestones.sync([emma.id])[emma.id]] == ["first_click", "points_10"]
+
+
+def test_the_next_milestone_is_found_once_the_points_reach_it(app):
+    emma = make_person("emma", show_on_leaderboard=True)
+    item = make_item("Wind farm opens")
+    clicks(emma, item, 10)
+    assert milestones.counts([emma.id]) == {emma.id: 2}  # first click, 10 points: stored
+    link = clicks(emma, item, 0)
+    for n in range(89):
+        store_click(link, visitor=f"more-{n}")
+    assert milestones.counts([emma.id]) == {emma.id: 2}  # 99 points
+    store_click(link, visitor="the-hundredth")
+    assert [m.key for m in milestones.sync([emma.id])[emma.id]] == ["first_click", "points_10", "points_100"]
