@@ -180,6 +180,32 @@ def test_leaderboard_ties_by_clicks_then_name(fx):
     assert board == ["Zoe", "Anna", "Yves"]
 
 
+def test_a_persons_rank_is_their_place_on_the_board(fx):
+    """rank_of counts those ahead instead of ranking everyone: the same
+    place as the board's, through ties of points, clicks and names, for
+    people with shares only, and never for the hidden."""
+    i = make_item("Tie")
+    day = D(2026, 3, 17)
+    people = {}
+    for n, (name, display, clicks, visitors, shares) in enumerate((
+            ("zoe", "Zoe", 2, 1, 0), ("anna", "Anna", 1, 1, 0), ("yves", "Yves", 1, 1, 0),
+            ("yva", "Yves", 1, 1, 0), ("max", "Max", 3, 3, 1), ("sam", "Sam", 0, 0, 1),
+            ("abe", "Abe", 0, 0, 1), ("sam2", "Sam", 0, 0, 1), ("hid", "Hidden", 5, 5, 1))):
+        person = make_person(name, display_name=display, show_on_leaderboard=name != "hid")
+        people[name] = person.id
+        link = TrackedLink.for_share(person, i, ("linkedin", "x")[n % 2])
+        for k in range(clicks):
+            click(link, day, visitor=f"{name}-{min(k, visitors - 1)}")
+        if shares:
+            share(person, i, link, day)
+    for period in (a.Period(day, day), MONTH, EVER):
+        board = {r["person_id"]: r["rank"] for r in a.leaderboard(period)}
+        assert len(board) >= 8
+        for pid in [*people.values(), fx["emma"], fx["bob"], fx["carl"]]:
+            assert a.rank_of(pid, period) == board.get(pid), (period, pid)
+    assert a.rank_of(people["hid"], EVER) is None and a.rank_of(fx["bob"], EVER) is None
+
+
 def test_campaign_board_and_totals(fx):
     board = a.leaderboard(a.this_month(TODAY), campaign_id=fx["spring"], include_hidden=True)
     # Carl shared only a vacancy outside the campaign.

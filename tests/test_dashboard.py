@@ -137,6 +137,12 @@ def test_csv_tables_hold_the_page_figures(app, client, programme):
     assert (content["vacancy"][3], content["news"][3], content["blog"][3]) == ("4", "4", "0")
     items = csv_table(client.get("/admin/dashboard/items.csv"))
     assert any(row[1].startswith("'=HYPERLINK") for row in items)  # no formula for a spreadsheet
+    # Each kind's row is its items' rows summed: items, shares, clicks, visitors, bot hits, EMV.
+    for kind, row in content.items():
+        mine = [r for r in items[1:] if r[2] == kind]
+        sums = [sum(int(r[i]) for r in mine) for i in (3, 4, 5, 6)]
+        assert row[1:6] == [str(len(mine)), *map(str, sums)]
+        assert Decimal(row[6]) == sum((Decimal(r[7]) for r in mine), Decimal(0))
     conversions = dict(csv_table(client.get("/admin/dashboard/conversions.csv"))[1:])
     assert (conversions["applications"], conversions["leads"]) == ("1", "1")
     campaigns = csv_table(client.get("/admin/dashboard/campaigns.csv"))

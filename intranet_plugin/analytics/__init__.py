@@ -637,13 +637,39 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
     return rows
 
 
-def rank_of(person_id, period):
+def rank_of(person_id, period, totals=None):
     """The person's place on the public leaderboard, or None when they are
-    not on it (hidden, boards off, or nothing in the period)."""
-    for row in leaderboard(period):
-        if row["person_id"] == person_id:
-            return row["rank"]
-    return None
+    not on it (hidden, boards off, or nothing in the period): one more than
+    the people shown ahead of them in ``leaderboard``'s order, counted
+    rather than ranking everyone. ``totals``: their ``person_totals`` for
+    the period, when known. Two queries at most."""
+    if not leaderboard_people_enabled():
+        return None
+    me = Person.get_or_none(Person.id == person_id)
+    visible = (Person.show_on_leaderboard == True) & (Person.is_active == True)  # noqa: E712
+    if me is None or not (me.show_on_leaderboard and me.is_active):
+        return None
+    mine = totals or person_totals([person_id], period)[person_id]
+    if not (mine.shares or mine.clicks):
+        return None
+    among = Person.select(Person.id).where(visible)
+    k = _clicks_by(period, "person_id", among=among).alias("k")
+    points, clicks = fn.COALESCE(k.c.visitors, 0), fn.COALESCE(k.c.clicks, 0)
+    before_me = (Person.display_name < me.display_name) | (
+        (Person.display_name == me.display_name) & (Person.id < me.id))
+    if mine.clicks:
+        # Ahead of someone with clicks: more points, or as many and more
+        # clicks, or as many of both and first by name; all have clicks.
+        ahead = (Person.select(fn.COUNT(Person.id)).join(k, on=(k.c.g0 == Person.id))
+                 .where(visible, (points > mine.points) | ((points == mine.points) & (
+                     (clicks > mine.clicks) | ((clicks == mine.clicks) & before_me)))))
+    else:
+        # Ahead of someone with shares only: everyone with clicks, and those
+        # with shares only who come first by name.
+        shared = _share_query(period).select(ShareEvent.person).where(ShareEvent.person.in_(among))
+        ahead = (Person.select(fn.COUNT(Person.id)).join(k, JOIN.LEFT_OUTER, on=(k.c.g0 == Person.id))
+                 .where(visible, (clicks > 0) | (Person.id.in_(shared) & before_me)))
+    return 1 + int(ahead.scalar() or 0)
 
 
 def streak(person_id, today):
@@ -754,11 +780,10 @@ def by_kind(period, person_id=None, items=None):
             "repeated_visitors": _num(row, "repeated_visitors"), "kinds": kinds}
 
 
-def by_item(period, person_id=None, limit=None, campaign_id=None, department=None, items=None):
-    """Items with any share or click in the period, best first (points,
-    clicks, shares): item_id, title, slug, kind, shares, clicks, visitors,
-    points, bot_hits, emv. ``department``: only the shares and clicks of
-    that department's people. One query."""
+def _item_query(period, person_id=None, campaign_id=None, department=None, items=None):
+    """The items with any share, click or bot hit in the period and their
+    figures (id, title, slug, kind, shares, clicks, visitors, bot_hits,
+    emv), best first: the rule of ``by_item`` as one query."""
     among = Person.select(Person.id).where(Person.department == department) if department is not None else None
     shares = (_where(_share_query(period, person_id, campaign_id, items),
                      ShareEvent.person.in_(among) if among is not None else None)
@@ -768,20 +793,49 @@ def by_item(period, person_id=None, limit=None, campaign_id=None, department=Non
     visitors = fn.COALESCE(clicks.c.visitors, 0)
     n_clicks = fn.COALESCE(clicks.c.clicks, 0)
     n_shares = fn.COALESCE(shares.c.shares, 0)
-    query = (Item.select(Item.id, Item.title, Item.slug, Item.kind, n_shares.alias("shares"),
-                         n_clicks.alias("clicks"), visitors.alias("visitors"),
-                         fn.COALESCE(clicks.c.bot_hits, 0).alias("bot_hits"),
-                         fn.COALESCE(clicks.c.emv, 0).alias("emv"))
-             .join(shares, JOIN.LEFT_OUTER, on=(shares.c.item_id == Item.id))
-             .join(clicks, JOIN.LEFT_OUTER, on=(clicks.c.g0 == Item.id))
-             .where((n_shares > 0) | (n_clicks > 0) | (fn.COALESCE(clicks.c.bot_hits, 0) > 0))
-             .order_by(visitors.desc(), n_clicks.desc(), n_shares.desc(), Item.id.desc()))
+    return (Item.select(Item.id, Item.title, Item.slug, Item.kind, n_shares.alias("shares"),
+                        n_clicks.alias("clicks"), visitors.alias("visitors"),
+                        fn.COALESCE(clicks.c.bot_hits, 0).alias("bot_hits"),
+                        fn.COALESCE(clicks.c.emv, 0).alias("emv"))
+            .join(shares, JOIN.LEFT_OUTER, on=(shares.c.item_id == Item.id))
+            .join(clicks, JOIN.LEFT_OUTER, on=(clicks.c.g0 == Item.id))
+            .where((n_shares > 0) | (n_clicks > 0) | (fn.COALESCE(clicks.c.bot_hits, 0) > 0))
+            .order_by(visitors.desc(), n_clicks.desc(), n_shares.desc(), Item.id.desc()))
+
+
+def by_item(period, person_id=None, limit=None, campaign_id=None, department=None, items=None):
+    """Items with any share or click in the period, best first (points,
+    clicks, shares): item_id, title, slug, kind, shares, clicks, visitors,
+    points, bot_hits, emv. ``department``: only the shares and clicks of
+    that department's people. One query."""
+    query = _item_query(period, person_id, campaign_id, department, items)
     if limit is not None:
         query = query.limit(limit)
     return [{"item_id": r["id"], "title": r["title"], "slug": r["slug"], "kind": r["kind"],
              "shares": int(r["shares"]), "clicks": int(r["clicks"]), "visitors": int(r["visitors"]),
              "points": int(r["visitors"]), "bot_hits": int(r["bot_hits"]), "emv": _money(r["emv"])}
             for r in query.dicts()]
+
+
+CONTENT_KINDS = ("news", "vacancy", "blog")
+
+
+def content_by_kind(period, items=None):
+    """Per kind of content (news, vacancies, blogs, then any other kind):
+    the items of ``by_item`` (with any share, click or bot hit), and their
+    shares, clicks, visitors, bot hits and EMV summed. One query."""
+    rows = _item_query(period, items=items).order_by().alias("i")
+    query = (Select([rows], [rows.c.kind, fn.COUNT(rows.c.id).alias("items"),
+                             *[fn.SUM(getattr(rows.c, f)).alias(f) for f in ("shares", "clicks", "visitors",
+                                                                              "bot_hits", "emv")]])
+             .group_by(rows.c.kind).bind(Item._meta.database))
+    kinds = {kind: {"kind": kind, "items": 0, "shares": 0, "clicks": 0, "visitors": 0, "bot_hits": 0, "emv": 0.0}
+             for kind in CONTENT_KINDS}
+    for row in query.dicts():
+        kinds[row["kind"]] = {"kind": row["kind"], "items": int(row["items"]),
+                              **{f: int(row[f] or 0) for f in ("shares", "clicks", "visitors", "bot_hits")},
+                              "emv": _money(row["emv"])}
+    return list(kinds.values())
 
 
 def weekly_series(weeks, person_id=None, today=None, items=None):
@@ -1064,8 +1118,8 @@ def personal_figures(person, today=None):
     visible = enabled and person.show_on_leaderboard and person.is_active
     return {
         "month": both[0], "all": both[1],
-        "rank": {"month": rank_of(person.id, month) if visible else None,
-                 "all": rank_of(person.id, ever) if visible else None},
+        "rank": {"month": rank_of(person.id, month, both[0]) if visible else None,
+                 "all": rank_of(person.id, ever, both[1]) if visible else None},
         "on_leaderboard": visible, "leaderboard_enabled": enabled,
         "streak": streak(person.id, today),
         "weekly": weekly_series(CHART_WEEKS, person.id, today),

@@ -61,21 +61,6 @@ def _campaigns_in(period):
     return list(query.order_by(Campaign.starts_at.desc(nulls="LAST"), Campaign.id.desc()).limit(MAX_CAMPAIGNS))
 
 
-def content_by_kind(items):
-    """Clicks, visitors, bot hits, shares and EMV per kind of content,
-    summed from the per-item figures."""
-    kinds = {kind: {"kind": kind, "items": 0, "shares": 0, "clicks": 0, "visitors": 0, "bot_hits": 0,
-                    "emv": 0.0} for kind in ("news", "vacancy", "blog")}
-    for row in items:
-        entry = kinds.setdefault(row["kind"], {"kind": row["kind"], "items": 0, "shares": 0, "clicks": 0,
-                                               "visitors": 0, "bot_hits": 0, "emv": 0.0})
-        entry["items"] += 1
-        for key in ("shares", "clicks", "visitors", "bot_hits"):
-            entry[key] += row[key]
-        entry["emv"] = round(entry["emv"] + row["emv"], 2)
-    return list(kinds.values())
-
-
 def figures(period, full, today=None, tables=None, items=None):
     """The dashboard's figures for a period; ``full`` adds the per-person,
     per-team and participation figures (admins). ``tables`` limits the work
@@ -89,11 +74,12 @@ def figures(period, full, today=None, tables=None, items=None):
     result = {}
     if full and wanted("participation", "conversions", "calculator"):
         result["programme"] = analytics.programme_totals(period, items)
-    if wanted("items", "content"):
-        rows = analytics.by_item(period, items=items)
-        result["items"] = rows
-        result["top_items"] = rows[:TOP]
-        result["content"] = content_by_kind(rows)
+    if wanted("items"):
+        result["items"] = analytics.by_item(period, items=items)
+    if tables is None:
+        result["top_items"] = analytics.by_item(period, limit=TOP, items=items)
+    if wanted("content"):
+        result["content"] = analytics.content_by_kind(period, items=items)
     if wanted("networks"):
         result["networks"] = analytics.by_network(period, items=items)
     if wanted("visitors"):
