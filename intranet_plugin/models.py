@@ -473,7 +473,9 @@ class ShareEvent(BaseModel):
     token = CharField(null=True, unique=True, max_length=32)
 
     class Meta:
-        indexes = ((("person", "item"), False),)
+        # The share figures read this index alone (migration 0026).
+        indexes = ((("person", "item"), False),
+                   (("is_repeat", "created_at", "person", "item", "network"), False))
 
     @classmethod
     def counted(cls):

@@ -74,10 +74,10 @@ def figures(period, full, today=None, tables=None, items=None):
     result = {}
     if full and wanted("participation", "conversions", "calculator"):
         result["programme"] = analytics.programme_totals(period, items)
-    if wanted("items"):
-        result["items"] = analytics.by_item(period, items=items)
-    if tables is None:
+    if tables is None:  # the page: the best few
         result["top_items"] = analytics.by_item(period, limit=TOP, items=items)
+    elif "items" in tables:  # the spreadsheet: every item
+        result["items"] = analytics.by_item(period, items=items)
     if wanted("content"):
         result["content"] = analytics.content_by_kind(period, items=items)
     if wanted("networks"):
