@@ -458,8 +458,8 @@ class ShareEvent(BaseModel):
     unique index on the counted ones; see ``content.sharing.record_share``).
     """
 
-    person = ForeignKeyField(Person, backref="shares", on_delete="CASCADE")
-    item = ForeignKeyField(Item, backref="shares", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="shares", on_delete="CASCADE", index=False)
+    item = ForeignKeyField(Item, backref="shares", on_delete="CASCADE", index=False)
     link = ForeignKeyField(TrackedLink, backref="shares", on_delete="CASCADE")
     network = CharField()
     source = CharField(default="web")
@@ -473,8 +473,10 @@ class ShareEvent(BaseModel):
     token = CharField(null=True, unique=True, max_length=32)
 
     class Meta:
-        # The share figures read this index alone (migration 0026).
+        # The share figures read these indexes alone (migration 0026).
         indexes = ((("person", "item"), False),
+                   (("person", "is_repeat", "created_at"), False),
+                   (("item", "is_repeat", "created_at"), False),
                    (("is_repeat", "created_at", "person", "item", "network"), False))
 
     @classmethod
