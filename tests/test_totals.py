@@ -125,6 +125,9 @@ PERIODS = [
     analytics.Period(D(2026, 7, 15), None),  # open end
     analytics.Period(D(2026, 6, 1), D(2099, 1, 1)),  # ends after today
     analytics.Period(D(2026, 8, 31), D(2026, 8, 31)),  # one day
+    analytics.Period(D(2026, 5, 3), D(2026, 7, 28)),  # months less the days left out at either end
+    analytics.Period(D(2026, 6, 2), D(2026, 6, 29)),  # most of one month: the month less two days
+    analytics.Period(None, D(2026, 7, 27)),  # open start, less the end of its last month
 ]
 
 
@@ -303,10 +306,20 @@ def test_plan_reads_whole_months_from_totals_and_only_the_edges_raw():
         months=(D(2026, 11, 1), None), edges=(analytics.Period(D(2026, 10, 24), D(2026, 10, 31)),))
     assert plan(analytics.Period(D(2026, 3, 1), D(2026, 5, 31)), today) == analytics.Plan(
         months=(D(2026, 3, 1), D(2026, 6, 1)))
+    # Most of a month: the month, less the days left out.
     assert plan(analytics.Period(D(2026, 3, 2), D(2026, 3, 30)), today) == analytics.Plan(
-        edges=(analytics.Period(D(2026, 3, 2), D(2026, 3, 30)),))
+        months=(D(2026, 3, 1), D(2026, 4, 1)),
+        less=(analytics.Period(D(2026, 3, 1), D(2026, 3, 1)), analytics.Period(D(2026, 3, 31), D(2026, 3, 31))))
+    assert plan(analytics.Period(D(2026, 3, 10), D(2026, 3, 20)), today) == analytics.Plan(
+        edges=(analytics.Period(D(2026, 3, 10), D(2026, 3, 20)),))
     assert plan(analytics.Period(None, D(2026, 3, 30)), today) == analytics.Plan(
-        months=(None, D(2026, 3, 1)), edges=(analytics.Period(D(2026, 3, 1), D(2026, 3, 30)),))
+        months=(None, D(2026, 4, 1)), less=(analytics.Period(D(2026, 3, 31), D(2026, 3, 31)),))
+    assert plan(analytics.Period(D(2026, 10, 3), today), today) == analytics.Plan(
+        months=(D(2026, 10, 1), None), less=(analytics.Period(D(2026, 10, 1), D(2026, 10, 2)),))
+    # The days after today hold no click: only those up to today are taken off.
+    assert plan(analytics.Period(D(2026, 11, 2), D(2026, 11, 20)), today) == analytics.Plan(
+        months=(D(2026, 11, 1), D(2026, 12, 1)),
+        less=(analytics.Period(D(2026, 11, 1), D(2026, 11, 1)), analytics.Period(D(2026, 11, 21), today)))
 
 
 def test_clicks_stored_today_show_at_once(world):

@@ -275,15 +275,24 @@ def _links(person_id=None, campaign_id=None, item_id=None, among=None, items=Non
 class Plan:
     """How a period is read: all-time totals, or whole months of the monthly
     totals (``months``: first month and the month after the last, either
-    open) plus the daily totals of the days at either end (``edges``)."""
+    open) plus the daily totals of the days at either end (``edges``), less
+    the daily totals of the days in ``less``: where a period covers most of
+    a month, the month is read whole and the few days it leaves out are
+    taken off, fewer rows than the days it covers."""
 
     all_time: bool = False
     months: tuple | None = None
     edges: tuple = ()
+    less: tuple = ()
 
 
 def _next_month(month):
     return (month + datetime.timedelta(days=32)).replace(day=1)
+
+
+def _days(first, last):
+    """The days from ``first`` to ``last`` as a Period, or None when none."""
+    return Period(first, last) if first <= last else None
 
 
 def plan(period, today=None):
@@ -294,17 +303,41 @@ def plan(period, today=None):
     end = period.end if period.end is not None and period.end < today else None
     if period.start is None and end is None:
         return Plan(all_time=True)
+    one_day = datetime.timedelta(days=1)
     first = None if period.start is None else (
         period.start if period.start.day == 1 else _next_month(period.start))
-    stop = None if end is None else month_of(end + datetime.timedelta(days=1))
+    stop = None if end is None else month_of(end + one_day)
     if first is not None and stop is not None and first >= stop:
+        # Within one month: its days, or the month less the days around them.
+        month = month_of(period.start)
+        around = [d for d in (_days(month, period.start - one_day), _days(end + one_day, min(
+            _next_month(month) - one_day, today))) if d]
+        if sum((d.end - d.start).days + 1 for d in around) < (end - period.start).days + 1:
+            return Plan(months=(month, _next_month(month)), less=tuple(around))
         return Plan(edges=(period,))
-    edges = []
+    edges, less = [], []
     if period.start is not None and period.start < first:
-        edges.append(Period(period.start, first - datetime.timedelta(days=1)))
+        month = month_of(period.start)
+        before = _days(month, period.start - one_day)
+        if (before.end - before.start).days + 1 < (first - period.start).days:
+            first = month
+            less.append(before)
+        else:
+            edges.append(Period(period.start, first - one_day))
     if stop is not None and stop <= end:
-        edges.append(Period(stop, end))
-    return Plan(months=(first, stop), edges=tuple(edges))
+        after = _days(end + one_day, min(_next_month(stop) - one_day, today))
+        if after is not None and (after.end - after.start).days + 1 < (end - stop).days + 1:
+            stop = _next_month(stop)
+            less.append(after)
+        else:
+            edges.append(Period(stop, end))
+    return Plan(months=(first, stop), edges=tuple(edges), less=tuple(less))
+
+
+def _negated(columns):
+    """Columns of totals, each times -1 under its own name: days a plan
+    takes off."""
+    return [(column * -1).alias(column.name) for column in columns]
 
 
 def _columns(source):
@@ -358,6 +391,8 @@ def link_totals(period, links=None, today=None):
         parts.append(of(months.where(_covered(p, today)), LinkMonth.link))
     days = LinkDay.select(*_link_columns(LinkDay))
     parts.extend(of(days.where(edge.days(LinkDay.day)), LinkDay.link) for edge in p.edges)
+    less = LinkDay.select(*_link_columns(LinkDay)[:4], *_negated(_columns(LinkDay)))
+    parts.extend(of(less.where(days_off.days(LinkDay.day)), LinkDay.link) for days_off in p.less)
     return functools.reduce(operator.add, parts).alias("t")
 
 
@@ -416,9 +451,10 @@ def group_totals(period, key, among=None, today=None):
     total, monthly, daily = GROUPS[key]
     p = plan(period, today)
 
-    def of(model, condition=None):
+    def of(model, condition=None, sign=1):
         column = getattr(model, key)
-        query = model.select(column, *[getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)])
+        measures = [getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)]
+        query = model.select(column, *(measures if sign > 0 else _negated(measures)))
         return _where(query, condition, column.in_(among) if among is not None else None)
 
     if p.all_time:
@@ -427,6 +463,7 @@ def group_totals(period, key, among=None, today=None):
     if p.months is not None:
         parts.append(of(monthly, _covered(p, today, monthly.month)))
     parts.extend(of(daily, edge.days(daily.day)) for edge in p.edges)
+    parts.extend(of(daily, days_off.days(daily.day), -1) for days_off in p.less)
     return functools.reduce(operator.add, parts).alias("t")
 
 
@@ -1026,9 +1063,10 @@ def _campaign_clicks(periods, today=None, items=None):
     tag = Item.campaign.alias("campaign_id")
     meant = Item.id.in_(items) if items is not None else None
 
-    def select(model):
+    def select(model, sign=1):
         columns = [getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)]
-        return model.select(tag, *columns).join(Item, on=(Item.id == model.item_id))
+        return (model.select(tag, *(columns if sign > 0 else _negated(columns)))
+                .join(Item, on=(Item.id == model.item_id)))
 
     parts = []
     ever = [cid for cid, p in plans.items() if p.all_time]
@@ -1045,11 +1083,13 @@ def _campaign_clicks(periods, today=None, items=None):
                             ItemMonth.month.in_(every) if every is not None else None,
                             _either([(Item.campaign == cid) & _covered(p, today, ItemMonth.month)
                                      for cid, p in months.items()])))
-    edges = [(cid, edge) for cid, p in plans.items() for edge in p.edges]
-    if edges:
-        span = Period(min(e.start for _, e in edges), max(e.end for _, e in edges))
-        parts.append(_where(select(ItemDay), span.days(ItemDay.day), Item.campaign.in_({cid for cid, _ in edges}),
-                            meant, _either([(Item.campaign == cid) & e.days(ItemDay.day) for cid, e in edges])))
+    for sign, days in ((1, [(cid, edge) for cid, p in plans.items() for edge in p.edges]),
+                       (-1, [(cid, off) for cid, p in plans.items() for off in p.less])):
+        if days:
+            span = Period(min(d.start for _, d in days), max(d.end for _, d in days))
+            parts.append(_where(select(ItemDay, sign), span.days(ItemDay.day),
+                                Item.campaign.in_({cid for cid, _ in days}), meant,
+                                _either([(Item.campaign == cid) & d.days(ItemDay.day) for cid, d in days])))
     if not parts:
         return {}
     t = functools.reduce(operator.add, parts).alias("t")
