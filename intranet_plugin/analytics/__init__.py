@@ -396,18 +396,19 @@ def link_totals(period, links=None, today=None):
     return functools.reduce(operator.add, parts).alias("t")
 
 
-def _sums(source, groups=False):
+def _sums(source, groups=False, only=None):
     """Aggregate expressions over rows with the ``MEASURES`` columns and
     ``network`` (the cost per click depends on it), or with ``groups`` the
     clicks per network (``NETWORK_CLICKS``) of the totals per person or
-    item."""
+    item; ``only``: the names wanted, when not all (a database computes
+    every aggregate it is given)."""
     col = {m: c for m, c in zip(MEASURES, _columns(source), strict=True)}
     columns = getattr(source, "c", source)
     sums = {m: fn.COALESCE(fn.SUM(c), 0) for m, c in col.items()}
     sums["bot_hits"] = fn.COALESCE(fn.SUM(col["crawler_hits"] + col["head_hits"] + col["empty_hits"]), 0)
     sums["emv"] = (_group_emv(columns) if groups
                    else fn.COALESCE(fn.SUM(col["clicks"] * _cost_of(columns.network)), 0))
-    return sums
+    return sums if only is None else {name: sums[name] for name in only}
 
 
 def _group_emv(columns):
@@ -421,13 +422,13 @@ def _group_emv(columns):
     return fn.COALESCE(functools.reduce(operator.add, terms), 0)
 
 
-def _click_query(period, links, by=None):
+def _click_query(period, links, by=None, only=None):
     """Click measures of the links in question, in total or per
     ``person_id``, ``item_id``, ``network`` or ``department`` (column
     ``g0``). The totals carry the link's person, item and network, so only
     the department needs a join."""
     t = link_totals(period, links)
-    sums = [expr.alias(name) for name, expr in _sums(t).items()]
+    sums = [expr.alias(name) for name, expr in _sums(t, only=only).items()]
     query = Select([t], sums)
     if by == "department":
         query = (Select([t], [Person.department.alias("g0"), *sums])
@@ -467,11 +468,11 @@ def group_totals(period, key, among=None, today=None):
     return functools.reduce(operator.add, parts).alias("t")
 
 
-def _group_query(period, key, among=None, by=None):
+def _group_query(period, key, among=None, by=None, only=None):
     """``_click_query`` from the totals per person or per item: in total,
     or per ``key`` or ``department`` (of the person; column ``g0``)."""
     t = group_totals(period, key, among)
-    sums = [expr.alias(name) for name, expr in _sums(t, groups=True).items()]
+    sums = [expr.alias(name) for name, expr in _sums(t, groups=True, only=only).items()]
     column = getattr(t.c, key)
     if by == "department":
         query = (Select([t], [Person.department.alias("g0"), *sums])
@@ -483,20 +484,25 @@ def _group_query(period, key, among=None, by=None):
     return query.bind(Click._meta.database)
 
 
-def _clicks_by(period, by, person_id=None, campaign_id=None, among=None, items=None):
+# The click figures of a person or team (``Totals``).
+PEOPLE_SUMS = ("clicks", "visitors", "emv")
+
+
+def _clicks_by(period, by, person_id=None, campaign_id=None, among=None, items=None, only=None):
     """Click measures per ``by`` (``person_id``, ``department``, ``item_id``
     or ``network``; column ``g0``) of the links in question (as ``_links``
     selects them): from the totals per person or per item where the
     question allows, a row per person or item; else from those per link."""
     if by in ("person_id", "department") and person_id is None and campaign_id is None and items is None:
-        return _group_query(period, "person_id", among, by)
+        return _group_query(period, "person_id", among, by, only)
     if by == "item_id" and person_id is None and among is None:
         chosen = None
         if campaign_id is not None or items is not None:
             chosen = _where(Item.select(Item.id), Item.id.in_(items) if items is not None else None,
                             (Item.campaign == campaign_id) if campaign_id is not None else None)
-        return _group_query(period, "item_id", chosen, by)
-    return _click_query(period, _links(person_id=person_id, campaign_id=campaign_id, among=among, items=items), by)
+        return _group_query(period, "item_id", chosen, by, only)
+    links = _links(person_id=person_id, campaign_id=campaign_id, among=among, items=items)
+    return _click_query(period, links, by, only)
 
 
 def _programme_query(period, *group):
@@ -556,7 +562,7 @@ def person_totals(person_ids, period):
     for row in shares.dicts():
         result.setdefault(row["person"], Totals()).shares = int(row["n"])
 
-    for row in _clicks_by(period, "person_id", among=ids).dicts():
+    for row in _clicks_by(period, "person_id", among=ids, only=PEOPLE_SUMS).dicts():
         t = result.setdefault(row["g0"], Totals())
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
 
@@ -586,7 +592,7 @@ def team_totals(period, min_members=TEAM_MIN_MEMBERS, items=None):
               .join(Person).group_by(Person.department))
     for row in shares.dicts():
         team(row["department"]).shares = int(row["n"])
-    for row in _clicks_by(period, "department", items=items).dicts():
+    for row in _clicks_by(period, "department", items=items, only=PEOPLE_SUMS).dicts():
         t = team(row["g0"])
         t.clicks, t.visitors, t.emv = _num(row, "clicks"), _num(row, "visitors"), _money(row["emv"])
     conversions = (_conversion_query(period, links).select(Person.department, fn.COUNT(Conversion.id).alias("n"))
@@ -638,7 +644,8 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
                     .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
                     .group_by(ShareEvent.person),
                     ShareEvent.person.in_(among) if among is not None else None).alias("s")
-    clicks = _clicks_by(period, "person_id", campaign_id=campaign_id, among=among, items=items).alias("k")
+    clicks = _clicks_by(period, "person_id", campaign_id=campaign_id, among=among, items=items,
+                        only=PEOPLE_SUMS).alias("k")
     conversions = (_conversion_query(period, links)
                    .select(TrackedLink.person.alias("person_id"), fn.COUNT(Conversion.id).alias("conversions"))
                    .join(TrackedLink).group_by(TrackedLink.person).alias("v"))
@@ -690,7 +697,7 @@ def rank_of(person_id, period, totals=None):
     if not (mine.shares or mine.clicks):
         return None
     among = Person.select(Person.id).where(visible)
-    k = _clicks_by(period, "person_id", among=among).alias("k")
+    k = _clicks_by(period, "person_id", among=among, only=("clicks", "visitors")).alias("k")
     points, clicks = fn.COALESCE(k.c.visitors, 0), fn.COALESCE(k.c.clicks, 0)
     before_me = (Person.display_name < me.display_name) | (
         (Person.display_name == me.display_name) & (Person.id < me.id))
@@ -826,7 +833,8 @@ def _item_query(period, person_id=None, campaign_id=None, department=None, items
                      ShareEvent.person.in_(among) if among is not None else None)
               .select(ShareEvent.item.alias("item_id"), fn.COUNT(ShareEvent.id).alias("shares"))
               .group_by(ShareEvent.item).alias("s"))
-    clicks = _clicks_by(period, "item_id", person_id, campaign_id, among, items).alias("k")
+    clicks = _clicks_by(period, "item_id", person_id, campaign_id, among, items,
+                        only=("clicks", "visitors", "bot_hits", "emv")).alias("k")
     visitors = fn.COALESCE(clicks.c.visitors, 0)
     n_clicks = fn.COALESCE(clicks.c.clicks, 0)
     n_shares = fn.COALESCE(shares.c.shares, 0)
