@@ -18,7 +18,7 @@ aggregate queries (see build.Batch), and each message is built, sent and
 dropped before the next, so memory does not grow with the number of people.
 The next message is built and flattened while the server takes the last
 one's data; each item's section is rendered once per language and set of
-networks (see render.Week.item_html).
+networks (see render.Week.item).
 """
 
 import datetime
