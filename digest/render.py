@@ -33,7 +33,7 @@ from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS
 from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
-ITEM_SECTIONS = 2000  # items' sections kept by a run (Week.item), some 8 kB each
+ITEM_SECTIONS = 1000  # items' sections kept by a run (Week.item), some 10 kB each (HTML and text)
 BAR_HEIGHT = 60  # pixels of the tallest bar
 
 
