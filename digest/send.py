@@ -38,6 +38,7 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin import db as database
 from intranet_plugin.analytics import milestones
 from intranet_plugin.content.sharing import PREVIEW
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease
@@ -160,7 +161,7 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
     now = now or utcnow()
     week = week or week_of(now, app.config["TIMEZONE"])
     report = Report("digest", week, dry_run)
-    with mail_context(app):
+    with mail_context(app), database.scan_cache():
         own_mailer = mailer is None and not dry_run
         ledger = Ledger("digest", period=week, lease=lease)
         send_lease = None if dry_run else SendLease("digest", ledger.owner, lease)
@@ -219,7 +220,7 @@ class _WeeklyRun:
     def _read(self, pages):
         """The next page of people, their ledger rows and their ``Batch``
         (None when no one is left)."""
-        with self.app.app_context():
+        with self.app.app_context(), database.scan_cache():
             people = next(pages, None)
             if people is None:
                 return None

@@ -331,6 +331,31 @@ def test_the_digest_of_a_batch_costs_the_same_queries_for_5_or_40_people(mail_ap
     assert queries(5) == queries(40)
 
 
+def test_a_run_reads_through_a_small_page_cache_and_leaves_the_connections_as_it_was(mail_app, smtp, monkeypatch):
+    from intranet_plugin import db as database
+    from intranet_plugin.models import db
+
+    make_person("emma")
+    make_item("Windpark open")
+    seen = []
+    real = database.scan_cache
+
+    def watched(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(database, "scan_cache", watched)
+    with mail_app.app_context():
+        before = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+        with database.scan_cache(kib=1000):
+            inside = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+        assert run(mail_app).sent == 1
+        after = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+    assert (inside, after) == ((-1000, before) if before is not None else (None, None))
+    # The run itself, and its helper thread that reads each batch.
+    assert any(name.startswith("digest-read") for name in seen) and len(set(seen)) >= 2
+
+
 def test_a_sent_digest_costs_its_ledger_writes_and_nothing_else_per_person(mail_app, smtp):
     """Sending for real: the same statements for 5 or 40 people (one batch)
     but for the two ledger writes per message (its row at the hand-over and
