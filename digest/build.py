@@ -104,11 +104,12 @@ class Digest:
 class Leaderboard:
     """Places on the public all-time leaderboard (analytics.leaderboard:
     only people who chose to appear, ranked among themselves), read once
-    per run: only the places a digest mentions (``RANK_MENTIONED``), so that
-    a run's memory does not grow with the number of people."""
+    per run: only the places a digest mentions (``RANK_MENTIONED``), ranked
+    a batch of people at a time (analytics.leaderboard_top), so that a
+    run's memory does not grow with the number of people."""
 
     def __init__(self):
-        rows = analytics.leaderboard(analytics.all_time(), limit=RANK_MENTIONED)
+        rows = analytics.leaderboard_top(analytics.all_time(), RANK_MENTIONED)
         self.ranks = {row["person_id"]: row["rank"] for row in rows}
 
     def rank(self, person):

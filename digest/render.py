@@ -14,6 +14,7 @@ look-up of the catalogue per call.
 import datetime
 import functools
 import re
+import secrets
 from importlib.resources import files
 from types import SimpleNamespace as Namespace
 
@@ -21,7 +22,7 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from flask_babel import force_locale, format_date, get_translations, ngettext
 from flask_babel import gettext as _
-from jinja2 import Environment
+from jinja2 import ChoiceLoader, DictLoader, Environment
 from markupsafe import Markup, escape
 from mjml import mjml2html
 
@@ -32,7 +33,7 @@ from intranet_plugin.labels import KIND_LABELS, MILESTONE_LABELS, NETWORK_LABELS
 from intranet_plugin.mail.message import build_message, sender_domain
 
 SUMMARY_LIMIT = 320
-ITEM_SECTIONS = 2000  # items' sections kept by a run (Week.item_html), some 5 kB each
+ITEM_SECTIONS = 1000  # items' sections kept by a run (Week.item), some 10 kB each (HTML and text)
 BAR_HEIGHT = 60  # pixels of the tallest bar
 
 
@@ -49,46 +50,57 @@ def _no_include(path):
     raise ValueError("mj-include is not used in Ambassador's templates")
 
 
-def _environment(env, translations):
+def _environment(env, translations, sources):
     """A Jinja environment like the app's ``env`` (its loader, escaping,
-    globals and filters) with one language's catalogue installed. Its own
-    rather than an overlay, whose i18n methods would install into ``env``;
-    no cache: each template is compiled once, by Templates."""
-    mail_env = Environment(loader=env.loader, autoescape=env.autoescape, extensions=["jinja2.ext.i18n"],
-                           cache_size=0)
+    globals and filters) with one language's catalogue installed, and the
+    templates ``sources`` ({name: source}) besides. Its own rather than an
+    overlay, whose i18n methods would install into ``env``; no cache: each
+    template is compiled once, by Templates."""
+    mail_env = Environment(loader=ChoiceLoader([DictLoader(sources), env.loader]), autoescape=env.autoescape,
+                           extensions=["jinja2.ext.i18n"], cache_size=0)
     mail_env.globals.update(env.globals)
     mail_env.filters.update(env.filters)
     mail_env.install_gettext_translations(translations, newstyle=True)
     return mail_env
 
 
-_ITEMS = "{% for item in items %}"
-_SETUP_BEFORE = re.compile(r"{%-?\s*set\b[^%]*%}$")  # the words set up right before the loop
-_LOOP_TAG = re.compile(r"{%-?\s*(for|endfor)\b")
+_ITEMS = re.compile(r"{%-?\s*for item in items\s*%}")
+_SETUP_BEFORE = re.compile(r"({%-?\s*set\b[^%]*%})\s*$")  # the words set up right before the loop
+_LOOP_TAG = re.compile(r"{%(-?)\s*(for|endfor)\b")
 
 
-def _split_items(html):
-    """The compiled weekly HTML as (page, item): the page writes each
-    item's pre-rendered ``item.html``, and ``item`` is the loop's body as a
-    template of its own, with the words it sets up before the loop."""
-    start = html.index(_ITEMS) + len(_ITEMS)
+def _split_items(source, part):
+    """The weekly template (the compiled HTML, or the text) as (page,
+    item): the page writes each item's pre-rendered ``item.<part>``, and
+    ``item`` is the loop's body as a template of its own, with the words it
+    sets up before the loop, and the white space the loop's tags strip
+    stripped."""
+    loop = _ITEMS.search(source)
+    if loop is None:
+        raise ValueError("the weekly template has no loop over items")
     depth = 1
-    for tag in _LOOP_TAG.finditer(html, start):
-        depth += 1 if tag.group(1) == "for" else -1
+    for tag in _LOOP_TAG.finditer(source, loop.end()):
+        depth += 1 if tag.group(2) == "for" else -1
         if depth == 0:
             break
     else:
         raise ValueError("the weekly template's loop over items has no end")
-    setup = _SETUP_BEFORE.search(html, 0, start - len(_ITEMS))
-    body = html[start:tag.start()]
-    return html[:start] + "{{ item.html }}" + html[tag.start():], (setup.group() if setup else "") + body
+    setup = _SETUP_BEFORE.search(source, 0, loop.start())
+    body = source[loop.end():tag.start()]
+    if tag.group(1):  # "{%- endfor": the body's trailing white space goes
+        body = body.rstrip()
+    # A comment after the body keeps a trailing line end of it, which a
+    # template of its own would drop (keep_trailing_newline).
+    page = source[:loop.end()] + f"{{{{ item.{part} }}}}" + source[tag.start():]
+    return page, (setup.group(1) if setup else "") + body + "{# end #}"
 
 
 class Templates:
     """The mail templates of an app, compiled per language:
-    ``templates[locale].weekly_html``. The weekly HTML comes in two:
-    ``weekly_item_html`` is one item's section, rendered once per item,
-    language and networks in a run (see Week.item_html)."""
+    ``templates[locale].weekly_html``. The weekly HTML and text come in
+    two: ``weekly_item_html`` and ``weekly_item_text`` are one item's
+    section, rendered once per item, language and networks in a run (see
+    Week.item)."""
 
     NAMES = {"weekly": "digest/mail/weekly", "alert": "digest/mail/alert",
              "invitation": "programme/mail/invitation", "reminder": "digest/mail/reminder"}
@@ -97,18 +109,24 @@ class Templates:
         env = app.jinja_env
         html = {key: mjml2html(env.loader.get_source(env, name + ".mjml")[0], include_loader=_no_include)
                 for key, name in self.NAMES.items()}
-        html["weekly"], item_html = _split_items(html["weekly"])
+        html["weekly"], item_html = _split_items(html["weekly"], "html")
+        # The text's parts by names of their own, which end in .txt: not escaped.
+        weekly = self.NAMES["weekly"]
+        page_text, item_text = _split_items(env.loader.get_source(env, weekly + ".txt")[0], "text")
+        texts = {weekly + ".page.txt": page_text, weekly + ".item.txt": item_text}
         self._languages = {}
         for locale in LANGUAGES:
             with force_locale(locale):
-                mail_env = _environment(env, get_translations())
+                mail_env = _environment(env, get_translations(), texts)
             compiled = self._languages[locale] = Namespace()
             for key, name in self.NAMES.items():
                 # HTML autoescaped (from_string has no file name, which
                 # Flask's environment escapes); the text by its name, not.
                 setattr(compiled, f"{key}_html", mail_env.from_string(html[key]))
                 setattr(compiled, f"{key}_text", mail_env.get_template(name + ".txt"))
+            compiled.weekly_text = mail_env.get_template(weekly + ".page.txt")
             compiled.weekly_item_html = mail_env.from_string(item_html)
+            compiled.weekly_item_text = mail_env.get_template(weekly + ".item.txt")
 
     def __getitem__(self, locale):
         return self._languages[locale]
@@ -161,6 +179,7 @@ class Labels:
 def item_context(item, person, links, labels):
     # Namespaces rather than dicts: Jinja reads ``item.title`` as an
     # attribute first, and a digest does so some three hundred times.
+    share = links.share(person.id, item.id)  # each button's URL: this and its network
     return Namespace(
         title=item.title,
         summary=_shorten(item.summary, SUMMARY_LIMIT),
@@ -171,7 +190,7 @@ def item_context(item, person, links, labels):
         pinned=item.pinned,
         campaign=item.campaign.name if item.campaign_id else "",
         buttons=[Namespace(network=n, label=labels.names[n], title=labels.share_on[n],
-                           colour=network_colours()[n], href=links.share(person.id, item.id, n))
+                           colour=network_colours()[n], href=share + n)
                  for n in labels.networks],
     )
 
@@ -232,17 +251,17 @@ def progress(impact, locale):
 
 class _Placeholders:
     """Stands in for MailLinks while an item's section is rendered for
-    everyone: each share button's URL is a mark naming its network, marked
-    safe, so that it is the only "<" in the section not written by the
-    template (every value is escaped)."""
+    everyone: the start of each share button's URL (``MailLinks.share``) is
+    a mark, marked safe, so that in the HTML it is the only "<" not written
+    by the template (every value is escaped); in the text, a run's random
+    mark, which no item's words can contain."""
 
     @staticmethod
-    def share(person_id, item_id, network):
-        return Markup(f"<{_MARK}{network}{_MARK}>")
+    def share(person_id, item_id):
+        return _MARK
 
 
-_MARK = "\x1f"
-_MARKED = re.compile(f"<{_MARK}([a-z]+){_MARK}>")
+_MARK = Markup(f"<\x1f{secrets.token_hex(8)}\x1f>")
 _NOBODY = Namespace(id=None)
 
 
@@ -270,20 +289,22 @@ class Week:
             }
         return words
 
-    def item_html(self, entry, item, locale, labels, compiled):
-        """The HTML of ``item``'s section with ``entry``'s share buttons
-        (``item_context``): the section is rendered once per item, language
-        and networks, and only the buttons' personal URLs go in per person."""
+    def item(self, item, person, locale, labels, compiled, links):
+        """``item``'s section in ``person``'s digest: ``html`` and ``text``.
+        The section is rendered once per item, language and networks, and
+        only the start of the buttons' URLs (``MailLinks.share``, signed
+        once per person and item) goes in per person."""
         key = (item.id, locale, tuple(labels.networks))
         parts = self._items.get(key)
         if parts is None:
             if len(self._items) >= ITEM_SECTIONS:  # people's own sets of networks are many at most
                 self._items.clear()
             shared = item_context(item, _NOBODY, _Placeholders, labels)
-            parts = self._items[key] = _MARKED.split(compiled.weekly_item_html.render(item=shared))
-        hrefs = {b.network: str(escape(b.href)) for b in entry.buttons}
-        # Odd parts are the marks' networks.
-        return Markup("".join(hrefs[part] if n % 2 else part for n, part in enumerate(parts)))
+            parts = self._items[key] = (compiled.weekly_item_html.render(item=shared).split(_MARK),
+                                        compiled.weekly_item_text.render(item=shared).split(_MARK))
+        html, text = parts
+        share = links.share(person.id, item.id)
+        return Namespace(html=Markup(str(escape(share)).join(html)), text=share.join(text))
 
     def labels(self, locale, networks):
         key = (locale, tuple(networks))
@@ -350,9 +371,7 @@ def render_digest(digest, week, links, compiled):
                      if count else _("What your shares brought in this week."))
         labels = week.labels(locale, mail_networks_of(person))
         compiled = compiled[locale]
-        items = [item_context(item, person, links, labels) for item in digest.items]
-        for item, entry in zip(digest.items, items, strict=True):
-            entry.html = week.item_html(entry, item, locale, labels, compiled)
+        items = [week.item(item, person, locale, labels, compiled, links) for item in digest.items]
         context = {
             "lang": locale,
             "subject": words["subject"],

@@ -14,16 +14,18 @@ continues with everyone left. Next week's digest covers the same ground as
 a missed one.
 
 People are read in batches of ids; each batch costs a fixed number of
-aggregate queries (see build.Batch), and each message is built, sent and
-dropped before the next, so memory does not grow with the number of people.
+aggregate queries (see build.Batch), run by a helper thread while the batch
+before is sent, and each message is built, sent and dropped before the
+next, so memory does not grow with the number of people.
 The next message is built and flattened while the server takes the last
 one's data; each item's section is rendered once per language and set of
-networks (see render.Week.item_html).
+networks (see render.Week.item).
 """
 
 import datetime
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,7 @@ from digest.render import (
     render_digest,
     templates,
 )
+from intranet_plugin import db as database
 from intranet_plugin.analytics import milestones
 from intranet_plugin.content.sharing import PREVIEW
 from intranet_plugin.mail.ledger import CLAIM_LEASE, TEMPORARY, Ledger, SendLease
@@ -158,7 +161,7 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
     now = now or utcnow()
     week = week or week_of(now, app.config["TIMEZONE"])
     report = Report("digest", week, dry_run)
-    with mail_context(app):
+    with mail_context(app), database.scan_cache():
         own_mailer = mailer is None and not dry_run
         ledger = Ledger("digest", period=week, lease=lease)
         send_lease = None if dry_run else SendLease("digest", ledger.owner, lease)
@@ -170,8 +173,7 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
             if own_mailer:
                 mailer = Mailer.from_config(app.config)
             run = _WeeklyRun(app, week, now, dry_run, mailer, report, ledger, send_lease)
-            for people in batches(recipients(), batch_size):
-                run.batch(people)
+            run.run(batches(recipients(), batch_size))
         except MailError as exc:
             report.error = str(exc)
             log.error("digest %s stopped: %s", week, exc)
@@ -189,7 +191,7 @@ def send_weekly(app, week=None, dry_run=False, *, mailer=None, now=None, batch_s
 
 class _WeeklyRun:
     def __init__(self, app, week, now, dry_run, mailer, report, ledger, send_lease):
-        self.config = app.config
+        self.app, self.config = app, app.config
         self.week, self.dry_run, self.mailer, self.report = week, dry_run, mailer, report
         self.windows = Windows(now)
         self.words = Week(self.windows)
@@ -200,9 +202,36 @@ class _WeeklyRun:
         # Milestones each digest announces, marked announced with its 'sent'.
         self.milestones = {}
 
-    def batch(self, people):
+    def run(self, pages):
+        """Send to each page of people (a list of Person) in turn. The next
+        page and what its digests say (``_read``) are read by a helper
+        thread, on a connection of its own, while this page is sent: the
+        mail server would otherwise wait for those queries. They touch
+        other people's rows than this page's messages do."""
+        with ThreadPoolExecutor(1, thread_name_prefix="digest-read") as helper:
+            try:
+                ahead = helper.submit(self._read, pages)
+                while (page := ahead.result()) is not None:
+                    ahead = helper.submit(self._read, pages)
+                    self.batch(*page)
+            finally:
+                helper.submit(db.close).result()
+
+    def _read(self, pages):
+        """The next page of people, their ledger rows and their ``Batch``
+        (None when no one is left)."""
+        with self.app.app_context(), database.scan_cache():
+            people = next(pages, None)
+            if people is None:
+                return None
+            rows = self.ledger.rows(p.id for p in people)
+            todo = [p for p in people if self.ledger.state(rows.get(p.id)) in ("open", "retry")]
+            data = (Batch(todo, self.week, self.windows, self.leaderboard, self.config["DIGEST_MAX_ITEMS"])
+                    if todo else None)
+            return people, rows, data
+
+    def batch(self, people, rows, data):
         report = self.report
-        rows = self.ledger.rows(p.id for p in people)
         todo, retry = [], set()
         for person in people:
             row = rows.get(person.id)
@@ -217,7 +246,6 @@ class _WeeklyRun:
                 report.earlier += 1
         if not todo:
             return
-        data = Batch(todo, self.week, self.windows, self.leaderboard, self.config["DIGEST_MAX_ITEMS"])
         digests, empty = [], []
         for person in todo:
             digest = data.digest(person)

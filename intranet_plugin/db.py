@@ -59,6 +59,27 @@ def make_database(url):
     )
 
 
+SCAN_CACHE_KIB = 4_000
+
+
+@contextlib.contextmanager
+def scan_cache(kib=SCAN_CACHE_KIB):
+    """This thread's SQLite connection with a page cache of ``kib`` KiB
+    meanwhile, then as before: for a long job that reads each page about
+    once (the weekly digest), so that its memory stays flat whatever the
+    size of the database; the pages left over are freed at once. Nothing
+    on PostgreSQL (its cache is the server's)."""
+    if not isinstance(db.obj, SqliteDatabase):
+        yield
+        return
+    before = db.execute_sql("PRAGMA cache_size").fetchone()[0]
+    db.execute_sql(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        db.execute_sql(f"PRAGMA cache_size = {int(before)}")
+
+
 def bind(url):
     """Bind the models to the database at ``url`` and return it."""
     database = make_database(url)

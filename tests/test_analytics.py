@@ -206,6 +206,23 @@ def test_a_persons_rank_is_their_place_on_the_board(fx):
     assert a.rank_of(people["hid"], EVER) is None and a.rank_of(fx["bob"], EVER) is None
 
 
+def test_the_top_of_the_leaderboard_ranked_a_batch_at_a_time_is_the_leaderboards(fx):
+    i = make_item("Tie")
+    for name, clicks in (("zoe", 2), ("anna", 1), ("yves", 1), ("hidden", 9), ("xena", 0)):
+        person = make_person(name, show_on_leaderboard=name != "hidden")
+        link = TrackedLink.for_share(person, i, "linkedin")
+        share(person, i, link, D(2026, 3, 17))
+        for _n in range(clicks):
+            click(link, D(2026, 3, 17), visitor="same")
+    for period in (EVER, a.Period(D(2026, 3, 17), D(2026, 3, 17))):
+        for n in (1, 3, 10):
+            expected = a.leaderboard(period, limit=n)
+            for batch in (1, 2, 5000):
+                assert a.leaderboard_top(period, n, batch=batch) == expected
+    Setting.set_value(a.LEADERBOARD_SETTING, "0")
+    assert a.leaderboard_top(EVER, 3, batch=2) == []
+
+
 def test_campaign_board_and_totals(fx):
     board = a.leaderboard(a.this_month(TODAY), campaign_id=fx["spring"], include_hidden=True)
     # Carl shared only a vacancy outside the campaign.

@@ -254,7 +254,7 @@ def test_people_sharing_an_item_section_each_get_their_own_buttons(mail_app, smt
         assert set(links) == set(person.networks)
         for network, url in links.items():
             with mail_app.app_context():
-                token = read_share_token(urlsplit(url).path.rsplit("/", 1)[-1])
+                token = read_share_token(*urlsplit(url).path.rsplit("/", 2)[-2:])
             assert (token.person_id, token.item_id, token.network) == (person.id, item.id, network)
         assert "Windpark &lt;open&gt; &amp; more" in message.get_body(("html",)).get_content()
 
@@ -329,6 +329,31 @@ def test_the_digest_of_a_batch_costs_the_same_queries_for_5_or_40_people(mail_ap
         return len(seen)
 
     assert queries(5) == queries(40)
+
+
+def test_a_run_reads_through_a_small_page_cache_and_leaves_the_connections_as_it_was(mail_app, smtp, monkeypatch):
+    from intranet_plugin import db as database
+    from intranet_plugin.models import db
+
+    make_person("emma")
+    make_item("Windpark open")
+    seen = []
+    real = database.scan_cache
+
+    def watched(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(database, "scan_cache", watched)
+    with mail_app.app_context():
+        before = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+        with database.scan_cache(kib=1000):
+            inside = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+        assert run(mail_app).sent == 1
+        after = db.execute_sql("PRAGMA cache_size").fetchone()[0] if not database.is_postgres() else None
+    assert (inside, after) == ((-1000, before) if before is not None else (None, None))
+    # The run itself, and its helper thread that reads each batch.
+    assert any(name.startswith("digest-read") for name in seen) and len(set(seen)) >= 2
 
 
 def test_a_sent_digest_costs_its_ledger_writes_and_nothing_else_per_person(mail_app, smtp):
@@ -716,5 +741,5 @@ def test_links_in_mails_already_sent_keep_working(mail_app, monkeypatch):
         assert not read_share_token(OLD_SHARE_TOKEN).records
         assert read_unsubscribe_token(OLD_UNSUBSCRIBE_TOKEN) == (7, "alerts")
         assert read_share_token(OLD_SHARE_TOKEN[:-2] + "xx") is None
-        new = read_share_token(MailLinks().share(12345, 678, "whatsapp").split("/share/")[1].split("?")[0])
+        new = read_share_token(*(MailLinks().share(12345, 678) + "whatsapp").split("/share/")[1].split("/"))
         assert new[:4] == (12345, 678, "whatsapp", "digest") and new.records

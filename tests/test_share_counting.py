@@ -15,7 +15,7 @@ import pytest
 from helpers import BROWSER, impact_of, login, make_campaign, make_item, make_person, store_click
 from intranet_plugin import analytics
 from intranet_plugin.analytics import draws
-from intranet_plugin.content.sharing import share_token
+from intranet_plugin.content.sharing import item_token, share_token
 from intranet_plugin.models import Click, Person, ShareEvent, TrackedLink, utcnow
 
 
@@ -87,6 +87,23 @@ def test_a_digest_token_replayed_opens_the_network_and_records_nothing(app):
     [share] = ShareEvent.select()
     assert (share.source, share.is_repeat) == ("digest", False)
     assert shares_of(emma) == 1
+
+
+def test_an_items_buttons_in_a_mail_share_one_token_and_each_records_once(app):
+    """An e-mail signs one token per item; each button adds its network,
+    records one share at most, and is no share token of another kind."""
+    emma = make_person("emma")
+    item = make_item("Wind farm opens")
+    with app.test_request_context():
+        token = item_token(emma.id, item.id, "digest")
+    client = app_client(app)
+    for network, host in (("linkedin", "www.linkedin.com"), ("x", "x.com"), ("linkedin", "www.linkedin.com")):
+        response = client.get(f"/share/{token}/{network}")
+        assert response.status_code == 303 and urlsplit(response.headers["Location"]).netloc == host
+    assert sorted((s.network, s.source) for s in ShareEvent.select()) == [("linkedin", "digest"), ("x", "digest")]
+    assert client.get(f"/share/{token}/myspace").status_code == 400  # no such network
+    assert client.get(f"/share/{token}").status_code == 400  # without its network, no token at all
+    assert ShareEvent.select().count() == 2
 
 
 def test_each_source_has_its_own_lifetime(app, monkeypatch):

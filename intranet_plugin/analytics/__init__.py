@@ -621,7 +621,7 @@ def leaderboard_people_enabled():
     return Setting.get_value(LEADERBOARD_SETTING, "1") != "0"
 
 
-def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, items=None):
+def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, items=None, people=None):
     """People ranked by points, then clicks, then name: a list of dicts
     (rank, person_id, name, department, visible, points, clicks, visitors,
     shares, emv, conversions).
@@ -631,14 +631,17 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
     in the period, and only its items count). ``visible`` is true for people
     who chose to appear (and are active) while people leaderboards are on;
     without ``include_hidden`` only they are listed, ranked among
-    themselves; hidden people never carry a name. Two queries.
+    themselves; hidden people never carry a name. ``people``: only these
+    (a list or subquery of ids) take part. Two queries.
     """
     enabled = leaderboard_people_enabled()
     if not include_hidden and not enabled:
         return []
     visible = (Person.show_on_leaderboard == True) & (Person.is_active == True)  # noqa: E712
+    taking_part = Person.id.in_(people) if people is not None else None
     # Without the hidden people, only the visible people's links are summed.
-    among = None if include_hidden else Person.select(Person.id).where(visible)
+    among = (None if include_hidden and people is None
+             else _where(Person.select(Person.id), None if include_hidden else visible, taking_part))
     links = _links(campaign_id=campaign_id, among=among, items=items)
     shares = _where(_share_query(period, campaign_id=campaign_id, items=items)
                     .select(ShareEvent.person.alias("person_id"), fn.COUNT(ShareEvent.id).alias("shares"))
@@ -667,6 +670,8 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
         query = query.where((n_shares > 0) | (n_clicks > 0))
     if not include_hidden:
         query = query.where(visible)
+    if people is not None:
+        query = query.where(taking_part)
     if limit is not None:
         query = query.limit(limit)
     rows = []
@@ -679,6 +684,25 @@ def leaderboard(period, limit=None, include_hidden=False, campaign_id=None, item
                      "visitors": int(row["points"]), "shares": int(row["shares"]),
                      "emv": _money(row["emv"]), "conversions": int(row["conversions"])})
     return rows
+
+
+def leaderboard_top(period, n, batch=5000):
+    """The first ``n`` rows of the public ``leaderboard`` with a memory that
+    does not grow with the number of people: ranked a batch of people (by
+    id) at a time, the first ``n`` of each batch kept, and those ranked
+    again by ``leaderboard`` itself (the first ``n`` of everyone are among
+    them). Two queries per batch, and one."""
+    candidates, last = [], 0
+    visible = (Person.show_on_leaderboard == True) & (Person.is_active == True)  # noqa: E712
+    while last is not None:
+        # A batch is a range of ids, not a list: a long list in the SQL
+        # costs more memory than the query over everyone.
+        upto = (Person.select(Person.id).where(visible & (Person.id > last)).order_by(Person.id)
+                .offset(batch - 1).limit(1).scalar())
+        people = _where(Person.select(Person.id), Person.id > last, Person.id <= upto if upto else None)
+        candidates += [row["person_id"] for row in leaderboard(period, limit=n, people=people)]
+        last = upto
+    return leaderboard(period, limit=n, people=candidates) if candidates else []
 
 
 def rank_of(person_id, period, totals=None):

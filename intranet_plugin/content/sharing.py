@@ -354,13 +354,18 @@ class ShareTokens(URLSafeTimedSerializer):
         return base64_encode(Serializer.dump_payload(self, obj))
 
 
-def _serializer():
+def _serializer(salt="ambassador.share"):
     # Built once per app: a page renders dozens of share buttons.
-    serializer = current_app.extensions.get("ambassador.share_tokens")
+    key = "ambassador.share_tokens" + salt[len("ambassador.share"):]
+    serializer = current_app.extensions.get(key)
     if serializer is None:
-        serializer = ShareTokens(current_app.config["SECRET_KEY"], salt="ambassador.share")
-        current_app.extensions["ambassador.share_tokens"] = serializer
+        serializer = current_app.extensions[key] = ShareTokens(current_app.config["SECRET_KEY"], salt=salt)
     return serializer
+
+
+# An item token (``item_token``) is signed apart from a share token, so
+# that neither can pass for the other.
+_ITEM_SALT = "ambassador.share.item"
 
 
 # Where a share token is handed out, and how long it may record a share
@@ -406,15 +411,35 @@ def share_token(person_id, item_id, network, source="web"):
     return _serializer().dumps([person_id, item_id, network, source, secrets.token_urlsafe(12)])
 
 
-def read_share_token(token):
+def item_token(person_id, item_id, source):
+    """One signed token for all of an e-mail's share buttons of an item:
+    who shares what, from which ``source`` (``LIFETIMES``), with an id of
+    its own. Each button's URL adds its network (``read_share_token``), so
+    a digest signs once per item rather than once per button; each button
+    still records one share at most (the id with the network goes on the
+    share it records)."""
+    return _serializer(_ITEM_SALT).dumps([person_id, item_id, source, secrets.token_urlsafe(12)])
+
+
+def read_share_token(token, network=None):
     """The ``ShareToken``, or None when tampered, foreign or older than its
-    source's lifetime."""
+    source's lifetime. With ``network``: an ``item_token`` for that
+    network's button."""
     try:
-        payload, signed_at = _serializer().loads(token, return_timestamp=True)
-        person_id, item_id, network, source, *rest = payload
-        token_id = rest[0] if rest else None
+        if network is None:
+            payload, signed_at = _serializer().loads(token, return_timestamp=True)
+            person_id, item_id, network, source, *rest = payload
+            if len(rest) > 1:
+                return None
+            token_id = rest[0] if rest else None
+        else:
+            payload, signed_at = _serializer(_ITEM_SALT).loads(token, return_timestamp=True)
+            person_id, item_id, source, nonce = payload
+            if network not in NETWORKS or not isinstance(nonce, str):
+                return None
+            token_id = f"{nonce}.{network}"  # one share per button
         lifetime = (LIFETIMES if token_id is not None else LEGACY_LIFETIMES)[source]
-        if len(rest) > 1 or not (token_id is None or isinstance(token_id, str)):
+        if not (token_id is None or isinstance(token_id, str)):
             return None
         result = ShareToken(int(person_id), int(item_id), network, source, token_id)
     except (BadSignature, ValueError, TypeError, KeyError):

@@ -137,6 +137,22 @@ class Ledger:
         self._recipient_name = recipient_name
         self._recipient = getattr(MailLedger, recipient_name)
         self._in_round = (MailLedger.kind == kind) & (getattr(MailLedger, round_name) == self._round[round_name])
+        self._sql = {}
+
+    def _execute(self, name, query, params):
+        """Run ``query()`` (a peewee query) with ``params``, the values its
+        SQL takes in order; its SQL is generated once per ledger and
+        statement ``name``, the first time, and checked to take ``params``.
+        peewee generates a query's SQL anew at every execute, which costs
+        more than the one-row write itself, and a round writes two rows a
+        message. Returns the number of rows written."""
+        sql = self._sql.get(name)
+        if sql is None:
+            sql, expected = query().sql()
+            if list(expected) != list(params):
+                raise RuntimeError(f"the mail ledger's {name} statement takes {expected!r}, not {params!r}")
+            self._sql[name] = sql
+        return db.execute_sql(sql, params).rowcount
 
     def _of(self, recipients):
         return self._in_round & self._recipient.in_(list(recipients))
@@ -194,7 +210,12 @@ class Ledger:
             return bool(MailLedger.update(**mine).where(
                 self._of([recipient]) & (MailLedger.status == "failed")
                 & MailLedger.error.startswith(TEMPORARY)).execute())
-        return bool(MailLedger.insert(**self._key(recipient), **mine).on_conflict_ignore().as_rowcount().execute())
+        row = {**self._key(recipient), **mine}
+        # The row's columns in the model's order, unset ones at their defaults.
+        params = [row[f.name] if f.name in row else f.default for f in MailLedger._meta.sorted_fields
+                  if f.name in row or (f.default is not None and not callable(f.default))]
+        return bool(self._execute(("hand over", *sorted(fields)), lambda: MailLedger.insert(row).on_conflict_ignore(),
+                                  params))
 
     def settle(self, recipient, outcome, retry=False):
         """Record the outcome of the message to ``recipient``: the number of
@@ -205,25 +226,33 @@ class Ledger:
         recipient, the message could not be built) gets its row here;
         ``retry``: that row is a temporary failure from an earlier run."""
         if isinstance(outcome, int):
-            fields = {"status": "sent", "sent_at": utcnow(), "attempts": MailLedger.attempts + outcome}
-        else:
-            error = str(outcome)
-            if isinstance(outcome, TemporaryFailure):
-                error = TEMPORARY + error
-            fields = {"status": "failed", "error": error}
-            if isinstance(outcome, MailError):
-                fields["attempts"] = MailLedger.attempts + getattr(outcome, "tries", 1)
-        if fields["status"] == "sent" and is_postgres() and not db.in_transaction():
+            return self._sent(recipient, outcome)
+        error = str(outcome)
+        if isinstance(outcome, TemporaryFailure):
+            error = TEMPORARY + error
+        fields = {"status": "failed", "error": error}
+        if isinstance(outcome, MailError):
+            fields["attempts"] = MailLedger.attempts + getattr(outcome, "tries", 1)
+        settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
+        if not settled and self.hand_over(recipient, retry):
+            MailLedger.update(**fields).where(self._mine([recipient])).execute()
+
+    def _sent(self, recipient, tries):
+        fields = {"status": "sent", "sent_at": utcnow(), "attempts": MailLedger.attempts + tries}
+        params = ["sent", tries, fields["sent_at"], self.kind, *self._round.values(), recipient, self.owner, SENDING]
+
+        def query():
+            return MailLedger.update(**fields).where(self._mine([recipient]))
+
+        if is_postgres() and not db.in_transaction():
             # Without waiting for the server's disk: a PostgreSQL crash
             # that lost this commit leaves the row "sending", in doubt,
             # never sent twice; a crash of this process cannot lose it.
             with db.atomic():
                 db.execute_sql("SET LOCAL synchronous_commit TO OFF")
-                settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
+                self._execute("sent", query, params)
         else:
-            settled = MailLedger.update(**fields).where(self._mine([recipient])).execute()
-        if not settled and "error" in fields and self.hand_over(recipient, retry):
-            MailLedger.update(**fields).where(self._mine([recipient])).execute()
+            self._execute("sent", query, params)
 
     def skip(self, recipients, retry=()):
         """Record that ``recipients`` had nothing to be sent; those in

@@ -115,13 +115,17 @@ def build_message(sender, to, subject, text, html=None, headers=None, message_id
             message[name] = value
         message.set_payload(plain.get_payload())
         return message
-    message["Content-Type"] = "multipart/alternative"
     # "=_" occurs in neither quoted-printable nor base64, so the generator
-    # need not search the parts for a boundary that is free.
-    message.set_boundary("=_" + uuid.uuid4().hex)
+    # need not search the parts for a boundary that is free, and one
+    # boundary serves every message of the process (RFC 2046 asks only
+    # that it not occur in the parts): the header is parsed once.
+    message["Content-Type"] = _ALTERNATIVE
     message.attach(plain)
     message.attach(_part(html, "html", "base64"))
     return message
+
+
+_ALTERNATIVE = f'multipart/alternative; boundary="=_{uuid.uuid4().hex}"'
 
 
 def _part(content, subtype, cte):

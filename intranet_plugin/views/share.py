@@ -169,14 +169,17 @@ def qr_page(item_id):
 
 
 @bp.route("/share/<token>", methods=["GET", "POST"])
+@bp.route("/share/<token>/<network>", methods=["GET", "POST"])
 @csrf.exempt  # the signed, personal token is this action's CSRF guard
-def share(token):
+def share(token, network=None):
     """Record a share and open the network's share dialog with the person's
     tracked link.
 
     The signed token names the person, item, network and where it was
-    handed out: it is the CSRF guard of this GET, and lets a button in the
-    digest e-mail work without signing in first. Tampered, expired or
+    handed out (an e-mail's token names person, item and source, and each
+    button's URL its network: ``content.sharing.item_token``): it is the
+    CSRF guard of this GET, and lets a button in the digest e-mail work
+    without signing in first. Tampered, expired or
     foreign tokens record nothing; a token records one share at most (a
     second use opens the network and records nothing), and of a person's
     presses on an item and network in a day only the first counts
@@ -184,7 +187,7 @@ def share(token):
     """
     if request.method == "HEAD":
         return "", 204  # link checkers and scanners: nothing is recorded
-    data = read_share_token(token)
+    data = read_share_token(token, network)
     if data is None:
         return _refused(_("This share link is invalid or has expired. Open the share page to get a fresh one."))
     if data.source == PREVIEW:
