@@ -342,13 +342,9 @@ def rebuild():
         LinkTotal.insert_from(per(rows.c.link_id, *link), into(LinkTotal, "link", *LINK)).execute()
         LinkMonth.insert_from(per(rows.c.link_id, month, *link), into(LinkMonth, "link", "month", *LINK)).execute()
         LinkDay.insert_from(per(rows.c.link_id, rows.c.day, *link), into(LinkDay, "link", "day", *LINK)).execute()
-        for model, source, keys in ((PersonTotal, LinkTotal, ["person_id"]),
-                                    (PersonMonth, LinkMonth, ["month", "person_id"]),
-                                    (PersonDay, LinkDay, ["person_id", "day"]),
-                                    (ItemTotal, LinkTotal, ["item_id"]),
-                                    (ItemMonth, LinkMonth, ["month", "item_id"]),
-                                    (ItemDay, LinkDay, ["day", "item_id"])):
-            group(model, source, *keys)
+        for model, keys, _ in TABLES:  # each group table from the link table of its period
+            if issubclass(model, GroupMeasures):
+                group(model, LinkMonth if "month" in keys else LinkDay if "day" in keys else LinkTotal, *keys)
         DayTotal.insert_from(per(rows.c.day, TrackedLink.network), into(DayTotal, "day", "network")).execute()
         return LinkTotal.select().count()
 
