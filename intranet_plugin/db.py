@@ -150,14 +150,31 @@ def execute_values(cursor, sql, rows, page_size=1000):
     literals, and the statement is sent without parameters: psycopg 3
     parses the placeholders of a statement over 4 KB anew every time
     (measured: 6.8 ms for a page of 500 clicks, twice what storing them
-    costs otherwise)."""
+    costs otherwise).
+
+    Each distinct value is turned into a literal once per call: the rows
+    of running totals repeat the same days, ids, networks and zeros, and
+    the driver's adapter costs more than a dictionary lookup (measured:
+    0.3 to 1.5 µs a value)."""
     if not rows:
         return
     literal = _literal_writer(cursor)
+    # Keyed by type too: True == 1 and 1 == 1.0, but their literals differ.
+    cache = {}
+
+    def row_literal(row):
+        parts = []
+        for value in row:
+            key = (value.__class__, value)
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = literal(value)
+            parts.append(text)
+        return b"(" + b",".join(parts) + b")"
+
     head, _, tail = sql.encode().partition(b"%s")
     for start in range(0, len(rows), page_size):
-        values = b",".join(b"(" + b",".join(map(literal, row)) + b")" for row in rows[start:start + page_size])
-        cursor.execute(head + values + tail)
+        cursor.execute(head + b",".join(map(row_literal, rows[start:start + page_size])) + tail)
 
 
 def _literal_writer(cursor):

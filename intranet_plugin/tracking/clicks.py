@@ -23,6 +23,7 @@ power loss costs at most the clicks of the last interval (plus one
 """
 
 import atexit
+import contextlib
 import datetime
 import fcntl
 import functools
@@ -267,10 +268,14 @@ class ClickJournal:
                     last_recovery = time.monotonic()
             except Exception:  # keep the thread alive; lines stay in the file
                 log.exception("moving clicks from the journal failed; will retry")
-                time.sleep(1)
-            finally:
-                if not db.is_closed():
+                # The next try on a new connection (the database may have
+                # restarted); between moves the thread keeps its own, as a
+                # new one each second costs PostgreSQL a backend.
+                with contextlib.suppress(Exception):
                     db.close()
+                time.sleep(1)
+        if not db.is_closed():
+            db.close()
 
     def flush(self):
         """Move this process's new journal lines into the database."""
@@ -417,28 +422,47 @@ def _store_values(values):
             cursor.executemany(f"INSERT INTO click ({columns}) SELECT {', '.join('?' * len(_COLUMNS))} "
                                "WHERE EXISTS (SELECT 1 FROM tracked_link WHERE id = ?) "
                                "ON CONFLICT (event_id) DO NOTHING", [(*v, v[1]) for v in values])
-        sql, params = _mark_own_statement()
-        db.execute_sql(sql, (*params, before))
+        _mark_own(values, before)
         totals.count_new(before)
 
 
 _statements = {}
 
 
+def _mark_own(values, after_id):
+    """Mark the clicks stored after ``after_id`` that are the sharer's own:
+    from the browser and network they shared from that day (same keyed
+    visitor hash). Only the visitors who shared on the batch's days can
+    be sharers, so a batch none of whose visitors is among them (most)
+    needs no statement, and the statement looks only at theirs."""
+    days = {v[3] for v in values}
+    first, last = min(days), max(days)
+    sharers = {visitor for (visitor,) in (ShareEvent.select(ShareEvent.visitor).distinct()
+                                          .where(ShareEvent.day.between(first, last)).tuples())}
+    if not any(v[5] in sharers for v in values):
+        return
+    sql, params = _mark_own_statement()
+    db.execute_sql(sql, (*params, after_id, first, last))
+
+
 def _mark_own_statement():
-    """The statement marking the new clicks that are the sharer's own: from
-    the browser and network they shared from that day (same keyed visitor
-    hash). Built once per kind of database (its placeholders differ):
-    peewee takes longer to build it than the database takes to run it."""
+    """The UPDATE of ``_mark_own``, built once per kind of database (its
+    placeholders differ): peewee takes longer to build it than the
+    database takes to run it. Its last three parameters: the id after
+    which to look and the first and last day of the batch."""
     kind = type(db.obj)
     if kind not in _statements:
+        day = datetime.date(2000, 1, 1)
         own = (ShareEvent.select(ShareEvent.id)
                .join(TrackedLink, on=(ShareEvent.person == TrackedLink.person))
                .where((TrackedLink.id == Click.link)
                       & (ShareEvent.visitor == Click.visitor)
                       & (ShareEvent.day == Click.day)))
-        sql, params = Click.update(is_self=True).where((Click.id > -1) & fn.EXISTS(own)).sql()
-        _statements[kind] = (sql, params[:-1])  # the last one: the id after which to look
+        sharers = ShareEvent.select(ShareEvent.visitor).where(ShareEvent.day.between(day, day))
+        sql, params = (Click.update(is_self=True)
+                       .where((Click.id > -1) & Click.visitor.in_(sharers) & fn.EXISTS(own)).sql())
+        assert params[-3:] == [-1, day, day], params
+        _statements[kind] = (sql, params[:-3])
     return _statements[kind]
 
 

@@ -256,22 +256,28 @@ def last_click_id():
 
 
 # The clicks stored after a given id, grouped per network as the totals
-# count them: the network's distinct visitors on that link, day, kind and
-# self-flag after these clicks, and before them (two lookups in the click
-# index on link, day, network, visitor), each capped.
+# count them. Per group: the network's new distinct visitors (a visitor is
+# new when no earlier click of the group has their hash: one lookup in the
+# click index on link, day, network, visitor) and, only for groups that
+# have new visitors, the distinct visitors before; the visitors added are
+# the capped count after less the capped count before. A repeat visitor
+# costs one index lookup, however many clicks the link had that day.
 _NEW_CLICKS = """
 SELECT g.link_id, l.person_id, l.item_id, l.network, g.day, g.kind, g.is_self, g.hits,
-       {capped_after} - {capped_before}, (g.after - {capped_after}) - (g.before - {capped_before})
-FROM (SELECT c.link_id, c.day, c.kind, c.is_self, c.net, COUNT(*) AS hits,
+       {capped_after} - {capped_before}, g.new - ({capped_after} - {capped_before})
+FROM (SELECT n.*, CASE WHEN n.new = 0 THEN 0 ELSE
              (SELECT COUNT(DISTINCT o.visitor) FROM click AS o
-              WHERE o.link_id = c.link_id AND o.day = c.day AND o.net = c.net
-                AND o.kind = c.kind AND o.is_self = c.is_self) AS after,
-             (SELECT COUNT(DISTINCT o.visitor) FROM click AS o
-              WHERE o.link_id = c.link_id AND o.day = c.day AND o.net = c.net
-                AND o.kind = c.kind AND o.is_self = c.is_self AND o.id <= {p}) AS before
-      FROM click AS c
-      WHERE c.id > {p}
-      GROUP BY c.link_id, c.day, c.kind, c.is_self, c.net) AS g
+              WHERE o.link_id = n.link_id AND o.day = n.day AND o.net = n.net
+                AND o.kind = n.kind AND o.is_self = n.is_self AND o.id <= {p}) END AS before
+      FROM (SELECT c.link_id, c.day, c.kind, c.is_self, c.net, COUNT(*) AS hits,
+                   COUNT(DISTINCT CASE WHEN NOT EXISTS
+                         (SELECT 1 FROM click AS o
+                          WHERE o.link_id = c.link_id AND o.day = c.day AND o.net = c.net
+                            AND o.visitor = c.visitor AND o.kind = c.kind AND o.is_self = c.is_self
+                            AND o.id <= {p}) THEN c.visitor END) AS new
+            FROM click AS c
+            WHERE c.id > {p}
+            GROUP BY c.link_id, c.day, c.kind, c.is_self, c.net) AS n) AS g
 JOIN tracked_link AS l ON l.id = g.link_id
 """
 
@@ -287,9 +293,9 @@ def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
     read under it. One query, plus one upsert per table of ``TABLES``."""
-    sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("g.after"))),
+    sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("(g.before + g.new)"))),
                              capped_before=_sql_of(capped(SQL("g.before"))))
-    _apply(db.execute_sql(sql, (after_id, after_id)).fetchall())
+    _apply(db.execute_sql(sql, (after_id, after_id, after_id)).fetchall())
 
 
 def _source_groups(links=None):
