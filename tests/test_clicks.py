@@ -145,6 +145,11 @@ def test_visitor_keys_rotate_daily_and_old_keys_are_deleted(app):
     later = hasher.hash(day + datetime.timedelta(days=3), "203.0.113.7", BROWSER)
     assert later != first
     assert [s.day for s in VisitorSalt.select()] == [day + datetime.timedelta(days=3)]
+    # Hashes are cached per key, and the cache forgets those of an old key:
+    # only the one made with the new key is left in memory.
+    assert clicks._visitor_hash.cache_info().currsize == 1
+    assert hasher.hash(day + datetime.timedelta(days=3), "203.0.113.7", "x" * 600) != later  # too long to cache
+    assert clicks._visitor_hash.cache_info().currsize == 1
 
 
 def test_a_click_on_a_deleted_link_does_not_block_the_journal(journal_app, tmp_path):
