@@ -331,6 +331,26 @@ def test_the_digest_of_a_batch_costs_the_same_queries_for_5_or_40_people(mail_ap
     assert queries(5) == queries(40)
 
 
+def test_a_run_starts_with_a_small_page_and_sends_to_everyone_once(mail_app, smtp, monkeypatch):
+    """Nothing is sent before the first page is read: it is small, and the
+    later pages are full."""
+    import digest.send
+
+    item = make_item("Windpark open")
+    people = [make_person(f"p{n}") for n in range(7)]
+    for n, person in enumerate(people):
+        add_click(person, item, "linkedin", visitor=f"v{n}")
+    pages = []
+    batch = digest.send._WeeklyRun.batch
+    monkeypatch.setattr(digest.send, "FIRST_PAGE", 2)
+    monkeypatch.setattr(digest.send._WeeklyRun, "batch",
+                        lambda self, people, *rest: (pages.append(len(people)), batch(self, people, *rest)))
+    report = send_weekly(mail_app, batch_size=3)
+    assert pages == [2, 3, 2]
+    assert report.sent == 7
+    assert sorted(m["To"].addresses[0].addr_spec for m in smtp.messages) == sorted(p.email for p in people)
+
+
 def test_a_run_reads_through_a_small_page_cache_and_leaves_the_connections_as_it_was(mail_app, smtp, monkeypatch):
     from intranet_plugin import db as database
     from intranet_plugin.models import db
