@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import os
+import sqlite3
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from peewee import PostgresqlDatabase, SqliteDatabase
@@ -11,6 +12,8 @@ from playhouse.migrations import Runner
 from intranet_plugin.models import db
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+# MATERIALIZED common table expressions (storing clicks, tracking.totals).
+SQLITE_NEEDED = (3, 35)
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -27,6 +30,10 @@ def make_database(url):
     """A peewee database for an ``AMBASSADOR_DATABASE_URL``."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
+        if sqlite3.sqlite_version_info < SQLITE_NEEDED:
+            # Said at start-up, not as a syntax error at every stored click.
+            raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: Ambassador needs "
+                               f"{'.'.join(map(str, SQLITE_NEEDED))} or later")
         path = unquote(url[len("sqlite:///"):])
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -117,3 +117,14 @@ def test_cli_reports_an_unreachable_database_in_one_line(tmp_path, command):
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Error: The database cannot be used: ") and "Connection refused" in line
+
+
+def test_a_sqlite_too_old_for_the_click_store_is_refused_at_start(tmp_path, monkeypatch):
+    from intranet_plugin import db
+
+    monkeypatch.setattr(db.sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(db.sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.31\.1 is too old: Ambassador needs 3\.35"):
+        db.make_database(f"sqlite:///{tmp_path}/a.db")
+    monkeypatch.setattr(db.sqlite3, "sqlite_version_info", (3, 35, 0))
+    assert db.make_database(f"sqlite:///{tmp_path}/a.db") is not None

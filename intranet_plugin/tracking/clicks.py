@@ -153,12 +153,22 @@ class VisitorHasher:
         user_agent = user_agent or ""
         if len(user_agent) > 512:  # not worth keeping in the cache
             return _visitor_hash.__wrapped__(self.key_for(day), truncate_ip(address), user_agent)
-        return _visitor_hash(self.key_for(day), truncate_ip(address), user_agent)
+        return self._cached(_visitor_hash, day, truncate_ip(address), user_agent)
 
     def network(self, day, address):
         """The visitor's network alone, so that the totals can cap what one
         network adds to a link."""
-        return _network_hash(self.key_for(day), truncate_ip(address))
+        return self._cached(_network_hash, day, truncate_ip(address))
+
+    def _cached(self, function, day, *args):
+        key = self.key_for(day)
+        value = function(key, *args)
+        if self._current[1] is not key:
+            # A new day's key came while this hash was made with the old
+            # one, maybe after the caches were cleared: clear them again.
+            _visitor_hash.cache_clear()
+            _network_hash.cache_clear()
+        return value
 
 
 @functools.lru_cache(maxsize=8192)
@@ -268,27 +278,34 @@ class ClickJournal:
     # -- moving lines into the database ----------------------------------
 
     def _run(self):
-        last_recovery = 0.0
+        # While clicks come, the thread keeps its connection from one move
+        # to the next (a new one each second costs PostgreSQL a backend);
+        # it lets it go after a move with nothing to move, after a failure
+        # (the next try on a new one: the database may have restarted), and
+        # when the database it was opened on is no longer the one in use.
+        last_recovery, used = 0.0, None
         while not self._stop.is_set():
             self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
             if self._stop.is_set():
                 break
+            if used is not None and used is not db.obj:
+                _release(used)
+            used = db.obj
             try:
-                self.flush()
+                moved = self.flush()
                 if time.monotonic() - last_recovery > 10:
-                    recover(self.directory, skip=self._path)
+                    moved += recover(self.directory, skip=self._path)
                     last_recovery = time.monotonic()
             except Exception:  # keep the thread alive; lines stay in the file
                 log.exception("moving clicks from the journal failed; will retry")
-                # The next try on a new connection (the database may have
-                # restarted); between moves the thread keeps its own, as a
-                # new one each second costs PostgreSQL a backend.
-                with contextlib.suppress(Exception):
-                    db.close()
+                _release(used)
                 time.sleep(1)
-        if not db.is_closed():
-            db.close()
+            else:
+                if not moved:
+                    _release(used)
+        if used is not None:
+            _release(used)
 
     def flush(self):
         """Move this process's new journal lines into the database."""
@@ -337,6 +354,13 @@ class ClickJournal:
             os.close(self._fd)
             os.unlink(self._path)
             self._fd = self._path = None
+
+
+def _release(database):
+    """Close this thread's connection to ``database``, if it has one."""
+    with contextlib.suppress(Exception):
+        if not database.is_closed():
+            database.close()
 
 
 def make_durable():
