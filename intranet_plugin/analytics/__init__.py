@@ -378,21 +378,29 @@ def link_totals(period, links=None, today=None):
     crawler_hits, ...): all-time or monthly totals, and daily totals for
     the days of a month the period covers in part. A link may have several
     rows: sum them."""
-    p = plan(period, today)
 
-    def of(query, column):
-        return query.where(column.in_(links)) if links is not None else query
+    def of(model, condition, sign):
+        columns = _link_columns(model)
+        if sign < 0:
+            columns = [*columns[:4], *_negated(_columns(model))]
+        return _where(model.select(*columns), condition, model.link.in_(links) if links is not None else None)
 
+    return _planned(plan(period, today), today, (LinkTotal, LinkMonth, LinkDay), of)
+
+
+def _planned(p, today, tables, of):
+    """A plan read from (all-time, monthly, daily) totals, as the subquery
+    ``t``: the all-time rows, or the whole months, the days at either end
+    and, negated, the days left out. ``of(model, condition, sign)`` gives
+    one part's rows (``sign`` -1: its measures negated)."""
+    total, monthly, daily = tables
     if p.all_time:
-        return of(LinkTotal.select(*_link_columns(LinkTotal)), LinkTotal.link).alias("t")
+        return of(total, None, 1).alias("t")
     parts = []
     if p.months is not None:
-        months = LinkMonth.select(*_link_columns(LinkMonth))
-        parts.append(of(months.where(_covered(p, today)), LinkMonth.link))
-    days = LinkDay.select(*_link_columns(LinkDay))
-    parts.extend(of(days.where(edge.days(LinkDay.day)), LinkDay.link) for edge in p.edges)
-    less = LinkDay.select(*_link_columns(LinkDay)[:4], *_negated(_columns(LinkDay)))
-    parts.extend(of(less.where(days_off.days(LinkDay.day)), LinkDay.link) for days_off in p.less)
+        parts.append(of(monthly, _covered(p, today, monthly.month), 1))
+    parts.extend(of(daily, edge.days(daily.day), 1) for edge in p.edges)
+    parts.extend(of(daily, days_off.days(daily.day), -1) for days_off in p.less)
     return functools.reduce(operator.add, parts).alias("t")
 
 
@@ -449,23 +457,14 @@ def group_totals(period, key, among=None, today=None):
     but a row per person or item. ``among``: a subquery or list of the
     people or items in question (None: all). A key may have several rows:
     sum them."""
-    total, monthly, daily = GROUPS[key]
-    p = plan(period, today)
 
-    def of(model, condition=None, sign=1):
+    def of(model, condition, sign):
         column = getattr(model, key)
         measures = [getattr(model, c) for c in (*MEASURES, *NETWORK_CLICKS)]
         query = model.select(column, *(measures if sign > 0 else _negated(measures)))
         return _where(query, condition, column.in_(among) if among is not None else None)
 
-    if p.all_time:
-        return of(total).alias("t")
-    parts = []
-    if p.months is not None:
-        parts.append(of(monthly, _covered(p, today, monthly.month)))
-    parts.extend(of(daily, edge.days(daily.day)) for edge in p.edges)
-    parts.extend(of(daily, days_off.days(daily.day), -1) for days_off in p.less)
-    return functools.reduce(operator.add, parts).alias("t")
+    return _planned(plan(period, today), today, GROUPS[key], of)
 
 
 def _group_query(period, key, among=None, by=None, only=None):
