@@ -33,7 +33,7 @@ def person_of_an_older_schema():
 
 
 def test_data_of_the_first_schema_survives_upgrade(database_url_factory, tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         assert database.upgrade("0001_initial") == ["0001_initial"]
@@ -116,7 +116,7 @@ def test_upgrade_fills_the_click_totals_from_stored_clicks(database_url_factory)
     from intranet_plugin.models import DayTotal, LinkDay, LinkMonth, LinkTotal
     from intranet_plugin.tracking import totals
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0007_analytics")
@@ -154,7 +154,7 @@ def test_clicks_stored_before_networks_keep_their_visitors(database_url_factory)
     from intranet_plugin.models import LinkTotal
     from intranet_plugin.tracking import rollup, totals
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0008_click_totals")
@@ -179,7 +179,7 @@ def test_upgrade_fills_the_daily_totals_per_link_with_visitors_capped_per_networ
     from intranet_plugin.models import LinkDay
     from intranet_plugin.tracking import totals
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0022_milestones")
@@ -207,7 +207,7 @@ def test_upgrade_fills_the_totals_per_person_and_item_from_those_per_link(databa
     from intranet_plugin.models import MEASURES, GroupMeasures, ItemDay, ItemTotal, PersonDay, PersonMonth
     from intranet_plugin.tracking import totals
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0022_milestones")
@@ -251,7 +251,7 @@ def test_presses_stored_before_count_once_a_day_after_the_upgrade(database_url_f
 
     from intranet_plugin import analytics
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0011_session_generation")
@@ -278,7 +278,7 @@ def test_upgrade_moves_the_three_ledgers_into_the_mail_ledger(database_url_facto
     from intranet_plugin.mail.ledger import Ledger
     from intranet_plugin.models import MailLedger, Setting
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0008_click_totals")
@@ -334,7 +334,7 @@ def test_a_realistic_database_of_the_first_release_upgrades_with_every_row_and_t
     from intranet_plugin.tracking import totals
 
     rng = random.Random(18)
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     with app.app_context():
         database.upgrade("0001_initial")
@@ -406,7 +406,7 @@ def test_upgrade_waits_for_the_old_versions_scheduler_and_an_old_scheduler_stops
     from intranet_plugin import scheduler as sched
     from intranet_plugin.models import JobLease, utcnow
 
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(),
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url_factory(empty=True),
                       "CLICK_JOURNAL_DIR": "off", "PUBLIC_URL": "https://go.example.com"})
     runner = app.test_cli_runner()
     with app.app_context():
