@@ -31,11 +31,9 @@ worked out from those). They are kept exact:
   (a bulk import).
 """
 
-import datetime
+from peewee import SQL, Case, Select, Table, fn
 
-from peewee import SQL, Case, Select, fn
-
-from intranet_plugin.db import execute_values, is_postgres
+from intranet_plugin.db import is_postgres
 from intranet_plugin.models import (
     MEASURES,
     NETWORK_CLICKS,
@@ -84,19 +82,19 @@ def month_of(day):
     return day.replace(day=1)
 
 
-def measures_of(kind, is_self, hits, visitors, repeated=0):
-    """The measure columns one (kind, self-flag) group adds to."""
-    if kind == "human":
-        return {"self_clicks": hits} if is_self else {"clicks": hits, "visitors": visitors,
-                                                      "repeated_visitors": repeated}
-    if kind in BOTS:
-        return {f"{kind}_hits": hits, f"{kind}_visitors": visitors}
-    return {}
-
-
 def measure_columns(src):
     """Expressions turning one ``analytics.click_source`` row (kind,
-    is_self, clicks, visitors) into the ``MEASURES`` columns, in order."""
+    is_self, clicks, visitors, repeated) into the ``MEASURES`` columns, in
+    order."""
+    columns = _measures(src)
+    return [columns[name].alias(name) for name in MEASURES]
+
+
+def _measures(src):
+    """``measure_columns`` as a dict of expressions by column name. This is
+    where a group of clicks (a kind, human or bot, and the sharer's own or
+    not) is told what it adds to: the clicks and visitors that count,
+    the sharer's own clicks, each kind of bot's hits and visitors."""
     c = src.c
     human = c.kind == "human"
     counted = human & (c.is_self == False)  # noqa: E712
@@ -108,7 +106,7 @@ def measure_columns(src):
     for kind in BOTS:
         columns[f"{kind}_hits"] = Case(None, [(c.kind == kind, c.clicks)], 0)
         columns[f"{kind}_visitors"] = Case(None, [(c.kind == kind, c.visitors)], 0)
-    return [columns[name].alias(name) for name in MEASURES]
+    return columns
 
 
 def click_source(period=None, links=None):
@@ -159,35 +157,11 @@ def columns_of(model):
     return (*MEASURES, *NETWORK_CLICKS) if issubclass(model, GroupMeasures) else MEASURES
 
 
-def _upsert_sql(model, keys, conflict, values):
-    """INSERT ... ON CONFLICT DO UPDATE adding the measures, as plain SQL:
-    it runs after every batch of clicks, where building the statement with
-    peewee would cost more than running it. ``keys``: the columns before
-    the measures, ``conflict`` the unique ones among them; ``values``: the
-    VALUES part."""
-    table = model._meta.table_name
-    columns = [model._meta.fields[k].column_name for k in keys]
-    unique = [model._meta.fields[k].column_name for k in conflict]
-    measures = columns_of(model)
-    return (f'INSERT INTO "{table}" ({", ".join(columns + list(measures))}) VALUES {values} '
-            f'ON CONFLICT ({", ".join(unique)}) DO UPDATE SET '
-            + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in measures))
-
-
-def _add(model, keys, rows, conflict=None):
-    """Add ``rows`` ({tuple of ``keys``: the measures in ``columns_of``
-    order}) to ``model``'s totals; ``conflict``: the unique keys (default
-    all)."""
-    if not rows:
-        return
-    values = [(*key, *measures) for key, measures in rows.items()]
-    cursor = db.cursor()
-    if is_postgres():
-        # One statement for the lot (each key once: no row is hit twice).
-        execute_values(cursor, _upsert_sql(model, keys, conflict or keys, "%s"), values, page_size=1000)
-    else:
-        cursor.executemany(_upsert_sql(model, keys, conflict or keys, f"({', '.join('?' * len(values[0]))})"),
-                           values)
+def per_network(network, clicks):
+    """Expressions of the ``NETWORK_CLICKS`` columns, in order: the totals
+    per person and item count the clicks of each network apart, ``clicks``
+    where ``network`` is that network, else 0."""
+    return [Case(network, [(column[:-len("_clicks")], clicks)], 0) for column in NETWORK_CLICKS]
 
 
 LINK = ["person_id", "item_id", "network"]
@@ -203,46 +177,85 @@ TABLES = ((LinkTotal, ["link", *LINK], ["link"]),
           (ItemDay, ["day", "item_id"], None),
           (DayTotal, ["day", "network"], None))
 
-
-_POSITION = {m: i for i, m in enumerate(MEASURES)}
-_NETWORK_POSITION = {c[:-len("_clicks")]: len(MEASURES) + i for i, c in enumerate(NETWORK_CLICKS)}
-
-
-def _keys(link_id, person_id, item_id, network, day):
-    """A group's key in each of ``TABLES``, in order."""
-    link, month = (link_id, person_id, item_id, network), month_of(day)
-    return ((link, (month, *link), (day, *link), (person_id,), (month, person_id), (person_id, day), (item_id,),
-             (month, item_id), (day, item_id), (day, network)))
+# Groups of clicks to add: (link_id, person_id, item_id, network, day, kind,
+# is_self, clicks, visitors, repeated), as the relation "b" (the totals
+# rows of each group are then worked out and added in SQL).
+_GROUP = Table("b")
+_ADDED = "new_totals"  # SQLite's temporary table of the rows to add
 
 
-def _apply(groups):
-    """Add (link_id, person_id, item_id, network, day, kind, is_self, hits,
-    visitors, repeated) groups to every table of ``TABLES``.
+def _added_sql():
+    """The SELECT turning the groups "b" into rows of every key and measure
+    column of ``TABLES`` (link_id, person_id, item_id, network, day, month,
+    ``MEASURES``, ``NETWORK_CLICKS``), and its parameters."""
+    b = _GROUP.c
+    network_clicks = [e.alias(c) for c, e in zip(NETWORK_CLICKS, per_network(b.network, _measures(_GROUP)["clicks"]),
+                                                 strict=True)]
+    query = Select([_GROUP], [b.link_id, b.person_id, b.item_id, b.network, b.day,
+                              _month_sql(b.day).alias("month"), *measure_columns(_GROUP), *network_clicks])
+    return db.obj.get_sql_context().sql(query).query()
 
-    Runs for every batch of clicks, with about a group per click: the sums
-    are plain lists in ``columns_of`` order (Counters cost more here than
-    the upserts themselves, measured)."""
-    sums = [{} for _ in TABLES]
-    widths = [len(columns_of(model)) for model, _, _ in TABLES]
-    for link_id, person_id, item_id, network, day, kind, is_self, hits, visitors, repeated in groups:
-        if isinstance(day, str):
-            day = datetime.date.fromisoformat(day[:10])
-        measures = measures_of(kind, bool(is_self), int(hits), int(visitors or 0), int(repeated or 0))
-        values = [(_POSITION[m], v) for m, v in measures.items() if v]
-        # The totals per person and item also count the clicks per network.
-        per_network = ([(_NETWORK_POSITION[network], measures["clicks"])]
-                       if measures.get("clicks") and network in _NETWORK_POSITION else [])
-        for table, width, key in zip(sums, widths, _keys(link_id, person_id, item_id, network, day), strict=True):
-            row = table.get(key)
-            if row is None:
-                row = table[key] = [0] * width
-            for i, v in values:
-                row[i] += v
-            if width > len(MEASURES):
-                for i, v in per_network:
-                    row[i] += v
-    for (model, keys, conflict), rows in zip(TABLES, sums, strict=True):
-        _add(model, keys, rows, conflict)
+
+def _upserts(source):
+    """For each table of ``TABLES``: INSERT ... SELECT from ``source`` (rows
+    of ``_added_sql``) summed per key, adding the sums to the rows there."""
+    for model, keys, conflict in TABLES:
+        table = model._meta.table_name
+        columns = ", ".join(model._meta.fields[k].column_name for k in keys)
+        unique = ", ".join(model._meta.fields[k].column_name for k in conflict or keys)
+        measures = columns_of(model)
+        yield (f'INSERT INTO "{table}" ({columns}, {", ".join(measures)}) '
+               f'SELECT {columns}, {", ".join(f"SUM({m})" for m in measures)} FROM {source} WHERE 1 = 1 '
+               f'GROUP BY {columns} ON CONFLICT ({unique}) DO UPDATE SET '
+               + ", ".join(f'{m} = "{table}".{m} + excluded.{m}' for m in measures))
+
+
+def _add_groups(groups_sql, params):
+    """Add the groups the SELECT ``groups_sql`` gives (``_GROUP``'s
+    columns) to every table of ``TABLES``, in the database: the batch of
+    clicks never comes to Python and back (reading the groups and sending
+    a row per table and group cost more than the upserts, measured). One
+    statement on PostgreSQL (the upserts as data-modifying steps of a
+    WITH); SQLite, which has none, keeps the rows in a temporary table."""
+    if is_postgres():
+        sql, added_params = _built("add", _add_groups_postgres)
+        db.execute_sql(f"WITH b AS ({groups_sql}), {sql}", (*params, *added_params))
+        return
+    (create, insert, upserts, empty), added_params = _built("add", _add_groups_sqlite)
+    db.execute_sql(create)
+    try:
+        db.execute_sql(f"WITH b AS ({groups_sql}) {insert}", (*params, *added_params))
+        for sql in upserts:
+            db.execute_sql(sql)
+    finally:
+        db.execute_sql(empty)
+
+
+def _add_groups_postgres():
+    added, params = _added_sql()
+    steps = ", ".join(f"u{i} AS ({sql})" for i, sql in enumerate(_upserts("s")))
+    return f"s AS MATERIALIZED ({added}), {steps} SELECT 1", params
+
+
+def _add_groups_sqlite():
+    added, params = _added_sql()
+    columns = ("link_id", "person_id", "item_id", "network", "day", "month", *MEASURES, *NETWORK_CLICKS)
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {_ADDED} ({', '.join(columns)})",
+            f"INSERT INTO temp.{_ADDED} {added}", list(_upserts(f"temp.{_ADDED}")),
+            f"DELETE FROM temp.{_ADDED}"), params
+
+
+_statements = {}
+
+
+def _built(name, build):
+    """The statement ``build()`` makes, built once per kind of database
+    (their placeholders differ) and visitor cap (written into the SQL):
+    peewee takes longer to build these than the database to run them."""
+    key = (name, type(db.obj), visitor_cap())
+    if key not in _statements:
+        _statements[key] = build()
+    return _statements[key]
 
 
 def lock_for_store():
@@ -286,8 +299,8 @@ g AS MATERIALIZED (
                  WHERE o.link_id = n.link_id AND o.day = n.day AND o.net = n.net
                    AND o.kind = n.kind AND o.is_self = n.is_self AND o.id <= {p}) END AS before
     FROM n)
-SELECT g.link_id, l.person_id, l.item_id, l.network, g.day, g.kind, g.is_self, g.hits,
-       {capped_after} - {capped_before}, g.new - ({capped_after} - {capped_before})
+SELECT g.link_id, l.person_id, l.item_id, l.network, g.day, g.kind, g.is_self, g.hits AS clicks,
+       {capped_after} - {capped_before} AS visitors, g.new - ({capped_after} - {capped_before}) AS repeated
 FROM g
 JOIN tracked_link AS l ON l.id = g.link_id
 """
@@ -303,21 +316,11 @@ def _sql_of(expression):
 def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
-    read under it. One query, plus one upsert per table of ``TABLES``."""
-    sql = _NEW_CLICKS.format(p=db.obj.param, capped_after=_sql_of(capped(SQL("(g.before + g.new)"))),
-                             capped_before=_sql_of(capped(SQL("g.before"))))
-    _apply(db.execute_sql(sql, (after_id, after_id, after_id)).fetchall())
-
-
-def _source_groups(links=None):
-    """(link_id, person_id, item_id, network, day, kind, is_self, clicks,
-    visitors, repeated) of every raw and rolled-up click of some links."""
-    src = click_source(None, links)
-    query = (Select([src], [src.c.link_id, TrackedLink.person, TrackedLink.item, TrackedLink.network, src.c.day,
-                            src.c.kind, src.c.is_self, src.c.clicks, src.c.visitors, src.c.repeated])
-             .join(TrackedLink, on=(TrackedLink.id == src.c.link_id))
-             .bind(db))
-    return query.tuples().iterator()
+    read under it."""
+    sql = _built("new", lambda: _NEW_CLICKS.format(
+        p=db.obj.param, capped_after=_sql_of(capped(SQL("(g.before + g.new)"))),
+        capped_before=_sql_of(capped(SQL("g.before")))))
+    _add_groups(sql, (after_id, after_id, after_id))
 
 
 def _month_sql(day):
@@ -347,8 +350,7 @@ def rebuild():
 
     def group(model, source, *keys):
         """A group table's rows summed from a link table's."""
-        network_clicks = [fn.SUM(Case(source.network, [(column[:-len("_clicks")], source.clicks)], 0))
-                          for column in NETWORK_CLICKS]
+        network_clicks = [fn.SUM(e) for e in per_network(source.network, source.clicks)]
         key = [getattr(source, k) for k in keys]
         query = source.select(*key, *[fn.SUM(getattr(source, m)) for m in MEASURES], *network_clicks).group_by(*key)
         model.insert_from(query, [getattr(model, k) for k in (*keys, *MEASURES, *NETWORK_CLICKS)]).execute()
@@ -370,5 +372,10 @@ def forget_links(links):
     """Take the clicks of ``links`` (a subquery of link ids) out of every
     total; call before deleting those links (their own totals, now zero,
     go with them)."""
-    _apply([(*key, -hits, -(visitors or 0), -(repeated or 0))
-            for *key, hits, visitors, repeated in _source_groups(links)])
+    src = click_source(None, links)
+    groups = (Select([src], [src.c.link_id, TrackedLink.person.alias("person_id"), TrackedLink.item.alias("item_id"),
+                             TrackedLink.network.alias("network"), src.c.day.alias("day"), src.c.kind.alias("kind"),
+                             src.c.is_self.alias("is_self"), (0 - src.c.clicks).alias("clicks"),
+                             (0 - src.c.visitors).alias("visitors"), (0 - src.c.repeated).alias("repeated")])
+              .join(TrackedLink, on=(TrackedLink.id == src.c.link_id)))
+    _add_groups(*db.obj.get_sql_context().sql(groups).query())
