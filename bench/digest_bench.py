@@ -212,12 +212,16 @@ def prerendered(app, count=50):
     from digest.links import MailLinks
     from digest.render import Week, digest_message, templates
     from digest.send import week_of
+    from intranet_plugin import db as database
     from intranet_plugin.mail.links import mail_context
     from intranet_plugin.models import Person, utcnow
 
     now = utcnow()
     week = week_of(now, app.config["TIMEZONE"])
-    with mail_context(app):
+    # With the page cache send_weekly reads through: the default one would
+    # fill with the all-time leaderboard's pages, a peak of this process
+    # that grows with the database and is not the run's.
+    with mail_context(app), database.scan_cache():
         people = list(Person.select().order_by(Person.id).limit(count))
         windows = Windows(now)
         batch = Batch(people, week, windows, Leaderboard(), app.config["DIGEST_MAX_ITEMS"])
