@@ -26,8 +26,10 @@ def postgres_url(base, schema):
 
 @pytest.fixture(scope="session")
 def database_url_factory(tmp_path_factory):
-    """Returns a function giving a clean database URL for one test: with no
-    rows, migrated or (``empty=True``) without any tables."""
+    """Returns a function giving a clean database URL for one test. On
+    SQLite a new file; on PostgreSQL a schema with no rows, migrated, or
+    without any tables with ``empty=True`` (a test that migrates step by
+    step asks for that). Either way the test (``make_app``) upgrades it."""
     if TEST_DATABASE == "sqlite":
         def sqlite_url(empty=False):
             return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "ambassador.db")
@@ -117,7 +119,8 @@ def empty_tables(conn, schema):
     if held:
         conn.execute("TRUNCATE " + ", ".join(f'{schema}."{t}"' for (t,) in held) + " CASCADE")
     conn.execute("SELECT setval(format('%%I.%%I', schemaname, sequencename), 1, false)"
-                 " FROM pg_sequences WHERE schemaname = %s AND last_value IS NOT NULL", (schema,))
+                 " FROM pg_sequences WHERE schemaname = %s AND last_value IS NOT NULL"
+                 " AND sequencename <> 'schema_migration_id_seq'", (schema,))
 
 
 @pytest.fixture

@@ -222,13 +222,14 @@ def _add_groups(groups_sql, params):
         db.execute_sql(f"WITH b AS ({groups_sql}), {sql}", (*params, *added_params))
         return
     (create, insert, upserts, empty), added_params = _built("add", _add_groups_sqlite)
+    # Emptied before as well as after: rows left by a failed call outside
+    # a transaction must not be added twice (in one, its rollback takes them).
     db.execute_sql(create)
-    try:
-        db.execute_sql(f"WITH b AS ({groups_sql}) {insert}", (*params, *added_params))
-        for sql in upserts:
-            db.execute_sql(sql)
-    finally:
-        db.execute_sql(empty)
+    db.execute_sql(empty)
+    db.execute_sql(f"WITH b AS ({groups_sql}) {insert}", (*params, *added_params))
+    for sql in upserts:
+        db.execute_sql(sql)
+    db.execute_sql(empty)
 
 
 def _add_groups_postgres():
