@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from crawlerdetect import CrawlerDetect
 from peewee import fn
 
-from intranet_plugin.db import execute_values, is_postgres
+from intranet_plugin.db import built_once, execute_values, is_postgres
 from intranet_plugin.models import (
     Click,
     ShareEvent,
@@ -475,9 +475,6 @@ def _existing_links(ids):
     return found
 
 
-_statements = {}
-
-
 def _mark_own(values, after_id):
     """Mark the clicks stored after ``after_id`` that are the sharer's own:
     from the browser and network they shared from that day (same keyed
@@ -495,24 +492,24 @@ def _mark_own(values, after_id):
 
 
 def _mark_own_statement():
-    """The UPDATE of ``_mark_own``, built once per kind of database (its
-    placeholders differ): peewee takes longer to build it than the
-    database takes to run it. Its last three parameters: the id after
-    which to look and the first and last day of the batch."""
-    kind = type(db.obj)
-    if kind not in _statements:
-        day = datetime.date(2000, 1, 1)
-        own = (ShareEvent.select(ShareEvent.id)
-               .join(TrackedLink, on=(ShareEvent.person == TrackedLink.person))
-               .where((TrackedLink.id == Click.link)
-                      & (ShareEvent.visitor == Click.visitor)
-                      & (ShareEvent.day == Click.day)))
-        sharers = ShareEvent.select(ShareEvent.visitor).where(ShareEvent.day.between(day, day))
-        sql, params = (Click.update(is_self=True)
-                       .where((Click.id > -1) & Click.visitor.in_(sharers) & fn.EXISTS(own)).sql())
-        assert params[-3:] == [-1, day, day], params
-        _statements[kind] = (sql, params[:-3])
-    return _statements[kind]
+    """The UPDATE of ``_mark_own`` (built once, ``db.built_once``). Its last
+    three parameters: the id after which to look and the first and last
+    day of the batch."""
+    return built_once("mark own", _build_mark_own)
+
+
+def _build_mark_own():
+    day = datetime.date(2000, 1, 1)
+    own = (ShareEvent.select(ShareEvent.id)
+           .join(TrackedLink, on=(ShareEvent.person == TrackedLink.person))
+           .where((TrackedLink.id == Click.link)
+                  & (ShareEvent.visitor == Click.visitor)
+                  & (ShareEvent.day == Click.day)))
+    sharers = ShareEvent.select(ShareEvent.visitor).where(ShareEvent.day.between(day, day))
+    sql, params = (Click.update(is_self=True)
+                   .where((Click.id > -1) & Click.visitor.in_(sharers) & fn.EXISTS(own)).sql())
+    assert params[-3:] == [-1, day, day], params
+    return sql, params[:-3]
 
 
 def recover(directory, skip=None):

@@ -33,7 +33,7 @@ worked out from those). They are kept exact:
 
 from peewee import SQL, Case, Select, Table, fn
 
-from intranet_plugin.db import is_postgres
+from intranet_plugin.db import built_once, is_postgres
 from intranet_plugin.models import (
     MEASURES,
     NETWORK_CLICKS,
@@ -218,10 +218,10 @@ def _add_groups(groups_sql, params):
     statement on PostgreSQL (the upserts as data-modifying steps of a
     WITH); SQLite, which has none, keeps the rows in a temporary table."""
     if is_postgres():
-        sql, added_params = _built("add", _add_groups_postgres)
+        sql, added_params = _built("add totals", _add_groups_postgres)
         db.execute_sql(f"WITH b AS ({groups_sql}), {sql}", (*params, *added_params))
         return
-    (create, insert, upserts, empty), added_params = _built("add", _add_groups_sqlite)
+    (create, insert, upserts, empty), added_params = _built("add totals", _add_groups_sqlite)
     # Emptied before as well as after: rows left by a failed call outside
     # a transaction must not be added twice (in one, its rollback takes them).
     db.execute_sql(create)
@@ -246,17 +246,9 @@ def _add_groups_sqlite():
             f"DELETE FROM temp.{_ADDED}"), params
 
 
-_statements = {}
-
-
 def _built(name, build):
-    """The statement ``build()`` makes, built once per kind of database
-    (their placeholders differ) and visitor cap (written into the SQL):
-    peewee takes longer to build these than the database to run them."""
-    key = (name, type(db.obj), visitor_cap())
-    if key not in _statements:
-        _statements[key] = build()
-    return _statements[key]
+    """``db.built_once``, also per visitor cap (written into the SQL)."""
+    return built_once(name, build, visitor_cap())
 
 
 def lock_for_store():
@@ -318,7 +310,7 @@ def count_new(after_id):
     """Add the clicks with an id above ``after_id`` to the totals. Call in
     the storing transaction, after ``lock_for_store`` and with ``after_id``
     read under it."""
-    sql = _built("new", lambda: _NEW_CLICKS.format(
+    sql = _built("new clicks", lambda: _NEW_CLICKS.format(
         p=db.obj.param, capped_after=_sql_of(capped(SQL("(g.before + g.new)"))),
         capped_before=_sql_of(capped(SQL("g.before")))))
     _add_groups(sql, (after_id, after_id, after_id))
